@@ -3,7 +3,7 @@
 #include <errno.h>
 #include <stdlib.h>
 
-#include "common/config.h"
+#include "common/conf.h"
 #include "common/util.h"
 
 void
