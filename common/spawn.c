@@ -1,0 +1,97 @@
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "common/spawn.h"
+#include "common/util.h"
+
+static void
+child_fail(int errpipe, int e)
+{
+        (void)!write(errpipe, &e, sizeof(e));
+        _exit(127);
+}
+
+pid_t
+cnr_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds, int pdeathsig,
+          int *pidfd, struct cnr_err **err)
+{
+        static char *const default_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
+        int ep[2];
+        pid_t pid;
+        int e = 0;
+        ssize_t n;
+
+        if (nfds > 16)
+                return cnr_errf(err, EINVAL, "too many fds to pass");
+        if (pipe2(ep, O_CLOEXEC) < 0)
+                return cnr_errf(err, errno, "pipe2");
+        pid = fork();
+        if (pid < 0) {
+                e = errno;
+                close(ep[0]);
+                close(ep[1]);
+                return cnr_errf(err, e, "fork");
+        }
+        if (pid == 0) {
+                int tmp[16], devnull;
+                sigset_t all;
+
+                sigemptyset(&all);
+                sigprocmask(SIG_SETMASK, &all, NULL);
+                for (int s = 1; s < NSIG; s++)
+                        signal(s, SIG_DFL);
+                if (pdeathsig && prctl(PR_SET_PDEATHSIG, pdeathsig) < 0)
+                        child_fail(ep[1], errno);
+                /* Move the passed fds out of the way of 0..nfds+2 first. */
+                for (int i = 0; i < nfds; i++) {
+                        tmp[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 64);
+                        if (tmp[i] < 0)
+                                child_fail(ep[1], errno);
+                }
+                devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+                if (devnull < 0)
+                        child_fail(ep[1], errno);
+                for (int i = 0; i < 3; i++)
+                        if (dup2(devnull, i) < 0)
+                                child_fail(ep[1], errno);
+                for (int i = 0; i < nfds; i++)
+                        if (dup2(tmp[i], 3 + i) < 0) /* dup2 clears CLOEXEC on the copy */
+                                child_fail(ep[1], errno);
+                /* Keep only the error pipe above the slots, close-on-exec. */
+                if (dup3(ep[1], 3 + nfds, O_CLOEXEC) < 0)
+                        child_fail(ep[1], errno);
+                ep[1] = 3 + nfds;
+                if (syscall(SYS_close_range, (unsigned)(4 + nfds), ~0U, 0) < 0)
+                        child_fail(ep[1], errno);
+                execve(path, argv, envp ? envp : default_env);
+                child_fail(ep[1], errno);
+        }
+        close(ep[1]);
+        do
+                n = read(ep[0], &e, sizeof(e));
+        while (n < 0 && errno == EINTR);
+        close(ep[0]);
+        if (n == (ssize_t)sizeof(e)) {
+                waitpid(pid, NULL, 0);
+                return cnr_errf(err, e, "exec `%s`", path);
+        }
+        if (pidfd) {
+                *pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+                if (*pidfd < 0) {
+                        e = errno;
+                        kill(pid, SIGKILL);
+                        waitpid(pid, NULL, 0);
+                        return cnr_errf(err, e, "pidfd_open");
+                }
+                /* pidfds are always close-on-exec. */
+        }
+        return pid;
+}

@@ -1,0 +1,17 @@
+/* Start a program onto fixed fd slots: 0-2 = /dev/null, then each fd of
+ * `fds` at 3, 4, 5, ... and nothing else (close_range).  Used by the
+ * monitor for helpers, and by tests that drive one helper directly. */
+#ifndef CNR_SPAWN_H
+#define CNR_SPAWN_H
+
+#include <sys/types.h>
+
+#include "common/err.h"
+
+/* Returns the child's pid (and *pidfd, CLOEXEC) or -1 with *err.  The
+ * child gets SIGKILL when the caller dies (PR_SET_PDEATHSIG) when
+ * `pdeathsig` is set.  envp NULL means {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}. */
+pid_t cnr_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds, int pdeathsig,
+                int *pidfd, struct cnr_err **err);
+
+#endif
