@@ -44,6 +44,10 @@ cnr_spawn(const char *path, char *const argv[], char *const envp[], const int *f
                 int tmp[16], devnull;
                 sigset_t all;
 
+                /* The error pipe first goes above every slot we fill. */
+                ep[1] = fcntl(ep[1], F_DUPFD_CLOEXEC, 64);
+                if (ep[1] < 0)
+                        _exit(127);
                 sigemptyset(&all);
                 sigprocmask(SIG_SETMASK, &all, NULL);
                 for (int s = 1; s < NSIG; s++)
