@@ -8,6 +8,10 @@
 #include "common/util.h"
 #include "ipc/frame.h"
 
+#ifndef SCM_PIDFD
+#define SCM_PIDFD 0x04 /* Linux 6.5: an fd the kernel installs for SO_PASSPIDFD */
+#endif
+
 static void
 put_le16(uint8_t *p, uint16_t v)
 {
@@ -123,11 +127,15 @@ cnr_frame_parse(const uint8_t *buf, size_t len, struct cnr_frame *f, struct cnr_
         return 0;
 }
 
+/* Close every fd the kernel installed while receiving: those of
+ * SCM_RIGHTS, and the pidfd of SCM_PIDFD (only sent when SO_PASSPIDFD is
+ * set on our socket, which we never do, but an fd must never leak). */
 static void
 close_cmsg_fds(struct msghdr *mh)
 {
         for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c != NULL; c = CMSG_NXTHDR(mh, c)) {
-                if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(0)) {
+                if (c->cmsg_level == SOL_SOCKET && (c->cmsg_type == SCM_RIGHTS || c->cmsg_type == SCM_PIDFD) &&
+                    c->cmsg_len >= CMSG_LEN(0)) {
                         size_t n = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
                         int *fds = (int *)CMSG_DATA(c);
                         for (size_t i = 0; i < n; i++)
