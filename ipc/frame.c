@@ -47,7 +47,7 @@ cnr_frame_encode(uint16_t type, uint32_t reqid, const ProtobufCMessage *msg, siz
         size_t body = msg ? protobuf_c_message_get_packed_size(msg) : 0;
         uint8_t *buf;
 
-        if (body > cap - CNR_IPC_HDR_LEN) {
+        if (cap < CNR_IPC_HDR_LEN || body > cap - CNR_IPC_HDR_LEN) {
                 cnr_errf(err, EMSGSIZE, "message type %u is %zu bytes, over the channel cap of %zu", type,
                          body + CNR_IPC_HDR_LEN, cap);
                 return NULL;
