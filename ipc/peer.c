@@ -214,6 +214,8 @@ cnr_peer_send(struct cnr_peer *p, uint16_t type, uint32_t reqid, const ProtobufC
 
         if (p->closed || p->dead)
                 return cnr_errf(err, ECONNRESET, "%s: channel closed", p->name);
+        if (nfds > CNR_IPC_MAX_FDS)
+                return cnr_errf(err, EINVAL, "%s: too many fds (%zu) for one message", p->name, nfds);
         buf = cnr_frame_encode(type, reqid, msg, p->ops.cap, &len, err);
         if (buf == NULL)
                 return -1;

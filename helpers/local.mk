@@ -1,0 +1,40 @@
+# helpers/: the five privilege-dropped helper processes.  Each is a small
+# main.c (demote + sandbox + loop) over the shared framework in
+# helpers/common, ops.c (its privileged work) and seccomp.c (its
+# allow-list).  Contract with the monitor: man/containr-helpers.7.
+HELPER_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(LIBSECCOMP_CFLAGS) \
+	$(LIBCAP_CFLAGS)
+
+noinst_LTLIBRARIES += helpers/libhelper.la
+helpers_libhelper_la_SOURCES = helpers/common/helper.c helpers/common/helper.h
+helpers_libhelper_la_CFLAGS = $(HELPER_CFLAGS)
+helpers_libhelper_la_LIBADD = ipc/libipc.la common/libcommon.la $(PROTOBUF_C_LIBS) $(LIBEVENT_LIBS) \
+	$(JANSSON_LIBS) $(LIBSECCOMP_LIBS) $(LIBCAP_LIBS)
+
+pkglibexec_PROGRAMS += helpers/containr-mountd helpers/containr-netd helpers/containr-snapd \
+	helpers/containr-buildd helpers/containr-crid
+
+helpers_containr_mountd_SOURCES = helpers/mountd/main.c helpers/mountd/ops.c helpers/mountd/seccomp.c \
+	helpers/mountd/mountd.h
+helpers_containr_mountd_CFLAGS = $(HELPER_CFLAGS)
+helpers_containr_mountd_LDADD = helpers/libhelper.la
+
+helpers_containr_netd_SOURCES = helpers/netd/main.c helpers/netd/ops.c helpers/netd/seccomp.c \
+	helpers/netd/netd.h
+helpers_containr_netd_CFLAGS = $(HELPER_CFLAGS) $(LIBMNL_CFLAGS)
+helpers_containr_netd_LDADD = helpers/libhelper.la $(LIBMNL_LIBS)
+
+helpers_containr_snapd_SOURCES = helpers/snapd/main.c helpers/snapd/ops.c helpers/snapd/name.c \
+	helpers/snapd/seccomp.c helpers/snapd/snapd.h
+helpers_containr_snapd_CFLAGS = $(HELPER_CFLAGS)
+helpers_containr_snapd_LDADD = helpers/libhelper.la
+
+helpers_containr_buildd_SOURCES = helpers/buildd/main.c
+helpers_containr_buildd_CFLAGS = $(HELPER_CFLAGS)
+helpers_containr_buildd_LDADD = helpers/libhelper.la
+
+helpers_containr_crid_SOURCES = helpers/crid/main.c
+helpers_containr_crid_CFLAGS = $(HELPER_CFLAGS)
+helpers_containr_crid_LDADD = helpers/libhelper.la
+
+dist_man_MANS += man/containr-helpers.7

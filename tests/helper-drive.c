@@ -1,0 +1,777 @@
+/* helper-drive: start one containr helper exactly as the monitor does and
+ * drive it from the supervisor's side of its channel, for tests.
+ *
+ *   helper-drive [--uid N] [--gid N] [--audit FILE] [--snapshot-root DIR]
+ *                [--log-level LEVEL] [--timeout SEC] BINARY CMD...
+ *
+ * Commands run in order, one output line each (status prints several):
+ *
+ *   ping                 Ping, expects Pong
+ *   tmpfs [SIZE MODE]    MountTmpfs (default 1048576 01777, nosuid, nodev):
+ *                        expects one fd, a detached tmpfs mount (fstatfs
+ *                        TMPFS_MAGIC, root mode MODE), and the helper's
+ *                        mountinfo unchanged
+ *   mkdir NAME           SnapMkdir NAME mode 0755, expects Done
+ *   rmdir NAME           SnapRmdir NAME, expects Done
+ *   netns                NetnsCreate: expects one fd, a network namespace
+ *                        (NSFS_MAGIC, NS_GET_NSTYPE) other than ours, with
+ *                        lo up inside it
+ *   status               the helper's Uid, Gid, Cap..., NoNewPrivs, Seccomp lines
+ *                        from /proc/<pid>/status, CapEff/CapBnd by name,
+ *                        and every open fd with its target
+ *   garbage              a malformed frame: expects the helper to exit 3
+ *   foreign              a request type this helper does not serve:
+ *                        expects the helper to exit 3
+ *   eof                  closes fd 3: expects exit 0
+ *
+ * A command prefixed with `!` (e.g. `!mkdir ../x`) expects the helper to
+ * refuse it with a cnr.Error.  Lines: `ok CMD ...` or `error CMD ARG:
+ * ERRNO: message`.  If the helper still runs after the last command, fd 3
+ * is closed and it must exit 0 ("ok exit 0").  Exit status 0 iff every
+ * command had the expected outcome; the helper's log records go to stderr.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <linux/magic.h>
+#include <linux/nsfs.h>
+#include <net/if.h>
+
+#include "common/err.h"
+#include "common/log.h"
+#include "common/sandbox.h"
+#include "common/spawn.h"
+#include "common/util.h"
+#include "ipc/common.pb-c.h"
+#include "ipc/frame.h"
+#include "ipc/helper.pb-c.h"
+
+struct drive {
+        const char *name; /* "mountd" */
+        pid_t pid;
+        int pidfd;
+        int ipc; /* -1 once closed */
+        int log;
+        int timeout_ms;
+        uint32_t next_reqid;
+        bool exited;
+        int status; /* waitpid status once exited */
+        uint8_t buf[CNR_IPC_HELPER_CAP];
+        uint8_t logbuf[CNR_IPC_HELPER_CAP];
+};
+
+static const char *
+errname(int e)
+{
+        const char *n = strerrorname_np(e);
+        return n ? n : "E?";
+}
+
+/* Relay every log record waiting on the log channel to stderr. */
+static void
+drain_log(struct drive *d)
+{
+        struct cnr_err *err = NULL;
+        struct cnr_frame f;
+        int r;
+
+        while (d->log >= 0) {
+                ProtobufCMessage *m;
+
+                r = cnr_frame_recv(d->log, d->logbuf, sizeof(d->logbuf), &f, &err);
+                if (r == 0) {
+                        close(d->log);
+                        d->log = -1;
+                        return;
+                }
+                if (r < 0) {
+                        if (err->code != EAGAIN)
+                                fprintf(stderr, "helper-drive: log channel: %s\n", cnr_err_str(err));
+                        cnr_err_free(&err);
+                        return;
+                }
+                m = cnr_frame_decode(&f, &cnr__log_channel__descriptor, &err);
+                cnr_frame_close_fds(&f);
+                if (m == NULL) {
+                        fprintf(stderr, "helper-drive: bad log record: %s\n", cnr_err_str(err));
+                        cnr_err_free(&err);
+                        continue;
+                }
+                Cnr__LogChannel *ch = (Cnr__LogChannel *)m;
+                cnr_log_relay(d->name, (int)d->pid, (enum cnr_log_level)ch->record->level, ch->record->message);
+                protobuf_c_message_free_unpacked(m, NULL);
+        }
+}
+
+static void
+reap(struct drive *d)
+{
+        if (d->exited)
+                return;
+        if (waitpid(d->pid, &d->status, 0) == d->pid)
+                d->exited = true;
+        drain_log(d);
+}
+
+/* Wait for the next frame on fd 3, relaying logs meanwhile.  Returns 1
+ * with *env (the decoded FromHelper), 0 on EOF, -1 on error/timeout. */
+static int
+await_frame(struct drive *d, struct cnr_frame *f, Cnr__Helper__FromHelper **env, struct cnr_err **err)
+{
+        uint64_t deadline = cnr_now_ms() + (uint64_t)d->timeout_ms;
+
+        *env = NULL;
+        for (;;) {
+                struct pollfd p[2] = {{.fd = d->ipc, .events = POLLIN}, {.fd = d->log, .events = POLLIN}};
+                uint64_t now = cnr_now_ms();
+                int r;
+
+                if (now >= deadline)
+                        return cnr_errf(err, ETIMEDOUT, "no answer from %s within %d ms", d->name, d->timeout_ms);
+                r = poll(p, 2, (int)(deadline - now));
+                if (r < 0 && errno != EINTR)
+                        return cnr_errf(err, errno, "poll");
+                if (p[1].revents)
+                        drain_log(d);
+                if (!p[0].revents)
+                        continue;
+                r = cnr_frame_recv(d->ipc, d->buf, sizeof(d->buf), f, err);
+                if (r == 0)
+                        return 0;
+                if (r < 0) {
+                        if ((*err)->code == EAGAIN) {
+                                cnr_err_free(err);
+                                continue;
+                        }
+                        return -1;
+                }
+                *env = (Cnr__Helper__FromHelper *)cnr_frame_decode(f, &cnr__helper__from_helper__descriptor, err);
+                if (*env == NULL) {
+                        cnr_frame_close_fds(f);
+                        return -1;
+                }
+                return 1;
+        }
+}
+
+/* Wait for the helper to exit (after EOF on fd 3 or a closed fd 3). */
+static int
+await_exit(struct drive *d, struct cnr_err **err)
+{
+        uint64_t deadline = cnr_now_ms() + (uint64_t)d->timeout_ms;
+
+        while (!d->exited) {
+                struct pollfd p[2] = {{.fd = d->pidfd, .events = POLLIN}, {.fd = d->log, .events = POLLIN}};
+                uint64_t now = cnr_now_ms();
+
+                if (now >= deadline) {
+                        kill(d->pid, SIGKILL);
+                        reap(d);
+                        return cnr_errf(err, ETIMEDOUT, "%s did not exit within %d ms", d->name, d->timeout_ms);
+                }
+                if (poll(p, 2, (int)(deadline - now)) < 0 && errno != EINTR)
+                        return cnr_errf(err, errno, "poll");
+                if (p[1].revents)
+                        drain_log(d);
+                if (p[0].revents)
+                        reap(d);
+        }
+        return 0;
+}
+
+static void
+describe_exit(const struct drive *d, char *buf, size_t n)
+{
+        if (WIFEXITED(d->status))
+                snprintf(buf, n, "exit %d", WEXITSTATUS(d->status));
+        else if (WIFSIGNALED(d->status))
+                snprintf(buf, n, "killed by signal %d (%s)", WTERMSIG(d->status), sigabbrev_np(WTERMSIG(d->status)));
+        else
+                snprintf(buf, n, "status %#x", d->status);
+}
+
+static int
+send_req(struct drive *d, Cnr__Helper__ToHelper *req, uint32_t *reqid, struct cnr_err **err)
+{
+        *reqid = d->next_reqid++;
+        return cnr_frame_send(d->ipc, (uint16_t)req->op_case, *reqid, &req->base, NULL, 0, CNR_IPC_HELPER_CAP, err);
+}
+
+/* One request/reply.  Returns 1 on the expected result case (fds left in
+ * *f), 0 on a cnr.Error reply (*errno_code, msg copied), -1 on a protocol
+ * or transport failure (*err). */
+static int
+roundtrip(struct drive *d, Cnr__Helper__ToHelper *req, uint32_t want_case, size_t want_fds, struct cnr_frame *f,
+          int *errno_code, char *msg, size_t msglen, struct cnr_err **err)
+{
+        Cnr__Helper__FromHelper *env = NULL;
+        uint32_t reqid;
+        int r;
+
+        if (d->ipc < 0)
+                return cnr_errf(err, ENOTCONN, "channel already closed");
+        if (send_req(d, req, &reqid, err) < 0)
+                return -1;
+        r = await_frame(d, f, &env, err);
+        if (r == 0)
+                return cnr_errf(err, ECONNRESET, "%s closed the channel", d->name);
+        if (r < 0)
+                return -1;
+        r = -1;
+        if (f->reqid != reqid) {
+                cnr_errf(err, EPROTO, "reply to request %u, expected %u", f->reqid, reqid);
+        } else if (env->msg_case == CNR__HELPER__FROM_HELPER__MSG_ERROR) {
+                if (f->nfds != 0) {
+                        cnr_errf(err, EPROTO, "error reply carries %zu fds", f->nfds);
+                } else {
+                        *errno_code = env->error->errno_code;
+                        snprintf(msg, msglen, "%s", env->error->message);
+                        r = 0;
+                }
+        } else if (env->msg_case != want_case) {
+                cnr_errf(err, EPROTO, "reply case %d, expected %u", (int)env->msg_case, want_case);
+        } else if (f->nfds != want_fds) {
+                cnr_errf(err, EPROTO, "reply carries %zu fds, expected %zu", f->nfds, want_fds);
+        } else {
+                r = 1;
+        }
+        protobuf_c_message_free_unpacked(&env->base, NULL);
+        if (r < 0)
+                cnr_frame_close_fds(f);
+        return r;
+}
+
+static int
+count_lines(const char *path)
+{
+        _cleanup_fclose_ FILE *fp = fopen(path, "re");
+        int n = 0, c;
+
+        if (fp == NULL)
+                return -1;
+        while ((c = fgetc(fp)) != EOF)
+                if (c == '\n')
+                        n++;
+        return n;
+}
+
+/* Is lo up inside the namespace nsfd?  Checked in a child so that the
+ * driver stays where it is. */
+static int
+lo_is_up(int nsfd)
+{
+        pid_t pid = fork();
+        int st;
+
+        if (pid < 0)
+                return -1;
+        if (pid == 0) {
+                struct ifreq ifr = {0};
+                int s;
+
+                if (setns(nsfd, CLONE_NEWNET) < 0)
+                        _exit(2);
+                s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+                snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "lo");
+                if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+                        _exit(3);
+                _exit((ifr.ifr_flags & IFF_UP) ? 0 : 1);
+        }
+        if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+                return -1;
+        return WEXITSTATUS(st) == 0 ? 1 : WEXITSTATUS(st) == 1 ? 0 : -1;
+}
+
+/* Check the fd the helper returned; returns 0 and a description, or -1. */
+static int
+check_tmpfs_fd(int fd, unsigned mode, char *desc, size_t n, struct cnr_err **err)
+{
+        struct statfs sfs;
+        struct stat st;
+
+        if (fstatfs(fd, &sfs) < 0 || fstat(fd, &st) < 0)
+                return cnr_errf(err, errno, "fstatfs the returned fd");
+        if ((unsigned long)sfs.f_type != TMPFS_MAGIC)
+                return cnr_errf(err, EPROTO, "returned fd is on f_type %#lx, not tmpfs", (unsigned long)sfs.f_type);
+        if (!S_ISDIR(st.st_mode) || (st.st_mode & 07777) != mode)
+                return cnr_errf(err, EPROTO, "returned tmpfs root has mode %o, expected %o",
+                                (unsigned)(st.st_mode & 07777), mode);
+        snprintf(desc, n, "f_type=tmpfs mode=%04o owner=%u:%u", mode, (unsigned)st.st_uid, (unsigned)st.st_gid);
+        return 0;
+}
+
+static int
+check_netns_fd(int fd, char *desc, size_t n, struct cnr_err **err)
+{
+        struct statfs sfs;
+        struct stat st, self;
+        int up;
+
+        if (fstatfs(fd, &sfs) < 0 || fstat(fd, &st) < 0)
+                return cnr_errf(err, errno, "fstatfs the returned fd");
+        if ((unsigned long)sfs.f_type != NSFS_MAGIC)
+                return cnr_errf(err, EPROTO, "returned fd is on f_type %#lx, not nsfs", (unsigned long)sfs.f_type);
+        if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET)
+                return cnr_errf(err, EPROTO, "returned namespace is not a network namespace");
+        if (stat("/proc/self/ns/net", &self) < 0)
+                return cnr_errf(err, errno, "stat /proc/self/ns/net");
+        if (self.st_ino == st.st_ino)
+                return cnr_errf(err, EPROTO, "returned namespace is the driver's own");
+        up = lo_is_up(fd);
+        if (up < 0)
+                return cnr_errf(err, EIO, "could not read the flags of lo in the returned namespace");
+        if (up == 0)
+                return cnr_errf(err, EPROTO, "lo is down in the returned namespace");
+        snprintf(desc, n, "f_type=nsfs type=net ino=%lu lo=up", (unsigned long)st.st_ino);
+        return 0;
+}
+
+static int
+cmd_status(struct drive *d)
+{
+        static const char *const keys[] = {"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff",
+                                           "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp"};
+        _cleanup_free_ char *path = xasprintf("/proc/%d/status", (int)d->pid);
+        _cleanup_free_ char *fddir = xasprintf("/proc/%d/fd", (int)d->pid);
+        _cleanup_fclose_ FILE *fp = fopen(path, "re");
+        _cleanup_closedir_ DIR *dir = NULL;
+        char line[512];
+        int fds[256], nfds = 0;
+        struct dirent *de;
+
+        if (fp == NULL) {
+                printf("error status: open `%s`: %s\n", path, strerror(errno));
+                return -1;
+        }
+        while (fgets(line, sizeof(line), fp)) {
+                char *colon = strchr(line, ':'), *v;
+
+                if (colon == NULL)
+                        continue;
+                *colon = '\0';
+                for (size_t i = 0; i < CNR_ARRAY_LEN(keys); i++) {
+                        if (strcmp(line, keys[i]) != 0)
+                                continue;
+                        v = colon + 1;
+                        for (char *p = v; *p; p++)
+                                if (*p == '\t')
+                                        *p = ' ';
+                        v[strcspn(v, "\n")] = '\0';
+                        while (*v == ' ')
+                                v++;
+                        printf("status %s: %s\n", line, v);
+                        if (strcmp(line, "CapEff") == 0 || strcmp(line, "CapBnd") == 0) {
+                                _cleanup_free_ char *names = cnr_caps_to_names(strtoull(v, NULL, 16));
+                                printf("status %sNames: %s\n", line, names);
+                        }
+                }
+        }
+        dir = opendir(fddir);
+        if (dir == NULL) {
+                printf("error status: open `%s`: %s\n", fddir, strerror(errno));
+                return -1;
+        }
+        while ((de = readdir(dir)) != NULL && nfds < (int)CNR_ARRAY_LEN(fds)) {
+                unsigned long long v;
+                if (cnr_parse_uint(de->d_name, 1 << 20, &v) == 0)
+                        fds[nfds++] = (int)v;
+        }
+        for (int i = 0; i < nfds; i++) /* small: insertion sort */
+                for (int j = i; j > 0 && fds[j - 1] > fds[j]; j--) {
+                        int t = fds[j];
+                        fds[j] = fds[j - 1];
+                        fds[j - 1] = t;
+                }
+        for (int i = 0; i < nfds; i++) {
+                char lpath[64], target[512];
+                ssize_t n;
+
+                snprintf(lpath, sizeof(lpath), "%s/%d", fddir, fds[i]);
+                n = readlink(lpath, target, sizeof(target) - 1);
+                if (n < 0)
+                        snprintf(target, sizeof(target), "?(%s)", strerror(errno));
+                else
+                        target[n] = '\0';
+                printf("status fd %d %s\n", fds[i], target);
+        }
+        printf("ok status\n");
+        return 0;
+}
+
+/* Send something the helper must treat as a protocol violation, then
+ * expect exit 3. */
+static int
+cmd_violation(struct drive *d, const char *cmd, const void *buf, size_t len)
+{
+        struct cnr_err *err = NULL;
+        char how[96];
+
+        if (cnr_frame_send_raw(d->ipc, buf, len, NULL, 0, &err) < 0 || await_exit(d, &err) < 0) {
+                printf("error %s: %s\n", cmd, cnr_err_str(err));
+                cnr_err_free(&err);
+                return -1;
+        }
+        describe_exit(d, how, sizeof(how));
+        if (!WIFEXITED(d->status) || WEXITSTATUS(d->status) != 3) {
+                printf("error %s: helper %s, expected exit 3\n", cmd, how);
+                return -1;
+        }
+        printf("ok %s: %s\n", cmd, how);
+        return 0;
+}
+
+static int
+cmd_garbage(struct drive *d)
+{
+        /* A valid header for Ping, then bytes that are no protobuf. */
+        static const uint8_t frame[] = {CNR_IPC_PROTOCOL, 0, CNR__HELPER__TO_HELPER__OP_PING, 0, 99, 0, 0, 0,
+                                        0xff, 0xff, 0xff, 0xff, 0xff};
+        return cmd_violation(d, "garbage", frame, sizeof(frame));
+}
+
+static int
+cmd_foreign(struct drive *d)
+{
+        Cnr__Helper__ToHelper req = CNR__HELPER__TO_HELPER__INIT;
+        Cnr__Helper__NetnsCreate nc = CNR__HELPER__NETNS_CREATE__INIT;
+        Cnr__Helper__MountTmpfs mt = CNR__HELPER__MOUNT_TMPFS__INIT;
+        struct cnr_err *err = NULL;
+        _cleanup_free_ uint8_t *buf = NULL;
+        size_t len;
+
+        if (strcmp(d->name, "netd") == 0) {
+                req.op_case = CNR__HELPER__TO_HELPER__OP_MOUNT_TMPFS;
+                req.mount_tmpfs = &mt;
+        } else {
+                req.op_case = CNR__HELPER__TO_HELPER__OP_NETNS_CREATE;
+                req.netns_create = &nc;
+        }
+        buf = cnr_frame_encode((uint16_t)req.op_case, d->next_reqid++, &req.base, CNR_IPC_HELPER_CAP, &len, &err);
+        if (buf == NULL) {
+                printf("error foreign: %s\n", cnr_err_str(err));
+                cnr_err_free(&err);
+                return -1;
+        }
+        return cmd_violation(d, "foreign", buf, len);
+}
+
+static int
+cmd_eof(struct drive *d, const char *cmd)
+{
+        struct cnr_err *err = NULL;
+        char how[96];
+
+        if (d->ipc >= 0) {
+                close(d->ipc);
+                d->ipc = -1;
+        }
+        if (await_exit(d, &err) < 0) {
+                printf("error %s: %s\n", cmd, cnr_err_str(err));
+                cnr_err_free(&err);
+                return -1;
+        }
+        describe_exit(d, how, sizeof(how));
+        if (!WIFEXITED(d->status) || WEXITSTATUS(d->status) != 0) {
+                printf("error %s: helper %s, expected exit 0\n", cmd, how);
+                return -1;
+        }
+        printf("ok %s: %s\n", cmd, how);
+        return 0;
+}
+
+/* A request/reply command.  `expect_refusal` inverts what counts as
+ * success.  Returns 0 when the outcome is the expected one. */
+static int
+cmd_request(struct drive *d, const char *cmd, const char *arg, Cnr__Helper__ToHelper *req, uint32_t want_case,
+            size_t want_fds, unsigned tmpfs_mode, bool expect_refusal)
+{
+        struct cnr_err *err = NULL;
+        struct cnr_frame f;
+        char msg[1024], desc[256] = "";
+        const char *sep = arg ? " " : "";
+        int code = 0, r, before = -1, after;
+        _cleanup_free_ char *mi = xasprintf("/proc/%d/mountinfo", (int)d->pid);
+
+        if (!arg)
+                arg = "";
+        if (want_case == CNR__HELPER__FROM_HELPER__MSG_MOUNT_FD)
+                before = count_lines(mi);
+        r = roundtrip(d, req, want_case, want_fds, &f, &code, msg, sizeof(msg), &err);
+        if (r < 0) {
+                printf("error %s%s%s: protocol: %s\n", cmd, sep, arg, cnr_err_str(err));
+                cnr_err_free(&err);
+                return -1;
+        }
+        if (r == 0) {
+                printf("error %s%s%s: %s: %s\n", cmd, sep, arg, errname(code), msg);
+                return expect_refusal ? 0 : -1;
+        }
+        if (want_case == CNR__HELPER__FROM_HELPER__MSG_MOUNT_FD) {
+                r = check_tmpfs_fd(f.fds[0], tmpfs_mode, desc, sizeof(desc), &err);
+                after = count_lines(mi);
+                if (r == 0 && (before < 0 || after != before))
+                        r = cnr_errf(&err, EPROTO, "the helper's mountinfo changed (%d lines, then %d)", before,
+                                     after);
+        } else if (want_case == CNR__HELPER__FROM_HELPER__MSG_NETNS) {
+                r = check_netns_fd(f.fds[0], desc, sizeof(desc), &err);
+        } else {
+                r = 0;
+        }
+        cnr_frame_close_fds(&f);
+        if (r < 0) {
+                printf("error %s%s%s: check: %s\n", cmd, sep, arg, cnr_err_str(err));
+                cnr_err_free(&err);
+                return -1;
+        }
+        printf("ok %s%s%s%s%s%s\n", cmd, sep, arg, desc[0] ? " " : "", desc,
+               expect_refusal ? " (unexpected success: a refusal was expected)" : "");
+        return expect_refusal ? -1 : 0;
+}
+
+static int
+await_hello(struct drive *d)
+{
+        Cnr__Helper__FromHelper *env = NULL;
+        struct cnr_err *err = NULL;
+        struct cnr_frame f;
+        int r, ok = -1;
+
+        r = await_frame(d, &f, &env, &err);
+        if (r <= 0) {
+                char how[96] = "";
+                if (r == 0) {
+                        await_exit(d, &err);
+                        describe_exit(d, how, sizeof(how));
+                }
+                printf("error hello: %s%s\n", r == 0 ? "channel closed before HELLO, helper " : "",
+                       r == 0 ? how : cnr_err_str(err));
+                cnr_err_free(&err);
+                return -1;
+        }
+        if (env->msg_case != CNR__HELPER__FROM_HELPER__MSG_HELLO || f.reqid != 0 || f.nfds != 0)
+                printf("error hello: first frame is case %d reqid %u with %zu fds, not HELLO\n", (int)env->msg_case,
+                       f.reqid, f.nfds);
+        else if (env->hello->protocol != CNR_IPC_PROTOCOL)
+                printf("error hello: protocol %u, expected %u\n", env->hello->protocol, CNR_IPC_PROTOCOL);
+        else if (strcmp(env->hello->name, d->name) != 0)
+                printf("error hello: name `%s`, expected `%s`\n", env->hello->name, d->name);
+        else if (env->hello->pid != (int32_t)d->pid)
+                printf("error hello: pid %d, expected %d\n", env->hello->pid, (int)d->pid);
+        else {
+                printf("ok hello %s pid %d protocol %u version %s\n", env->hello->name, env->hello->pid,
+                       env->hello->protocol, env->hello->version);
+                ok = 0;
+        }
+        protobuf_c_message_free_unpacked(&env->base, NULL);
+        cnr_frame_close_fds(&f);
+        return ok;
+}
+
+static int
+is_number(const char *s)
+{
+        unsigned long long v;
+        return cnr_parse_uint(s, ~0ULL, &v) == 0;
+}
+
+static unsigned long long
+parse_num(const char *s)
+{
+        return strtoull(s, NULL, s[0] == '0' && s[1] ? 8 : 10); /* modes written 01777 are octal */
+}
+
+static int
+run(struct drive *d, int argc, char **argv)
+{
+        int failed = 0;
+
+        for (int i = 0; i < argc; i++) {
+                Cnr__Helper__ToHelper req = CNR__HELPER__TO_HELPER__INIT;
+                bool refuse = argv[i][0] == '!';
+                const char *cmd = argv[i] + (refuse ? 1 : 0);
+                int r;
+
+                if (d->exited || d->ipc < 0) {
+                        printf("error %s: the helper is gone\n", cmd);
+                        failed = 1;
+                        continue;
+                }
+                if (strcmp(cmd, "ping") == 0) {
+                        Cnr__Helper__Ping p = CNR__HELPER__PING__INIT;
+                        req.op_case = CNR__HELPER__TO_HELPER__OP_PING;
+                        req.ping = &p;
+                        r = cmd_request(d, cmd, NULL, &req, CNR__HELPER__FROM_HELPER__MSG_PONG, 0, 0, refuse);
+                } else if (strcmp(cmd, "tmpfs") == 0) {
+                        Cnr__Helper__MountTmpfs m = CNR__HELPER__MOUNT_TMPFS__INIT;
+                        char arg[64] = "";
+                        m.size_bytes = 1 << 20;
+                        m.mode = 01777;
+                        m.nosuid = m.nodev = true;
+                        if (i + 2 < argc && is_number(argv[i + 1]) && is_number(argv[i + 2])) {
+                                m.size_bytes = parse_num(argv[i + 1]);
+                                m.mode = (uint32_t)parse_num(argv[i + 2]);
+                                snprintf(arg, sizeof(arg), "%s %s", argv[i + 1], argv[i + 2]);
+                                i += 2;
+                        }
+                        req.op_case = CNR__HELPER__TO_HELPER__OP_MOUNT_TMPFS;
+                        req.mount_tmpfs = &m;
+                        r = cmd_request(d, cmd, arg[0] ? arg : NULL, &req, CNR__HELPER__FROM_HELPER__MSG_MOUNT_FD, 1,
+                                        m.mode, refuse);
+                } else if (strcmp(cmd, "mkdir") == 0 || strcmp(cmd, "rmdir") == 0) {
+                        Cnr__Helper__SnapMkdir mk = CNR__HELPER__SNAP_MKDIR__INIT;
+                        Cnr__Helper__SnapRmdir rm = CNR__HELPER__SNAP_RMDIR__INIT;
+                        if (i + 1 >= argc) {
+                                printf("error %s: missing NAME\n", cmd);
+                                return 1;
+                        }
+                        if (cmd[0] == 'm') {
+                                mk.name = argv[++i];
+                                mk.mode = 0755;
+                                req.op_case = CNR__HELPER__TO_HELPER__OP_SNAP_MKDIR;
+                                req.snap_mkdir = &mk;
+                        } else {
+                                rm.name = argv[++i];
+                                req.op_case = CNR__HELPER__TO_HELPER__OP_SNAP_RMDIR;
+                                req.snap_rmdir = &rm;
+                        }
+                        r = cmd_request(d, cmd, argv[i], &req, CNR__HELPER__FROM_HELPER__MSG_DONE, 0, 0, refuse);
+                } else if (strcmp(cmd, "netns") == 0) {
+                        Cnr__Helper__NetnsCreate n = CNR__HELPER__NETNS_CREATE__INIT;
+                        req.op_case = CNR__HELPER__TO_HELPER__OP_NETNS_CREATE;
+                        req.netns_create = &n;
+                        r = cmd_request(d, cmd, NULL, &req, CNR__HELPER__FROM_HELPER__MSG_NETNS, 1, 0, refuse);
+                } else if (strcmp(cmd, "status") == 0 && !refuse) {
+                        r = cmd_status(d);
+                } else if (strcmp(cmd, "garbage") == 0 && !refuse) {
+                        r = cmd_garbage(d);
+                } else if (strcmp(cmd, "foreign") == 0 && !refuse) {
+                        r = cmd_foreign(d);
+                } else if (strcmp(cmd, "eof") == 0 && !refuse) {
+                        r = cmd_eof(d, "eof");
+                } else {
+                        printf("error %s: unknown command\n", argv[i]);
+                        return 1;
+                }
+                if (r < 0)
+                        failed = 1;
+        }
+        if (!d->exited && cmd_eof(d, "exit") < 0)
+                failed = 1;
+        return failed;
+}
+
+static void
+usage(void)
+{
+        fprintf(stderr, "usage: helper-drive [--uid N] [--gid N] [--audit FILE] [--snapshot-root DIR]\n"
+                        "                    [--log-level LEVEL] [--timeout SEC] BINARY CMD...\n"
+                        "commands: ping, tmpfs [SIZE MODE], mkdir NAME, rmdir NAME, netns, status,\n"
+                        "          garbage, foreign, eof; prefix `!` to expect a refusal\n");
+        exit(2);
+}
+
+int
+main(int argc, char **argv)
+{
+        const char *uid = "65534", *gid = "65534", *audit = "/dev/null", *snaproot = NULL, *level = "debug";
+        static struct drive d;
+        struct cnr_err *err = NULL;
+        char *hargv[16];
+        int ipc[2], logp[2], fds[3], hn = 0, i, rc, afd;
+        const char *base;
+        unsigned long long v;
+
+        setvbuf(stdout, NULL, _IOLBF, 0);
+        signal(SIGPIPE, SIG_IGN);
+        d.timeout_ms = 10000;
+        for (i = 1; i < argc && strncmp(argv[i], "--", 2) == 0; i += 2) {
+                if (i + 1 >= argc)
+                        usage();
+                if (strcmp(argv[i], "--uid") == 0)
+                        uid = argv[i + 1];
+                else if (strcmp(argv[i], "--gid") == 0)
+                        gid = argv[i + 1];
+                else if (strcmp(argv[i], "--audit") == 0)
+                        audit = argv[i + 1];
+                else if (strcmp(argv[i], "--snapshot-root") == 0)
+                        snaproot = argv[i + 1];
+                else if (strcmp(argv[i], "--log-level") == 0)
+                        level = argv[i + 1];
+                else if (strcmp(argv[i], "--timeout") == 0 && cnr_parse_uint(argv[i + 1], 3600, &v) == 0 && v > 0)
+                        d.timeout_ms = (int)v * 1000;
+                else
+                        usage();
+        }
+        if (i >= argc)
+                usage();
+        base = strrchr(argv[i], '/');
+        base = base ? base + 1 : argv[i];
+        d.name = strncmp(base, "containr-", 9) == 0 ? base + 9 : base;
+        d.next_reqid = 1;
+
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ipc) < 0 ||
+            socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, logp) < 0) {
+                perror("helper-drive: socketpair");
+                return 1;
+        }
+        afd = open(audit, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        if (afd < 0) {
+                fprintf(stderr, "helper-drive: open `%s`: %s\n", audit, strerror(errno));
+                return 1;
+        }
+        hargv[hn++] = argv[i];
+        hargv[hn++] = (char *)"--uid";
+        hargv[hn++] = (char *)uid;
+        hargv[hn++] = (char *)"--gid";
+        hargv[hn++] = (char *)gid;
+        hargv[hn++] = (char *)"--log-level";
+        hargv[hn++] = (char *)level;
+        if (snaproot) {
+                hargv[hn++] = (char *)"--snapshot-root";
+                hargv[hn++] = (char *)snaproot;
+        }
+        hargv[hn] = NULL;
+        fds[0] = ipc[1];
+        fds[1] = logp[1];
+        fds[2] = afd;
+        d.pid = cnr_spawn(argv[i], hargv, NULL, fds, 3, SIGKILL, &d.pidfd, &err);
+        close(ipc[1]);
+        close(logp[1]);
+        close(afd);
+        if (d.pid < 0) {
+                fprintf(stderr, "helper-drive: %s\n", cnr_err_str(err));
+                return 1;
+        }
+        d.ipc = ipc[0];
+        d.log = logp[0];
+        fcntl(d.log, F_SETFL, O_NONBLOCK);
+        fcntl(d.ipc, F_SETFL, O_NONBLOCK);
+        if (await_hello(&d) < 0) {
+                if (!d.exited) {
+                        kill(d.pid, SIGKILL);
+                        reap(&d);
+                }
+                return 1;
+        }
+        rc = run(&d, argc - i - 1, argv + i + 1);
+        if (!d.exited) {
+                kill(d.pid, SIGKILL);
+                reap(&d);
+        }
+        drain_log(&d);
+        return rc;
+}

@@ -1,0 +1,18 @@
+# Tests of the helper processes: helper-drive starts one helper as the
+# monitor would and drives it from the supervisor's side; the integration
+# script checks each helper from the outside (/proc, audit log, man page).
+check_PROGRAMS += tests/helper-drive
+tests_helper_drive_SOURCES = tests/helper-drive.c
+tests_helper_drive_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(LIBEVENT_CFLAGS) $(LIBCAP_CFLAGS)
+tests_helper_drive_LDADD = ipc/libipc.la common/libcommon.la $(PROTOBUF_C_LIBS) $(LIBEVENT_LIBS) $(LIBCAP_LIBS)
+
+TESTS += tests/integration/helpers.sh
+EXTRA_DIST += tests/integration/helpers.sh
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_snapname
+TESTS += tests/unit/test_snapname
+tests_unit_test_snapname_SOURCES = tests/unit/test_snapname.c helpers/snapd/name.c
+tests_unit_test_snapname_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_snapname_LDADD = $(CMOCKA_LIBS)
+endif
