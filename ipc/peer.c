@@ -86,6 +86,11 @@ peer_destroy(struct cnr_peer *p)
 {
         struct outmsg *m;
 
+        /* Callbacks run below may call cnr_peer_free again or send: keep
+         * busy raised so that nothing destroys twice, and dead set so that
+         * no new request joins the list being failed. */
+        p->busy++;
+        p->dead = true;
         cnr_peer_fail_pending(p, ECONNRESET, "channel closed");
         while ((m = TAILQ_FIRST(&p->outq)) != NULL) {
                 TAILQ_REMOVE(&p->outq, m, entry);
@@ -342,6 +347,8 @@ cnr_peer_fail_pending(struct cnr_peer *p, int code, const char *why)
                 cnr_err_free(&err);
         }
         p->busy--;
+        if (p->dead && p->busy == 0)
+                peer_destroy(p);
 }
 
 static struct pending *
