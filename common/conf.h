@@ -8,11 +8,20 @@
  *   helpers: { <name>: { user: ... } }    each helper's identity
  *   restart: { initial_ms: N, max_ms: N } restart backoff of dead children
  *
- * An unknown key, a wrong type or a bad value is an error naming file:line.
+ * An unknown key, a wrong type or a bad value is an error naming file:line:
+ *
+ *     /etc/containr/containr.yaml:7: unknown key `helprs` (did you mean `helpers`?)
+ *
+ * Such errors carry code 0, so cnr_err_str() is the message alone; a file
+ * that cannot be read carries its errno.  A key given twice is an error, the
+ * top level must be a mapping, paths must be absolute.  A mapping key
+ * (helpers, restart, helpers.<name>) left empty keeps its defaults.
  * Command-line flags override the file.
  */
 #ifndef CNR_CONF_H
 #define CNR_CONF_H
+
+#include <stdio.h>
 
 #include "common/err.h"
 #include "common/helpers.h"
@@ -33,13 +42,35 @@ struct cnr_config {
         unsigned restart_max_ms;      /* default 30000 */
 };
 
+/* Bounds of restart.initial_ms and restart.max_ms. */
+#define CNR_CONFIG_RESTART_MIN_MS 1
+#define CNR_CONFIG_RESTART_MAX_MS 86400000u /* one day */
+/* Largest config file read (a config is a few hundred bytes). */
+#define CNR_CONFIG_MAX_SIZE (1024 * 1024)
+
 /* Fill defaults. */
 void cnr_config_init(struct cnr_config *c);
-/* Parse a YAML file over the current values.  A missing file is an error
- * only if `must_exist`. */
+/* Parse a YAML file over the current values.  Returns 1 when the file was
+ * read, 0 when it does not exist and !must_exist, -1 with *err otherwise.
+ * On error *c is left as it was (the file applies entirely or not at all). */
 int cnr_config_load(struct cnr_config *c, const char *path, int must_exist, struct cnr_err **err);
-/* Parse YAML from memory (`name` is used in messages as the file name). */
+/* Parse YAML from memory (`name` is used in messages as the file name).
+ * 0 or -1 with *err; on error *c is left as it was. */
 int cnr_config_parse(struct cnr_config *c, const char *name, const char *buf, size_t len, struct cnr_err **err);
 void cnr_config_free(struct cnr_config *c);
+/* Write the configuration as YAML that cnr_config_parse reads back to the
+ * same values (`containrd --print-config`, golden tests). */
+void cnr_config_dump(const struct cnr_config *c, FILE *f);
+
+/* Validators shared with command-line flags (--user, --root...): 0 if `s`
+ * is acceptable, -1 with a message naming what was expected otherwise. */
+int cnr_config_check_path(const char *s, struct cnr_err **err);
+int cnr_config_check_user(const char *s, struct cnr_err **err);  /* name, uid or uid:gid */
+int cnr_config_check_group(const char *s, struct cnr_err **err); /* name or gid */
+
+/* "Did you mean": the candidate closest to `word` by edit distance, or
+ * NULL when none is close enough to be a plausible typo.  Used by the
+ * config parser and the CLI (for commands); it belongs in util.c. */
+const char *cnr_suggest(const char *word, const char *const *cands, size_t n);
 
 #endif

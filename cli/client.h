@@ -1,0 +1,41 @@
+/* The CLI's connection to containrd: one SOCK_SEQPACKET connection, a
+ * HELLO exchange, then requests answered in order (blocking, with a
+ * timeout).  Errors are worded for the operator: they print as
+ * "containr: <cnr_err_str(err)>". */
+#ifndef CNR_CLI_CLIENT_H
+#define CNR_CLI_CLIENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/err.h"
+#include "ipc/api.pb-c.h"
+
+#define CNR_DEFAULT_SOCKET RUNSTATEDIR "/containr/containr.sock"
+#define CNR_CLIENT_TIMEOUT_MS 30000
+
+struct cnr_client {
+        int fd;
+        char *path;
+        uint32_t next_reqid;
+        int timeout_ms;
+        Cnr__Hello *server; /* the server's HELLO */
+};
+
+/* The socket path named by `host` (unix://PATH or an absolute path; NULL or
+ * "" = the default socket).  The path must fit in sun_path. */
+int cnr_client_host_path(const char *host, char **path, struct cnr_err **err);
+
+/* Connect to `host` and exchange HELLO. */
+int cnr_client_open(struct cnr_client *cl, const char *host, struct cnr_err **err);
+
+/* Send `req` (its op_case is the frame type) and wait for its reply, which
+ * must be of case `want` and carry exactly `nfds` fds (stored in fds[],
+ * owned by the caller).  An Error reply fails with its message as is.
+ * *reply: free with cnr__api__reply__free_unpacked(*reply, NULL). */
+int cnr_client_call(struct cnr_client *cl, Cnr__Api__Request *req, Cnr__Api__Reply__MsgCase want,
+                    Cnr__Api__Reply **reply, int *fds, size_t nfds, struct cnr_err **err);
+
+void cnr_client_close(struct cnr_client *cl);
+
+#endif

@@ -1,0 +1,179 @@
+/* containr info */
+#include "config.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/client.h"
+#include "common/util.h"
+
+static const char *
+seccomp_name(uint32_t mode)
+{
+        switch (mode) {
+        case 0:
+                return "off";
+        case 1:
+                return "strict";
+        case 2:
+                return "filter";
+        default:
+                return "?";
+        }
+}
+
+/* "sys_admin,chown" from {"cap_sys_admin", "cap_chown"}; "none"; "all". */
+static char *
+caps_cell(const Cnr__Api__ProcessInfo *p)
+{
+        size_t len = 0;
+        char *s;
+
+        if (p->n_caps == 0)
+                return xstrdup("none");
+        if (strcmp(p->cap_eff, "000001ffffffffff") == 0 || p->n_caps >= 38)
+                return xstrdup("all");
+        for (size_t i = 0; i < p->n_caps; i++)
+                len += strlen(p->caps[i]) + 1;
+        s = xcalloc(1, len + 1);
+        for (size_t i = 0; i < p->n_caps; i++) {
+                const char *c = p->caps[i];
+                if (strncasecmp(c, "cap_", 4) == 0)
+                        c += 4;
+                if (i)
+                        strcat(s, ",");
+                for (char *d = s + strlen(s); *c; c++)
+                        *d++ = (char)tolower((unsigned char)*c);
+        }
+        return s;
+}
+
+static void
+print_text(const Cnr__Api__InfoReply *in)
+{
+        static const char *const hdr[] = {"NAME", "PID", "UID", "GID", "CAPS", "SECCOMP", "NNP", "RESTARTS",
+                                          "UPTIME", "STATE"};
+        struct cnr_table *t = cnr_table_new(CNR_ARRAY_LEN(hdr), hdr);
+
+        printf("Version:    %s\n", in->version);
+        printf("Kernel:     %s\n", in->kernel);
+        printf("Root:       %s\n", in->root);
+        printf("Run root:   %s\n", in->run_root);
+        printf("Log dir:    %s\n", in->log_dir);
+        printf("\n");
+        for (size_t i = 0; i < in->n_processes; i++) {
+                const Cnr__Api__ProcessInfo *p = in->processes[i];
+                char pid[16], uid[16], gid[16], restarts[16], uptime[32];
+                _cleanup_free_ char *caps = NULL;
+                int running = p->pid > 0;
+
+                snprintf(pid, sizeof(pid), "%d", p->pid);
+                snprintf(uid, sizeof(uid), "%u", p->uid);
+                snprintf(gid, sizeof(gid), "%u", p->gid);
+                snprintf(restarts, sizeof(restarts), "%u", p->restarts);
+                cnr_fmt_ms(p->uptime_ms, uptime, sizeof(uptime));
+                caps = running ? caps_cell(p) : xstrdup("-");
+                {
+                        const char *row[] = {p->name,
+                                             running ? pid : "-",
+                                             running ? uid : "-",
+                                             running ? gid : "-",
+                                             caps,
+                                             running ? seccomp_name(p->seccomp) : "-",
+                                             running ? (p->no_new_privs ? "yes" : "no") : "-",
+                                             restarts,
+                                             running ? uptime : "-",
+                                             p->state[0] ? p->state : "unknown"};
+                        cnr_table_add(t, row);
+                }
+        }
+        cnr_table_print(t, stdout);
+        cnr_table_free(t);
+}
+
+static json_t *
+to_json(const Cnr__Api__InfoReply *in)
+{
+        json_t *procs = json_array();
+
+        for (size_t i = 0; i < in->n_processes; i++) {
+                const Cnr__Api__ProcessInfo *p = in->processes[i];
+                json_t *caps = json_array();
+
+                for (size_t j = 0; j < p->n_caps; j++)
+                        json_array_append_new(caps, json_string(p->caps[j]));
+                json_array_append_new(
+                        procs, json_pack("{s:s,s:s,s:i,s:I,s:I,s:s,s:o,s:s,s:b,s:I,s:I,s:s}", "name", p->name, "role",
+                                         p->role, "pid", p->pid, "uid", (json_int_t)p->uid, "gid",
+                                         (json_int_t)p->gid, "cap_eff", p->cap_eff, "caps", caps, "seccomp",
+                                         seccomp_name(p->seccomp), "no_new_privs", p->no_new_privs, "restarts",
+                                         (json_int_t)p->restarts, "uptime_ms", (json_int_t)p->uptime_ms, "state",
+                                         p->state));
+        }
+        return json_pack("{s:s,s:s,s:s,s:s,s:s,s:o}", "version", in->version, "kernel", in->kernel, "root", in->root,
+                         "run_root", in->run_root, "log_dir", in->log_dir, "processes", procs);
+}
+
+int
+cnr_cmd_info(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"format", required_argument, NULL, 'f'},
+                {"help", no_argument, NULL, 'h'},
+                {NULL, 0, NULL, 0},
+        };
+        enum cnr_cli_format format = CNR_FORMAT_TEXT;
+        Cnr__Api__Request req = CNR__API__REQUEST__INIT;
+        Cnr__Api__Info info = CNR__API__INFO__INIT;
+        Cnr__Api__Reply *rep = NULL;
+        struct cnr_client cl;
+        struct cnr_err *err = NULL;
+        int o, r;
+
+        while ((o = cnr_cli_getopt(cli, argc, argv, ":h", opts)) != -1) {
+                switch (o) {
+                case 'f':
+                        if (cnr_cli_parse_format(cli, optarg, &format) != 0)
+                                return CNR_EXIT_USAGE;
+                        break;
+                case 'h':
+                        cnr_cli_help(stdout, cli, cmd);
+                        return CNR_EXIT_OK;
+                default:
+                        return CNR_EXIT_USAGE;
+                }
+        }
+        if (cnr_cli_no_args(cli, argc, argv) != 0)
+                return CNR_EXIT_USAGE;
+
+        r = cnr_client_open(&cl, cli->host, &err);
+        if (r == 0) {
+                req.op_case = CNR__API__REQUEST__OP_INFO;
+                req.info = &info;
+                r = cnr_client_call(&cl, &req, CNR__API__REPLY__MSG_INFO, &rep, NULL, 0, &err);
+        }
+        cnr_client_close(&cl);
+        if (r < 0) {
+                cnr_cli_error("%s", cnr_err_str(err));
+                cnr_err_free(&err);
+                return CNR_EXIT_FAIL;
+        }
+        if (format == CNR_FORMAT_JSON) {
+                json_t *root = to_json(rep->info);
+                if (root == NULL) {
+                        cnr__api__reply__free_unpacked(rep, NULL);
+                        cnr_cli_error("containrd's answer is not valid UTF-8");
+                        return CNR_EXIT_FAIL;
+                }
+                json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                putchar('\n');
+                json_decref(root);
+        } else {
+                print_text(rep->info);
+        }
+        cnr__api__reply__free_unpacked(rep, NULL);
+        return CNR_EXIT_OK;
+}

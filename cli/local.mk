@@ -1,0 +1,27 @@
+# cli/: containr, the operator's command-line client of containrd.
+bin_PROGRAMS += cli/containr
+cli_containr_SOURCES = \
+	cli/main.c cli/cli.h \
+	cli/client.c cli/client.h \
+	cli/table.c \
+	cli/cmd_version.c \
+	cli/cmd_info.c \
+	cli/cmd_system.c
+cli_containr_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS)
+cli_containr_LDADD = ipc/libipc.la common/libcommon.la $(PROTOBUF_C_LIBS) $(JANSSON_LIBS)
+
+dist_man_MANS += man/containr.1 man/containr.yaml.5
+EXTRA_DIST += contrib/containr.yaml tests/golden/config
+
+# The config parser (common/conf.c) and its golden files.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_conf
+TESTS += tests/unit/test_conf
+tests_unit_test_conf_SOURCES = tests/unit/test_conf.c
+tests_unit_test_conf_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_conf_LDADD = common/libcommon.la $(CMOCKA_LIBS)
+endif
+
+# The CLI from the outside: errors a user meets without a daemon.
+TESTS += tests/integration/cli-errors.sh
+EXTRA_DIST += tests/integration/cli-errors.sh

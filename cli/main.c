@@ -1,0 +1,304 @@
+/* containr: the operator's client of containrd.  main() reads the global
+ * options and dispatches the first word through `commands`. */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/client.h"
+#include "common/conf.h"
+#include "common/util.h"
+#include "ipc/frame.h"
+
+static int cmd_help(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+
+/* The top-level commands, in the order `containr help` lists them. */
+static const struct cnr_cli_cmd commands[] = {
+        {"version", cnr_cmd_version, "Show the client's and containrd's versions", "[OPTIONS]",
+         "Prints the version and protocol of this client, then asks containrd for its\n"
+         "version, protocol, kernel and libraries.\n"
+         "\n"
+         "Options:\n"
+         "      --format FORMAT   text (default) or json\n",
+         NULL},
+        {"info", cnr_cmd_info, "Show containrd's paths and processes", "[OPTIONS]",
+         "Prints containrd's directories, then one line per process of the engine\n"
+         "(monitor, supervisor, helpers): pid, uid, gid, effective capabilities,\n"
+         "seccomp mode, no_new_privs, restarts, uptime and state.\n"
+         "\n"
+         "Options:\n"
+         "      --format FORMAT   text (default) or json\n",
+         NULL},
+        {"system", NULL, "Audit logs and self-checks of the engine", "COMMAND", NULL, cnr_cmd_system},
+        {"help", cmd_help, "Show help for a command", "[COMMAND...]", NULL, NULL},
+        {NULL, NULL, NULL, NULL, NULL, NULL},
+};
+
+static const char global_help[] =
+        "Global options:\n"
+        "  -H, --host unix://PATH   containrd's API socket; CONTAINR_HOST in the\n"
+        "                           environment sets it too (default:\n"
+        "                           unix://" CNR_DEFAULT_SOCKET ")\n"
+        "  -h, --help               Show this help\n"
+        "  -v, --version            Print the client's version\n";
+
+/* ---- messages ---- */
+
+void
+cnr_cli_error(const char *fmt, ...)
+{
+        va_list ap;
+
+        fflush(stdout);
+        fputs("containr: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+}
+
+int
+cnr_cli_usage_error(const struct cnr_cli *cli, const char *fmt, ...)
+{
+        va_list ap;
+
+        fflush(stdout);
+        fprintf(stderr, "containr%s%s: ", cli->path[0] ? " " : "", cli->path);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fprintf(stderr, " (see containr%s%s --help)\n", cli->path[0] ? " " : "", cli->path);
+        return CNR_EXIT_USAGE;
+}
+
+int
+cnr_cli_parse_format(struct cnr_cli *cli, const char *s, enum cnr_cli_format *out)
+{
+        if (strcmp(s, "text") == 0)
+                *out = CNR_FORMAT_TEXT;
+        else if (strcmp(s, "json") == 0)
+                *out = CNR_FORMAT_JSON;
+        else
+                return cnr_cli_usage_error(cli, "--format: `%s` is not one of text, json", s);
+        return 0;
+}
+
+/* ---- options ---- */
+
+int
+cnr_cli_getopt(struct cnr_cli *cli, int argc, char **argv, const char *shortopts, const struct option *longopts)
+{
+        int o;
+
+        opterr = 0;
+        o = getopt_long(argc, argv, shortopts, longopts, NULL);
+        if (o == '?') {
+                const char *bad = argv[optind - 1];
+                if (optopt != 0 && !(bad[0] == '-' && bad[1] == '-'))
+                        cnr_cli_usage_error(cli, "unknown option `-%c`", optopt);
+                else
+                        cnr_cli_usage_error(cli, "unknown option `%s`", bad);
+        } else if (o == ':') {
+                const char *bad = argv[optind - 1];
+                if (optopt != 0 && !(bad[0] == '-' && bad[1] == '-'))
+                        cnr_cli_usage_error(cli, "option `-%c` needs a value", optopt);
+                else
+                        cnr_cli_usage_error(cli, "option `%s` needs a value", bad);
+                o = '?';
+        }
+        return o;
+}
+
+int
+cnr_cli_no_args(struct cnr_cli *cli, int argc, char **argv)
+{
+        if (optind < argc)
+                return cnr_cli_usage_error(cli, "unexpected argument `%s`", argv[optind]);
+        return 0;
+}
+
+/* ---- help and dispatch ---- */
+
+static void
+list_commands(FILE *f, const struct cnr_cli_cmd *table)
+{
+        size_t w = 0;
+
+        for (const struct cnr_cli_cmd *c = table; c->name; c++)
+                if (strlen(c->name) > w)
+                        w = strlen(c->name);
+        for (const struct cnr_cli_cmd *c = table; c->name; c++)
+                fprintf(f, "  %-*s   %s\n", (int)w, c->name, c->summary);
+}
+
+static void
+top_help(FILE *f)
+{
+        fputs("Usage: containr [OPTIONS] COMMAND [ARGS...]\n"
+              "\n"
+              "containr is the command-line client of containrd, a privilege-separated\n"
+              "container engine.\n"
+              "\n"
+              "Commands:\n",
+              f);
+        list_commands(f, commands);
+        fputc('\n', f);
+        fputs(global_help, f);
+        fputs("\nRun `containr COMMAND --help` for more about a command; see containr(1).\n", f);
+}
+
+void
+cnr_cli_help(FILE *f, const struct cnr_cli *cli, const struct cnr_cli_cmd *cmd)
+{
+        fprintf(f, "Usage: containr %s %s\n\n%s.\n", cli->path, cmd->usage, cmd->summary);
+        if (cmd->sub != NULL) {
+                fputs("\nCommands:\n", f);
+                list_commands(f, cmd->sub);
+                fprintf(f, "\nRun `containr %s COMMAND --help` for more about a command.\n", cli->path);
+        } else {
+                fputc('\n', f);
+                if (cmd->help)
+                        fputs(cmd->help, f);
+                else
+                        fputs("Options:\n", f);
+                fputs("  -h, --help            Show this help\n", f);
+        }
+}
+
+static void
+path_push(struct cnr_cli *cli, const char *word)
+{
+        size_t n = strlen(cli->path);
+
+        snprintf(cli->path + n, sizeof(cli->path) - n, "%s%s", n ? " " : "", word);
+}
+
+static const struct cnr_cli_cmd *
+lookup(const struct cnr_cli_cmd *table, const char *word)
+{
+        for (const struct cnr_cli_cmd *c = table; c->name; c++)
+                if (strcmp(c->name, word) == 0)
+                        return c;
+        return NULL;
+}
+
+static int
+unknown_command(const struct cnr_cli *cli, const struct cnr_cli_cmd *table, const char *word)
+{
+        const char *names[32];
+        const char *hint;
+        size_t n = 0;
+
+        for (const struct cnr_cli_cmd *c = table; c->name && n < CNR_ARRAY_LEN(names); c++)
+                names[n++] = c->name;
+        hint = cnr_suggest(word, names, n);
+        fflush(stdout);
+        if (hint)
+                fprintf(stderr, "containr: unknown command `%s%s%s` (did you mean `%s%s%s`? see containr%s%s help)\n",
+                        cli->path, cli->path[0] ? " " : "", word, cli->path, cli->path[0] ? " " : "", hint,
+                        cli->path[0] ? " " : "", cli->path);
+        else
+                fprintf(stderr, "containr: unknown command `%s%s%s` (see containr%s%s help)\n", cli->path,
+                        cli->path[0] ? " " : "", word, cli->path[0] ? " " : "", cli->path);
+        return CNR_EXIT_USAGE;
+}
+
+static int is_help_flag(const char *s)
+{
+        return strcmp(s, "-h") == 0 || strcmp(s, "--help") == 0;
+}
+
+int
+cnr_cli_dispatch(struct cnr_cli *cli, const struct cnr_cli_cmd *table, int argc, char **argv)
+{
+        const struct cnr_cli_cmd *cmd = lookup(table, argv[0]);
+
+        if (cmd == NULL)
+                return unknown_command(cli, table, argv[0]);
+        path_push(cli, cmd->name);
+        if (cmd->sub == NULL) {
+                optind = 0; /* glibc: reinitialise getopt for this argv */
+                return cmd->run(cli, cmd, argc, argv);
+        }
+        if (argc < 2) {
+                cnr_cli_help(stderr, cli, cmd);
+                return CNR_EXIT_USAGE;
+        }
+        if (is_help_flag(argv[1])) {
+                cnr_cli_help(stdout, cli, cmd);
+                return CNR_EXIT_OK;
+        }
+        if (argv[1][0] == '-')
+                return cnr_cli_usage_error(cli, "unknown option `%s`", argv[1]);
+        return cnr_cli_dispatch(cli, cmd->sub, argc - 1, argv + 1);
+}
+
+/* containr help [COMMAND [SUBCOMMAND...]] */
+static int
+cmd_help(struct cnr_cli *cli, const struct cnr_cli_cmd *self, int argc, char **argv)
+{
+        const struct cnr_cli_cmd *table = commands, *cmd = NULL;
+
+        if (argc == 2 && is_help_flag(argv[1])) {
+                cnr_cli_help(stdout, cli, self);
+                return CNR_EXIT_OK;
+        }
+        if (argc < 2) {
+                top_help(stdout);
+                return CNR_EXIT_OK;
+        }
+        cli->path[0] = '\0';
+        for (int i = 1; i < argc; i++) {
+                if (table == NULL)
+                        return cnr_cli_usage_error(cli, "`%s` has no subcommands", cli->path);
+                cmd = lookup(table, argv[i]);
+                if (cmd == NULL)
+                        return unknown_command(cli, table, argv[i]);
+                path_push(cli, cmd->name);
+                table = cmd->sub;
+        }
+        if (cmd->run == cmd_help)
+                top_help(stdout);
+        else
+                cnr_cli_help(stdout, cli, cmd);
+        return CNR_EXIT_OK;
+}
+
+int
+main(int argc, char **argv)
+{
+        static const struct option opts[] = {
+                {"host", required_argument, NULL, 'H'},
+                {"help", no_argument, NULL, 'h'},
+                {"version", no_argument, NULL, 'v'},
+                {NULL, 0, NULL, 0},
+        };
+        struct cnr_cli cli = {.host = getenv("CONTAINR_HOST")};
+        int o;
+
+        while ((o = cnr_cli_getopt(&cli, argc, argv, "+:H:hv", opts)) != -1) {
+                switch (o) {
+                case 'H':
+                        cli.host = optarg;
+                        break;
+                case 'h':
+                        top_help(stdout);
+                        return CNR_EXIT_OK;
+                case 'v':
+                        printf("containr version %s (protocol %d)\n", PACKAGE_VERSION, CNR_IPC_PROTOCOL);
+                        return CNR_EXIT_OK;
+                default:
+                        return CNR_EXIT_USAGE;
+                }
+        }
+        if (optind >= argc) {
+                top_help(stderr);
+                return CNR_EXIT_USAGE;
+        }
+        return cnr_cli_dispatch(&cli, commands, argc - optind, argv + optind);
+}
