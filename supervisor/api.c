@@ -63,6 +63,12 @@ client_by_id(struct sup *s, uint64_t id)
 static void
 client_free(struct sup_client *c)
 {
+        char junk[64];
+
+        /* Closing a unix socket with unread input resets the peer, which
+         * would then never read our last answer: drain a little first. */
+        for (int i = 0; i < 16 && recv(cnr_peer_fd(c->peer), junk, sizeof(junk), MSG_DONTWAIT) > 0; i++)
+                ;
         LIST_REMOVE(c, entry);
         cnr_peer_free(c->peer);
         free(c);
@@ -142,7 +148,7 @@ on_version(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, void *a
         Cnr__Api__VersionReply v = CNR__API__VERSION_REPLY__INIT;
         const struct scmp_version *sv = seccomp_version();
         struct utsname un;
-        char *libs[6];
+        char *libs[5];
         uint64_t t0 = cnr_now_us();
 
         uname(&un);
@@ -151,7 +157,6 @@ on_version(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, void *a
         libs[2] = xasprintf("libseccomp %u.%u.%u", sv->major, sv->minor, sv->micro);
         libs[3] = xasprintf("jansson %s", jansson_version_str());
         libs[4] = xasprintf("libyaml %s", yaml_get_version_string());
-        libs[5] = xasprintf("libcap (linked)");
         v.version = PACKAGE_VERSION;
         v.protocol = CNR_IPC_PROTOCOL;
         v.kernel = un.release;
@@ -586,6 +591,31 @@ on_client_close(struct cnr_peer *p, struct cnr_err *err, void *arg)
         client_free(c);
 }
 
+static void
+on_refused_hello(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, void *arg)
+{
+        struct sup_client *c = arg;
+        _cleanup_free_ char *msg = xasprintf(
+                "permission denied: uid %u is neither root nor a member of the containr socket group (gid %u)",
+                (unsigned)c->uid, (unsigned)c->s->d->socket_gid);
+
+        reply_error(c, f->reqid, EACCES, msg);
+        client_free(c);
+}
+
+static void
+on_refused_close(struct cnr_peer *p, struct cnr_err *err, void *arg)
+{
+        client_free(arg);
+}
+
+static const struct cnr_permit refused_permits[] = {
+        {CNR__API__REQUEST__OP_HELLO, CNR_PERMIT_HELLO, 0, "hello", on_refused_hello},
+};
+static const struct cnr_peer_ops refused_ops = {&cnr__api__request__descriptor, refused_permits,
+                                                CNR_ARRAY_LEN(refused_permits), CNR_IPC_API_CAP,
+                                                on_refused_close};
+
 static bool
 peer_allowed(struct sup *s, int fd, struct ucred *cr)
 {
@@ -620,27 +650,6 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
                 close(fd);
                 return;
         }
-        if (!peer_allowed(s, fd, &cr)) {
-                _cleanup_free_ char *msg = xasprintf(
-                        "permission denied: uid %u is neither root nor a member of the containr socket group (gid "
-                        "%u)",
-                        (unsigned)cr.uid, (unsigned)s->d->socket_gid);
-                Cnr__Api__Reply env = CNR__API__REPLY__INIT;
-                Cnr__Error e = CNR__ERROR__INIT;
-
-                e.errno_code = EACCES;
-                e.message = msg;
-                env.msg_case = CNR__API__REPLY__MSG_ERROR;
-                env.error = &e;
-                cnr_frame_send(fd, env.msg_case, 0, &env.base, NULL, 0, CNR_IPC_API_CAP, NULL);
-                cnr_audit_event("api_refused", "deny",
-                                json_pack("{s:i,s:i,s:i}", "client_uid", (int)cr.uid, "client_gid", (int)cr.gid,
-                                          "client_pid", (int)cr.pid),
-                                EACCES, msg);
-                log_warn("%s (pid %d)", msg, (int)cr.pid);
-                close(fd);
-                return;
-        }
         c = xcalloc(1, sizeof(*c));
         c->id = s->next_client_id++;
         c->s = s;
@@ -648,9 +657,20 @@ on_accept(evutil_socket_t lfd, short what, void *arg)
         c->gid = cr.gid;
         c->pid = cr.pid;
         LIST_INSERT_HEAD(&s->clients, c, entry);
+        if (!peer_allowed(s, fd, &cr)) {
+                /* Answer its hello with the refusal, so that it reads the
+                 * reason instead of a reset connection. */
+                cnr_audit_event("api_refused", "deny",
+                                json_pack("{s:i,s:i,s:i}", "client_uid", (int)cr.uid, "client_gid", (int)cr.gid,
+                                          "client_pid", (int)cr.pid),
+                                EACCES, "not root and not in the socket group");
+                log_warn("refused API client pid %d uid %u: not root and not in the socket group", (int)cr.pid,
+                         (unsigned)cr.uid);
+                c->peer = cnr_peer_new(s->base, fd, "refused client", &refused_ops, c);
+                return;
+        }
         c->peer = cnr_peer_new(s->base, fd, "client", &ops, c);
 }
-
 void
 sup_api_start(struct sup *s)
 {

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/utsname.h>
 #include <unistd.h>
@@ -160,6 +161,9 @@ main(int argc, char **argv)
         struct utsname un;
         int c, r;
 
+        /* Nothing inherited from whoever started us reaches the monitor,
+         * the supervisor or a helper. */
+        syscall(SYS_close_range, 3U, ~0U, 0);
         while ((c = getopt_long(argc, argv, "c:dVh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'c': config = optarg; config_given = true; break;
