@@ -2,6 +2,9 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/capability.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -25,29 +28,61 @@ seccomp_name(uint32_t mode)
         }
 }
 
-/* "sys_admin,chown" from {"cap_sys_admin", "cap_chown"}; "none"; "all". */
+static void
+append_cap(char **s, const char *name)
+{
+        size_t n = *s ? strlen(*s) : 0;
+        char *d;
+
+        if (strncasecmp(name, "cap_", 4) == 0)
+                name += 4;
+        *s = xrealloc(*s, n + strlen(name) + 2);
+        d = *s + n;
+        if (n)
+                *d++ = ',';
+        for (; *name; name++)
+                *d++ = (char)tolower((unsigned char)*name);
+        *d = '\0';
+}
+
+/* "sys_admin,chown" from {"cap_sys_admin", "cap_chown"}; "none"; "all";
+ * "all but sys_resource" for a root process that lacks a few. */
 static char *
 caps_cell(const Cnr__Api__ProcessInfo *p)
 {
-        size_t len = 0;
-        char *s;
+        unsigned long long eff, missing = 0;
+        char *end = NULL, *s = NULL;
+        int max = cap_max_bits();
 
         if (p->n_caps == 0)
                 return xstrdup("none");
-        if (strcmp(p->cap_eff, "000001ffffffffff") == 0 || p->n_caps >= 38)
-                return xstrdup("all");
-        for (size_t i = 0; i < p->n_caps; i++)
-                len += strlen(p->caps[i]) + 1;
-        s = xcalloc(1, len + 1);
-        for (size_t i = 0; i < p->n_caps; i++) {
-                const char *c = p->caps[i];
-                if (strncasecmp(c, "cap_", 4) == 0)
-                        c += 4;
-                if (i)
-                        strcat(s, ",");
-                for (char *d = s + strlen(s); *c; c++)
-                        *d++ = (char)tolower((unsigned char)*c);
+        errno = 0;
+        eff = strtoull(p->cap_eff, &end, 16);
+        if (errno == 0 && end != p->cap_eff && *end == '\0' && max > 0 && max <= 64 && (int)p->n_caps > max / 2) {
+                for (int i = 0; i < max; i++)
+                        if (!(eff & (1ULL << i)))
+                                missing++;
+                if (missing == 0)
+                        return xstrdup("all");
+                if (missing <= 4) {
+                        for (int i = 0; i < max; i++) {
+                                if (!(eff & (1ULL << i))) {
+                                        _cleanup_free_ char *name = NULL;
+                                        char *cn = cap_to_name((cap_value_t)i);
+                                        name = xstrdup(cn ? cn : "?");
+                                        cap_free(cn);
+                                        append_cap(&s, name);
+                                }
+                        }
+                        {
+                                char *r = xasprintf("all but %s", s);
+                                free(s);
+                                return r;
+                        }
+                }
         }
+        for (size_t i = 0; i < p->n_caps; i++)
+                append_cap(&s, p->caps[i]);
         return s;
 }
 

@@ -107,15 +107,22 @@ tail_offset(int fd, off_t size, unsigned long long n, off_t *out)
         return 0;
 }
 
-/* Copy fd from *off to its end; with `whole_lines`, stop after the last
- * newline (the rest is a line still being written). */
+/* Copy fd from *off to `end` (-1: to its end); with `whole_lines`, stop
+ * after the last newline (the rest is a line still being written). */
 static int
-copy_out(int fd, off_t *off, int whole_lines)
+copy_out(int fd, off_t *off, off_t end, int whole_lines)
 {
         char buf[65536];
 
         for (;;) {
-                ssize_t r = pread(fd, buf, sizeof(buf), *off);
+                size_t want = sizeof(buf);
+                ssize_t r;
+
+                if (end >= 0 && end - *off < (off_t)want)
+                        want = (size_t)(end - *off);
+                if (want == 0)
+                        return 0;
+                r = pread(fd, buf, want, *off);
                 size_t len;
 
                 if (r < 0 && errno == EINTR)
@@ -156,7 +163,7 @@ follow(int fd, off_t off)
                         fprintf(stderr, "containr: the audit log was truncated; reading from its start\n");
                         off = 0;
                 }
-                if (copy_out(fd, &off, 1) < 0)
+                if (copy_out(fd, &off, -1, 1) < 0)
                         return -1;
                 if (fflush(stdout) != 0)
                         return -1;
@@ -238,7 +245,9 @@ cnr_cmd_system_audit(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int arg
                 cnr_cli_error("read the audit log of %s: %s", helper, strerror(errno));
                 return CNR_EXIT_FAIL;
         }
-        if (copy_out(fd, &off, do_follow) < 0 || (do_follow && follow(fd, off) < 0) || fflush(stdout) != 0) {
+        /* The log as it was when handed over (containrd appends the record
+         * of this very request right after); --follow picks up the rest. */
+        if (copy_out(fd, &off, st.st_size, do_follow) < 0 || (do_follow && follow(fd, off) < 0) || fflush(stdout) != 0) {
                 if (errno == EPIPE)
                         return CNR_EXIT_OK;
                 cnr_cli_error("print the audit log of %s: %s", helper, strerror(errno));

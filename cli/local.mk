@@ -7,8 +7,8 @@ cli_containr_SOURCES = \
 	cli/cmd_version.c \
 	cli/cmd_info.c \
 	cli/cmd_system.c
-cli_containr_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS)
-cli_containr_LDADD = ipc/libipc.la common/libcommon.la $(PROTOBUF_C_LIBS) $(JANSSON_LIBS)
+cli_containr_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) $(LIBCAP_CFLAGS)
+cli_containr_LDADD = ipc/libipc.la common/libcommon.la $(PROTOBUF_C_LIBS) $(JANSSON_LIBS) $(LIBCAP_LIBS)
 
 dist_man_MANS += man/containr.1 man/containr.yaml.5
 EXTRA_DIST += contrib/containr.yaml tests/golden/config
@@ -22,6 +22,7 @@ tests_unit_test_conf_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_conf_LDADD = common/libcommon.la $(CMOCKA_LIBS)
 endif
 
-# The CLI from the outside: errors a user meets without a daemon.
-TESTS += tests/integration/cli-errors.sh
-EXTRA_DIST += tests/integration/cli-errors.sh
+# The CLI from the outside: errors a user meets without a daemon, then
+# every command against a real containrd (tests/lib.sh; root, else skipped).
+TESTS += tests/integration/cli-errors.sh tests/integration/cli.sh
+EXTRA_DIST += tests/integration/cli-errors.sh tests/integration/cli.sh
