@@ -70,7 +70,7 @@ mountd_tmpfs(struct cnr_helper_req *r, struct cnr_err **err)
         /* Policy first: the values themselves, before the kernel sees them. */
         if (m->mode > 07777) {
                 r->deny = true;
-                return cnr_errf(err, EINVAL, "tmpfs mode `%o`: above 07777", m->mode);
+                return cnr_errf(err, EINVAL, "tmpfs mode `0%o`: above 07777", m->mode);
         }
         if (m->size_bytes > MOUNTD_TMPFS_MAX_SIZE) {
                 r->deny = true;
