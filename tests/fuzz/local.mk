@@ -1,1 +1,26 @@
-# tests/fuzz/
+# tests/fuzz/: one fuzz target per decoder (DESIGN.md section 8).
+#
+# Each target's source is built twice:
+#   - always, with tests/fuzz/replay.c as tests/fuzz/replay_<target>, which
+#     `make check` runs over tests/fuzz/corpus/<target>/;
+#   - with `./configure --enable-fuzzing CC=clang`, as the libFuzzer binary
+#     tests/fuzz/fuzz_<target> (see tests/fuzz/README.md).
+EXTRA_DIST += tests/fuzz/README.md tests/fuzz/gen-frame-seeds.py tests/fuzz/corpus
+
+FUZZ_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS)
+FUZZ_LDADD = ipc/libipc.la common/libcommon.la $(PROTOBUF_C_LIBS) $(LIBEVENT_LIBS)
+
+check_PROGRAMS += tests/fuzz/replay_frame
+TESTS += tests/fuzz/replay_frame
+tests_fuzz_replay_frame_SOURCES = tests/fuzz/fuzz_frame.c tests/fuzz/replay.c
+tests_fuzz_replay_frame_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS=\"frame\"
+tests_fuzz_replay_frame_CFLAGS = $(FUZZ_CFLAGS)
+tests_fuzz_replay_frame_LDADD = $(FUZZ_LDADD)
+
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_frame
+tests_fuzz_fuzz_frame_SOURCES = tests/fuzz/fuzz_frame.c
+tests_fuzz_fuzz_frame_CFLAGS = $(FUZZ_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_frame_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_frame_LDADD = $(FUZZ_LDADD)
+endif
