@@ -19,3 +19,6 @@ tests_unit_test_peer_SOURCES = tests/unit/test_peer.c
 tests_unit_test_peer_CFLAGS = $(UNIT_CFLAGS)
 tests_unit_test_peer_LDADD = $(UNIT_LDADD)
 endif
+
+# The lints live in tests/lint/ (one fragment of their own).
+include $(top_srcdir)/tests/lint/local.mk
