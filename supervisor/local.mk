@@ -7,6 +7,15 @@ supervisor_containrd_SOURCES = \
 	supervisor/api.c \
 	supervisor/procinfo.c
 supervisor_containrd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) \
-	$(LIBSECCOMP_CFLAGS) $(LIBCAP_CFLAGS) $(YAML_CFLAGS)
-supervisor_containrd_LDADD = ipc/libipc.la common/libcommon.la $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) \
-	$(JANSSON_LIBS) $(LIBSECCOMP_LIBS) $(LIBCAP_LIBS) $(YAML_LIBS)
+	$(LIBSECCOMP_CFLAGS) $(LIBCAP_CFLAGS) $(YAML_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS)
+supervisor_containrd_LDADD = supervisor/libstore.la ipc/libipc.la common/libcommon.la $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) \
+	$(JANSSON_LIBS) $(LIBSECCOMP_LIBS) $(LIBCAP_LIBS) $(YAML_LIBS) $(SQLITE_LIBS) $(OPENSSL_LIBS)
+
+# The supervisor's stores (metadata database, content store) as a
+# convenience library, so unit tests link the same objects.
+noinst_LTLIBRARIES += supervisor/libstore.la
+supervisor_libstore_la_SOURCES = \
+	supervisor/db.c supervisor/db.h \
+	supervisor/content.c supervisor/content.h
+supervisor_libstore_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS)
+supervisor_libstore_la_LIBADD = common/libcommon.la $(SQLITE_LIBS) $(OPENSSL_LIBS)

@@ -13,6 +13,8 @@
 #include "common/helpers.h"
 #include "ipc/peer.h"
 #include "supervisor/containrd.h"
+#include "supervisor/content.h"
+#include "supervisor/db.h"
 
 struct sup_helper {
         pid_t pid;           /* 0 while down */
@@ -28,6 +30,8 @@ struct sup {
         struct cnr_daemon *d;
         struct event_base *base;
         struct cnr_peer *mon;
+        struct cnr_db *db;           /* <root>/containr.db */
+        struct cnr_content *content; /* <root>/content */
         pid_t monitor_pid;
         unsigned restarts; /* of the supervisor, as the monitor counts them */
         struct sup_helper h[CNR_HELPER_COUNT];

@@ -37,6 +37,9 @@ static struct sup sup;
 static const char *const sup_syscalls[] = {
         "accept4", "getsockname", "getpeername", "fstatfs", "statfs", "getdents64", "sysinfo", "access",
         "faccessat", "faccessat2", "readlink", "readlinkat", "ioctl", "umask",
+        /* SQLite and the content store, under <root> only (it owns nothing else) */
+        "fsync", "fdatasync", "ftruncate", "fallocate", "unlink", "unlinkat", "rename", "renameat", "renameat2",
+        "mkdir", "mkdirat", "fchmod", "fchmodat", "fchown", "getcwd", "flock", "stat", "lstat", "fstatat64",
 };
 
 static void
@@ -403,10 +406,21 @@ cnr_supervisor_main(struct cnr_daemon *d)
                         _exit(1);
                 }
         }
+        {
+                _cleanup_free_ char *dbpath = xasprintf("%s/containr.db", d->cfg.root);
+                _cleanup_free_ char *cpath = xasprintf("%s/content", d->cfg.root);
+
+                if (cnr_db_open(dbpath, &s->db, &err) < 0 || cnr_content_open(cpath, &s->content, &err) < 0) {
+                        log_error("%s", cnr_err_str(err));
+                        _exit(1);
+                }
+        }
         sup_api_start(s);
         log_info("supervisor running as uid %u gid %u", (unsigned)getuid(), (unsigned)getgid());
         event_base_dispatch(s->base);
         sup_api_stop(s);
+        cnr_content_close(s->content);
+        cnr_db_close(s->db);
         cnr_audit_event("supervisor_stop", "allow", NULL, 0, NULL);
         _exit(0);
 }

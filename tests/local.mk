@@ -11,3 +11,14 @@ tests_rawclient_LDADD = ipc/libipc.la common/libcommon.la $(PROTOBUF_C_LIBS)
 
 TESTS += tests/integration/daemon.sh
 EXTRA_DIST += tests/integration/daemon.sh
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_digest tests/unit/test_content
+TESTS += tests/unit/test_digest tests/unit/test_content
+tests_unit_test_digest_SOURCES = tests/unit/test_digest.c
+tests_unit_test_digest_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_digest_LDADD = common/libcommon.la $(CMOCKA_LIBS)
+tests_unit_test_content_SOURCES = tests/unit/test_content.c
+tests_unit_test_content_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_content_LDADD = supervisor/libstore.la common/libcommon.la $(CMOCKA_LIBS)
+endif
