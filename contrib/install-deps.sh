@@ -7,7 +7,8 @@ pkgs="build-essential autoconf automake libtool pkg-config
  libmnl-dev libarchive-dev libssl-dev libcmocka-dev libyaml-dev libjansson-dev
  libsqlite3-dev libcurl4-openssl-dev libnghttp2-dev
  clang libclang-rt-14-dev util-linux procps iproute2 man-db groff-base
- busybox-static valgrind"
+ busybox-static valgrind docker-registry skopeo umoci containernetworking-plugins iptables
+ zstd tini jq"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
