@@ -81,8 +81,8 @@ cnr_content_open(const char *dir, struct cnr_content **out, struct cnr_err **err
         if (c->ingestfd < 0)
                 goto fail;
         /* Whatever a crash left in ingest/ was never verified: drop it. */
-        fd = dup(c->ingestfd); /* fdopendir takes it */
-        if (fd >= 0 && fcntl(fd, F_SETFD, FD_CLOEXEC) == 0 && (d = fdopendir(fd)) != NULL) {
+        fd = fcntl(c->ingestfd, F_DUPFD_CLOEXEC, 0); /* fdopendir takes it */
+        if (fd >= 0 && (d = fdopendir(fd)) != NULL) {
                 while ((e = readdir(d)) != NULL) {
                         if (e->d_name[0] == '.')
                                 continue;
