@@ -45,6 +45,9 @@ struct sup {
  * the helper is down or dies before answering). */
 int sup_helper_request(struct sup *s, int id, uint16_t type, const ProtobufCMessage *msg, cnr_reply_cb cb,
                        void *arg, struct cnr_err **err);
+/* Same, passing fds (not consumed) and a timeout (0 = the default). */
+int sup_helper_request_fds(struct sup *s, int id, uint16_t type, const ProtobufCMessage *msg, const int *fds,
+                           size_t nfds, unsigned timeout_ms, cnr_reply_cb cb, void *arg, struct cnr_err **err);
 /* Ask the monitor; same contract. */
 int sup_monitor_request(struct sup *s, uint16_t type, const ProtobufCMessage *msg, cnr_reply_cb cb, void *arg,
                         struct cnr_err **err);

@@ -136,6 +136,9 @@ static const struct cnr_permit helper_permits[] = {
         {CNR__HELPER__FROM_HELPER__MSG_MOUNT_FD, CNR_PERMIT_REPLY, 1, "mount_fd", NULL},
         {CNR__HELPER__FROM_HELPER__MSG_DONE, CNR_PERMIT_REPLY, 0, "done", NULL},
         {CNR__HELPER__FROM_HELPER__MSG_NETNS, CNR_PERMIT_REPLY, 1, "netns", NULL},
+        {CNR__HELPER__FROM_HELPER__MSG_USAGE, CNR_PERMIT_REPLY, 0, "usage", NULL},
+        {CNR__HELPER__FROM_HELPER__MSG_APPLIED, CNR_PERMIT_REPLY, 0, "applied", NULL},
+        {CNR__HELPER__FROM_HELPER__MSG_LISTING, CNR_PERMIT_REPLY, 1, "listing", NULL},
 };
 
 static void
@@ -212,6 +215,19 @@ sup_helper_request(struct sup *s, int id, uint16_t type, const ProtobufCMessage 
                 return cnr_errf(err, EAGAIN, "helper `%s` is not running (it is being restarted)",
                                 cnr_helpers[id].name);
         return cnr_peer_request(h->peer, type, msg, NULL, 0, HELPER_TIMEOUT_MS, cb, arg, err);
+}
+
+int
+sup_helper_request_fds(struct sup *s, int id, uint16_t type, const ProtobufCMessage *msg, const int *fds,
+                       size_t nfds, unsigned timeout_ms, cnr_reply_cb cb, void *arg, struct cnr_err **err)
+{
+        struct sup_helper *h = &s->h[id];
+
+        if (h->peer == NULL || !h->hello)
+                return cnr_errf(err, EAGAIN, "helper `%s` is not running (it is being restarted)",
+                                cnr_helpers[id].name);
+        return cnr_peer_request(h->peer, type, msg, fds, nfds, timeout_ms ? timeout_ms : HELPER_TIMEOUT_MS, cb,
+                                arg, err);
 }
 
 /* ---- the monitor channel ----------------------------------------------- */

@@ -244,6 +244,15 @@ send_reply(struct cnr_helper_req *r, struct cnr_err **err)
         case CNR__HELPER__FROM_HELPER__MSG_NETNS:
                 out.netns = &r->reply.netns;
                 break;
+        case CNR__HELPER__FROM_HELPER__MSG_USAGE:
+                out.usage = &r->reply.usage;
+                break;
+        case CNR__HELPER__FROM_HELPER__MSG_APPLIED:
+                out.applied = &r->reply.applied;
+                break;
+        case CNR__HELPER__FROM_HELPER__MSG_LISTING:
+                out.listing = &r->reply.listing;
+                break;
         default:
                 return cnr_errf(err, EINVAL, "reply case %d is not a result", (int)r->reply_case);
         }
