@@ -14,6 +14,10 @@
 # Needs root (exit 77 = skipped otherwise).
 set -u
 
+if [ -n "${CNR_UNIT_ONLY:-}" ]; then
+        echo "SKIP: CNR_UNIT_ONLY (integration suites run in the main pass)"
+        exit 77
+fi
 if [ "$(id -u)" != 0 ]; then
         echo "SKIP: the helpers must be started as root"
         exit 77
