@@ -10,6 +10,7 @@ common_libcommon_la_SOURCES = \
 	common/helpers.c common/helpers.h \
 	common/conf.c common/conf.h \
 	common/spawn.c common/spawn.h \
-	common/digest.c common/digest.h
+	common/digest.c common/digest.h \
+	common/ref.c common/ref.h
 common_libcommon_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBSECCOMP_CFLAGS) $(LIBCAP_CFLAGS) $(YAML_CFLAGS) $(OPENSSL_CFLAGS)
 common_libcommon_la_LIBADD = $(JANSSON_LIBS) $(LIBSECCOMP_LIBS) $(LIBCAP_LIBS) $(YAML_LIBS) $(OPENSSL_LIBS)

@@ -16,6 +16,8 @@ supervisor_containrd_LDADD = supervisor/libstore.la ipc/libipc.la common/libcomm
 noinst_LTLIBRARIES += supervisor/libstore.la
 supervisor_libstore_la_SOURCES = \
 	supervisor/db.c supervisor/db.h \
-	supervisor/content.c supervisor/content.h
-supervisor_libstore_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS)
-supervisor_libstore_la_LIBADD = common/libcommon.la $(SQLITE_LIBS) $(OPENSSL_LIBS)
+	supervisor/content.c supervisor/content.h \
+	supervisor/manifest.c supervisor/manifest.h \
+	supervisor/images.c supervisor/images.h
+supervisor_libstore_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
+supervisor_libstore_la_LIBADD = common/libcommon.la $(SQLITE_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS)
