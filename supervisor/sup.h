@@ -15,6 +15,7 @@
 #include "supervisor/containrd.h"
 #include "supervisor/content.h"
 #include "supervisor/db.h"
+#include "supervisor/images.h"
 
 struct sup_helper {
         pid_t pid;           /* 0 while down */
@@ -32,6 +33,7 @@ struct sup {
         struct cnr_peer *mon;
         struct cnr_db *db;           /* <root>/containr.db */
         struct cnr_content *content; /* <root>/content */
+        struct cnr_images *images;   /* image records over db + content */
         pid_t monitor_pid;
         unsigned restarts; /* of the supervisor, as the monitor counts them */
         struct sup_helper h[CNR_HELPER_COUNT];

@@ -40,6 +40,8 @@ static const char *const sup_syscalls[] = {
         /* SQLite and the content store, under <root> only (it owns nothing else) */
         "fsync", "fdatasync", "ftruncate", "fallocate", "unlink", "unlinkat", "rename", "renameat", "renameat2",
         "mkdir", "mkdirat", "fchmod", "fchmodat", "fchown", "getcwd", "flock", "stat", "lstat", "fstatat64",
+        /* image save/load/import: sealed memfd answers, archives on passed fds */
+        "memfd_create",
 };
 
 static void
@@ -426,7 +428,8 @@ cnr_supervisor_main(struct cnr_daemon *d)
                 _cleanup_free_ char *dbpath = xasprintf("%s/containr.db", d->cfg.root);
                 _cleanup_free_ char *cpath = xasprintf("%s/content", d->cfg.root);
 
-                if (cnr_db_open(dbpath, &s->db, &err) < 0 || cnr_content_open(cpath, &s->content, &err) < 0) {
+                if (cnr_db_open(dbpath, &s->db, &err) < 0 || cnr_content_open(cpath, &s->content, &err) < 0 ||
+                    cnr_images_open(s->db, s->content, &s->images, &err) < 0) {
                         log_error("%s", cnr_err_str(err));
                         _exit(1);
                 }
@@ -435,6 +438,7 @@ cnr_supervisor_main(struct cnr_daemon *d)
         log_info("supervisor running as uid %u gid %u", (unsigned)getuid(), (unsigned)getgid());
         event_base_dispatch(s->base);
         sup_api_stop(s);
+        cnr_images_close(s->images);
         cnr_content_close(s->content);
         cnr_db_close(s->db);
         cnr_audit_event("supervisor_stop", "allow", NULL, 0, NULL);
