@@ -443,7 +443,7 @@ cnr_images_store(struct cnr_images *im, const struct cnr_digest *manifest, const
         if (check_blob(im, &m->config.digest, m->config.size, "config", err) < 0)
                 goto out;
         if (cnr_content_read(im->content, &m->config.digest, CNR_MANIFEST_MAX, &cbuf, &clen, err) < 0 ||
-            cnr_config_parse(cbuf, clen, &cfg, err) < 0) {
+            cnr_image_config_parse(cbuf, clen, &cfg, err) < 0) {
                 cnr_err_wrap(err, "config `%s`", m->config.digest.str);
                 goto out;
         }
@@ -536,7 +536,7 @@ rollback:
 out:
         free(refs);
         cnr_manifest_free(m);
-        cnr_config_free(cfg);
+        cnr_image_config_free(cfg);
         return ret;
 }
 

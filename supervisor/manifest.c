@@ -571,7 +571,7 @@ cnr_manifest_select(const struct cnr_manifest *index, const struct cnr_platform 
 /* ---- image configs ---- */
 
 void
-cnr_config_free(struct cnr_image_config *c)
+cnr_image_config_free(struct cnr_image_config *c)
 {
         if (c == NULL)
                 return;
@@ -598,7 +598,7 @@ opt_is(json_t *o, const char *key, json_type type)
 }
 
 int
-cnr_config_parse(const void *buf, size_t len, struct cnr_image_config **out, struct cnr_err **err)
+cnr_image_config_parse(const void *buf, size_t len, struct cnr_image_config **out, struct cnr_err **err)
 {
         struct cnr_image_config *c;
         json_t *doc, *rootfs, *diff, *hist, *cfg, *os, *arch, *variant, *osv;
@@ -751,12 +751,12 @@ cnr_config_parse(const void *buf, size_t len, struct cnr_image_config **out, str
         c = NULL;
         ret = 0;
 out:
-        cnr_config_free(c);
+        cnr_image_config_free(c);
         return ret;
 }
 
 int
-cnr_config_strip_reserved(const void *buf, size_t len, char **out, size_t *outlen, struct cnr_err **err)
+cnr_image_config_strip_reserved(const void *buf, size_t len, char **out, size_t *outlen, struct cnr_err **err)
 {
         json_t *doc, *cfg, *labels;
         const char *k;

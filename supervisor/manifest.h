@@ -151,15 +151,15 @@ struct cnr_image_config {
  * objects; non-empty history entries, when history is given, number as
  * many as the diff_ids. config.Volumes and config.Labels are kept as data
  * (a VOLUME "../../etc" is a string, nothing more). */
-int cnr_config_parse(const void *buf, size_t len, struct cnr_image_config **out, struct cnr_err **err);
-void cnr_config_free(struct cnr_image_config *c);
+int cnr_image_config_parse(const void *buf, size_t len, struct cnr_image_config **out, struct cnr_err **err);
+void cnr_image_config_free(struct cnr_image_config *c);
 
 /* Labels under this prefix belong to containr; images may not set them. */
 #define CNR_RESERVED_LABEL_PREFIX "io.containr."
 /* If the config in buf carries reserved labels, write a copy without them
  * to *out (malloc'd, compact JSON) and return the number removed (> 0);
  * return 0 and leave *out NULL when there is nothing to remove. */
-int cnr_config_strip_reserved(const void *buf, size_t len, char **out, size_t *outlen, struct cnr_err **err);
+int cnr_image_config_strip_reserved(const void *buf, size_t len, char **out, size_t *outlen, struct cnr_err **err);
 
 /* ChainID of diff_ids[0..n-1] (config.md): the id of the snapshot of the
  * first n layers. */
