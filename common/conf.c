@@ -54,6 +54,13 @@ cnr_config_free(struct cnr_config *c)
         free(c->socket_group);
         for (int i = 0; i < CNR_HELPER_COUNT; i++)
                 free(c->helper_user[i]);
+        for (size_t i = 0; i < c->nregistries; i++) {
+                free(c->registries[i].host);
+                for (size_t j = 0; j < c->registries[i].nmirrors; j++)
+                        free(c->registries[i].mirrors[j]);
+                free(c->registries[i].mirrors);
+        }
+        free(c->registries);
         memset(c, 0, sizeof(*c));
 }
 
@@ -69,6 +76,17 @@ config_copy(struct cnr_config *dst, const struct cnr_config *src)
         dst->socket_group = xstrdup(src->socket_group);
         for (int i = 0; i < CNR_HELPER_COUNT; i++)
                 dst->helper_user[i] = xstrdup(src->helper_user[i]);
+        dst->registries = src->nregistries ? xcalloc(src->nregistries, sizeof(*dst->registries)) : NULL;
+        for (size_t i = 0; i < src->nregistries; i++) {
+                const struct cnr_config_registry *a = &src->registries[i];
+                struct cnr_config_registry *b = &dst->registries[i];
+
+                *b = *a;
+                b->host = xstrdup(a->host);
+                b->mirrors = a->nmirrors ? xcalloc(a->nmirrors, sizeof(char *)) : NULL;
+                for (size_t j = 0; j < a->nmirrors; j++)
+                        b->mirrors[j] = xstrdup(a->mirrors[j]);
+        }
 }
 
 /* ---- did you mean ---- */
@@ -520,6 +538,178 @@ set_restart(struct ctx *x, const char *key, const yaml_node_t *v, size_t off)
                     x->c->restart_max_ms);
 }
 
+/* ---- registries ---- */
+
+/* A registry host as references name it: DNS name or IPv4 with an optional
+ * :port, or [IPv6]:port.  No scheme, no path. */
+static bool
+valid_registry_host(const char *s)
+{
+        const char *p = s, *colon;
+        size_t n = 0;
+
+        if (strlen(s) > 255 || *s == '\0')
+                return false;
+        if (*p == '[') {
+                const char *end = strchr(p, ']');
+                if (end == NULL || end == p + 1)
+                        return false;
+                for (const char *q = p + 1; q < end; q++)
+                        if (!(strchr("0123456789abcdefABCDEF:.", *q)))
+                                return false;
+                p = end + 1;
+                if (*p == '\0')
+                        return true;
+                colon = p;
+        } else {
+                colon = strchr(p, ':');
+                for (const char *q = p; q < (colon ? colon : p + strlen(p)); q++, n++)
+                        if (!((*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+                              *q == '.' || *q == '-'))
+                                return false;
+                if (n == 0 || *p == '.' || *p == '-')
+                        return false;
+                if (colon == NULL)
+                        return true;
+        }
+        if (*colon != ':')
+                return false;
+        {
+                unsigned long long port;
+                return cnr_parse_uint(colon + 1, 65535, &port) == 0 && port > 0;
+        }
+}
+
+static int
+registry_host_scalar(struct ctx *x, const char *key, const yaml_node_t *v, const char **out)
+{
+        if (scalar(x, key, v, "a registry host (host[:port])", out) < 0)
+                return -1;
+        if (!valid_registry_host(*out))
+                return fail(x, v, "%s: `%s` is not a registry host (host[:port], no scheme or path)", key, *out);
+        return 0;
+}
+
+static int
+set_registry_entry(struct ctx *x, const char *key, const yaml_node_t *v, struct cnr_config_registry *rc)
+{
+        static const char *const names[] = {"insecure", "mirrors", "timeout_s"};
+        yaml_node_pair_t *p;
+
+        if (is_null(v))
+                return 0;
+        if (v->type != YAML_MAPPING_NODE)
+                return fail(x, v, "%s: expected a mapping, not %s", key, node_kind(v));
+        for (p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+                const yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
+                const yaml_node_t *val = yaml_document_get_node(x->doc, p->value);
+                _cleanup_free_ char *full = NULL;
+                const char *ks, *hint, *sv;
+
+                if (k->type != YAML_SCALAR_NODE)
+                        return fail(x, k, "%s: keys must be strings, not %s", key, node_kind(k));
+                ks = (const char *)k->data.scalar.value;
+                for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < p; q++) {
+                        const yaml_node_t *qk = yaml_document_get_node(x->doc, q->key);
+                        if (qk->type == YAML_SCALAR_NODE && strcmp((const char *)qk->data.scalar.value, ks) == 0)
+                                return fail(x, k, "duplicate key `%s.%s` (first given at line %lu)", key, ks,
+                                            line_of(qk));
+                }
+                full = xasprintf("%s.%s", key, ks);
+                if (strcmp(ks, "insecure") == 0) {
+                        if (scalar(x, full, val, "true or false", &sv) < 0)
+                                return -1;
+                        if (strcmp(sv, "true") == 0)
+                                rc->insecure = true;
+                        else if (strcmp(sv, "false") == 0)
+                                rc->insecure = false;
+                        else
+                                return fail(x, val, "%s: expected true or false, not `%s`", full, sv);
+                } else if (strcmp(ks, "timeout_s") == 0) {
+                        unsigned long long n;
+                        if (scalar(x, full, val, "a number of seconds", &sv) < 0)
+                                return -1;
+                        if (cnr_parse_uint(sv, ULLONG_MAX, &n) < 0)
+                                return fail(x, val, "%s: expected a number of seconds", full);
+                        if (n < 1 || n > CNR_CONFIG_TIMEOUT_MAX)
+                                return fail(x, val, "%s: %s is out of range (1 to %u)", full, sv,
+                                            CNR_CONFIG_TIMEOUT_MAX);
+                        rc->timeout_s = (unsigned)n;
+                } else if (strcmp(ks, "mirrors") == 0) {
+                        yaml_node_item_t *it;
+
+                        if (is_null(val))
+                                continue;
+                        if (val->type != YAML_SEQUENCE_NODE)
+                                return fail(x, val, "%s: expected a list of registry hosts, not %s", full,
+                                            node_kind(val));
+                        for (size_t j = 0; j < rc->nmirrors; j++)
+                                free(rc->mirrors[j]);
+                        free(rc->mirrors);
+                        rc->mirrors = NULL;
+                        rc->nmirrors = 0;
+                        for (it = val->data.sequence.items.start; it < val->data.sequence.items.top; it++) {
+                                const yaml_node_t *m = yaml_document_get_node(x->doc, *it);
+                                if (rc->nmirrors >= CNR_CONFIG_MIRRORS_MAX)
+                                        return fail(x, m, "%s: more than %d mirrors", full, CNR_CONFIG_MIRRORS_MAX);
+                                if (registry_host_scalar(x, full, m, &sv) < 0)
+                                        return -1;
+                                rc->mirrors = xrealloc(rc->mirrors, (rc->nmirrors + 1) * sizeof(char *));
+                                rc->mirrors[rc->nmirrors++] = xstrdup(sv);
+                        }
+                } else {
+                        hint = cnr_suggest(ks, names, CNR_ARRAY_LEN(names));
+                        if (hint != NULL)
+                                return fail(x, k, "%s: unknown key `%s` (did you mean `%s`?)", key, ks, hint);
+                        return fail(x, k, "%s: unknown key `%s` (one of insecure, mirrors, timeout_s)", key, ks);
+                }
+        }
+        return 0;
+}
+
+static int
+set_registries(struct ctx *x, const char *key, const yaml_node_t *v, size_t off)
+{
+        yaml_node_pair_t *p;
+
+        if (is_null(v))
+                return 0;
+        if (v->type != YAML_MAPPING_NODE)
+                return fail(x, v, "%s: expected a mapping of registry hosts, not %s", key, node_kind(v));
+        for (p = v->data.mapping.pairs.start; p < v->data.mapping.pairs.top; p++) {
+                const yaml_node_t *k = yaml_document_get_node(x->doc, p->key);
+                const yaml_node_t *rv = yaml_document_get_node(x->doc, p->value);
+                struct cnr_config_registry *rc = NULL;
+                _cleanup_free_ char *full = NULL;
+                const char *ks;
+
+                if (k->type != YAML_SCALAR_NODE)
+                        return fail(x, k, "%s: keys must be registry hosts, not %s", key, node_kind(k));
+                if (registry_host_scalar(x, key, k, &ks) < 0)
+                        return -1;
+                for (yaml_node_pair_t *q = v->data.mapping.pairs.start; q < p; q++) {
+                        const yaml_node_t *qk = yaml_document_get_node(x->doc, q->key);
+                        if (qk->type == YAML_SCALAR_NODE && strcmp((const char *)qk->data.scalar.value, ks) == 0)
+                                return fail(x, k, "duplicate key `%s.%s` (first given at line %lu)", key, ks,
+                                            line_of(qk));
+                }
+                for (size_t i = 0; i < x->c->nregistries; i++)
+                        if (strcmp(x->c->registries[i].host, ks) == 0)
+                                rc = &x->c->registries[i];
+                if (rc == NULL) {
+                        x->c->registries =
+                                xrealloc(x->c->registries, (x->c->nregistries + 1) * sizeof(*x->c->registries));
+                        rc = &x->c->registries[x->c->nregistries++];
+                        memset(rc, 0, sizeof(*rc));
+                        rc->host = xstrdup(ks);
+                }
+                full = xasprintf("%s.%s", key, ks);
+                if (set_registry_entry(x, full, rv, rc) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
 static const struct key top_keys[] = {
         {"root", set_path, offsetof(struct cnr_config, root)},
         {"run_root", set_run_root, offsetof(struct cnr_config, run_root)},
@@ -530,6 +720,7 @@ static const struct key top_keys[] = {
         {"socket_group", set_group, offsetof(struct cnr_config, socket_group)},
         {"helpers", set_helpers, 0},
         {"restart", set_restart, 0},
+        {"registries", set_registries, 0},
 };
 
 static int
@@ -699,4 +890,19 @@ cnr_config_dump(const struct cnr_config *c, FILE *f)
                 fputc('\n', f);
         }
         fprintf(f, "restart:\n  initial_ms: %u\n  max_ms: %u\n", c->restart_initial_ms, c->restart_max_ms);
+        if (c->nregistries == 0)
+                return;
+        fputs("registries:\n", f);
+        for (size_t i = 0; i < c->nregistries; i++) {
+                const struct cnr_config_registry *rc = &c->registries[i];
+
+                fprintf(f, "  \"%s\":\n    insecure: %s\n", rc->host, rc->insecure ? "true" : "false");
+                if (rc->timeout_s)
+                        fprintf(f, "    timeout_s: %u\n", rc->timeout_s);
+                if (rc->nmirrors) {
+                        fputs("    mirrors:\n", f);
+                        for (size_t j = 0; j < rc->nmirrors; j++)
+                                fprintf(f, "      - \"%s\"\n", rc->mirrors[j]);
+                }
+        }
 }

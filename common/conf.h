@@ -7,6 +7,8 @@
  *   socket_group                          group owning the API socket: name or gid
  *   helpers: { <name>: { user: ... } }    each helper's identity
  *   restart: { initial_ms: N, max_ms: N } restart backoff of dead children
+ *   registries: { "<host[:port]>": { insecure: bool, mirrors: [host, ...],
+ *                 timeout_s: N } }        per-registry transport settings
  *
  * An unknown key, a wrong type or a bad value is an error naming file:line:
  *
@@ -21,6 +23,7 @@
 #ifndef CNR_CONF_H
 #define CNR_CONF_H
 
+#include <stdbool.h>
 #include <stdio.h>
 
 #include "common/err.h"
@@ -28,6 +31,17 @@
 #include "common/log.h"
 
 #define CNR_DEFAULT_CONFIG SYSCONFDIR "/containr/containr.yaml"
+
+/* One entry of `registries:` (the registry client reads them). */
+struct cnr_config_registry {
+        char *host;       /* "docker.io", "127.0.0.1:5000" */
+        bool insecure;    /* plain http allowed */
+        char **mirrors;   /* hosts tried first for pulls, in order */
+        size_t nmirrors;
+        unsigned timeout_s; /* a transfer without progress for this long fails; 0 = default */
+};
+#define CNR_CONFIG_MIRRORS_MAX 8
+#define CNR_CONFIG_TIMEOUT_MAX 3600
 
 struct cnr_config {
         char *root;       /* default LOCALSTATEDIR/lib/containr */
@@ -40,6 +54,8 @@ struct cnr_config {
         char *helper_user[CNR_HELPER_COUNT]; /* default cnr_helpers[i].default_user */
         unsigned restart_initial_ms;  /* default 100 */
         unsigned restart_max_ms;      /* default 30000 */
+        struct cnr_config_registry *registries; /* default none */
+        size_t nregistries;
 };
 
 /* Bounds of restart.initial_ms and restart.max_ms. */

@@ -8,7 +8,7 @@ supervisor_containrd_SOURCES = \
 	supervisor/procinfo.c
 supervisor_containrd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) \
 	$(LIBSECCOMP_CFLAGS) $(LIBCAP_CFLAGS) $(YAML_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS)
-supervisor_containrd_LDADD = supervisor/libstore.la ipc/libipc.la common/libcommon.la $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) \
+supervisor_containrd_LDADD = supervisor/libregistry.la supervisor/libstore.la ipc/libipc.la common/libcommon.la $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) \
 	$(JANSSON_LIBS) $(LIBSECCOMP_LIBS) $(LIBCAP_LIBS) $(YAML_LIBS) $(SQLITE_LIBS) $(OPENSSL_LIBS)
 
 # The supervisor's stores (metadata database, content store) as a
@@ -21,3 +21,12 @@ supervisor_libstore_la_SOURCES = \
 	supervisor/images.c supervisor/images.h
 supervisor_libstore_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
 supervisor_libstore_la_LIBADD = common/libcommon.la $(SQLITE_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS)
+
+# The registry client (libcurl on the supervisor's libevent loop), also a
+# convenience library so its unit tests link the same objects.
+noinst_LTLIBRARIES += supervisor/libregistry.la
+supervisor_libregistry_la_SOURCES = \
+	supervisor/registry.c supervisor/registry.h
+supervisor_libregistry_la_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
+supervisor_libregistry_la_LIBADD = supervisor/libstore.la common/libcommon.la $(LIBCURL_LIBS) $(LIBEVENT_LIBS) \
+	$(JANSSON_LIBS) $(OPENSSL_LIBS)
