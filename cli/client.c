@@ -83,7 +83,8 @@ wait_fd(struct cnr_client *cl, short events, uint64_t deadline, struct cnr_err *
 }
 
 static int
-send_req(struct cnr_client *cl, Cnr__Api__Request *req, uint32_t reqid, struct cnr_err **err)
+send_req(struct cnr_client *cl, Cnr__Api__Request *req, uint32_t reqid, const int *fds, size_t nfds,
+         struct cnr_err **err)
 {
         uint64_t deadline = cnr_now_ms() + (uint64_t)cl->timeout_ms;
         _cleanup_free_ uint8_t *buf = NULL;
@@ -95,7 +96,7 @@ send_req(struct cnr_client *cl, Cnr__Api__Request *req, uint32_t reqid, struct c
         for (;;) {
                 struct cnr_err *e = NULL;
 
-                if (cnr_frame_send_raw(cl->fd, buf, len, NULL, 0, &e) == 0)
+                if (cnr_frame_send_raw(cl->fd, buf, len, fds, nfds, &e) == 0)
                         return 0;
                 if (e->code != EAGAIN) {
                         int code = e->code;
@@ -181,7 +182,19 @@ cnr_client_call(struct cnr_client *cl, Cnr__Api__Request *req, Cnr__Api__Reply__
 {
         uint32_t reqid = cl->next_reqid++;
 
-        if (send_req(cl, req, reqid, err) < 0)
+        if (send_req(cl, req, reqid, NULL, 0, err) < 0)
+                return -1;
+        return recv_reply(cl, reqid, want, reply, fds, nfds, err);
+}
+
+int
+cnr_client_call_fds(struct cnr_client *cl, Cnr__Api__Request *req, const int *send_fds, size_t nsend,
+                    Cnr__Api__Reply__MsgCase want, Cnr__Api__Reply **reply, int *fds, size_t nfds,
+                    struct cnr_err **err)
+{
+        uint32_t reqid = cl->next_reqid++;
+
+        if (send_req(cl, req, reqid, send_fds, nsend, err) < 0)
                 return -1;
         return recv_reply(cl, reqid, want, reply, fds, nfds, err);
 }

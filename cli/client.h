@@ -36,6 +36,11 @@ int cnr_client_open(struct cnr_client *cl, const char *host, struct cnr_err **er
 int cnr_client_call(struct cnr_client *cl, Cnr__Api__Request *req, Cnr__Api__Reply__MsgCase want,
                     Cnr__Api__Reply **reply, int *fds, size_t nfds, struct cnr_err **err);
 
+/* The same, passing send_fds with the request (the fds stay the caller's). */
+int cnr_client_call_fds(struct cnr_client *cl, Cnr__Api__Request *req, const int *send_fds, size_t nsend,
+                        Cnr__Api__Reply__MsgCase want, Cnr__Api__Reply **reply, int *fds, size_t nfds,
+                        struct cnr_err **err);
+
 void cnr_client_close(struct cnr_client *cl);
 
 #endif
