@@ -33,6 +33,9 @@
 #include "ipc/api.pb-c.h"
 #include "ipc/helper.pb-c.h"
 #include "ipc/monitor.pb-c.h"
+#include "supervisor/api.h"
+#include "supervisor/api_registry.h"
+#include "supervisor/api_images.h"
 #include "supervisor/sup.h"
 
 #ifndef NSFS_MAGIC
@@ -112,6 +115,51 @@ static void
 reply_error(struct sup_client *c, uint32_t reqid, int code, const char *msg)
 {
         cnr_peer_send_error(c->peer, CNR__API__REPLY__MSG_ERROR, &cnr__api__reply__descriptor, reqid, code, msg);
+}
+
+/* ---- for handler modules in other files (api.h) -------------------------- */
+
+struct sup *
+sup_client_sup(struct sup_client *c)
+{
+        return c->s;
+}
+
+uint64_t
+sup_client_id(struct sup_client *c)
+{
+        return c->id;
+}
+
+struct sup_client *
+sup_client_find(struct sup *s, uint64_t id)
+{
+        return client_by_id(s, id);
+}
+
+uid_t
+sup_client_uid(struct sup_client *c)
+{
+        return c->uid;
+}
+
+void
+sup_client_reply(struct sup_client *c, Cnr__Api__Reply *env, uint32_t reqid, const int *fds, size_t nfds)
+{
+        reply(c, env, reqid, fds, nfds);
+}
+
+void
+sup_client_error(struct sup_client *c, uint32_t reqid, int code, const char *msg)
+{
+        reply_error(c, reqid, code, msg);
+}
+
+void
+sup_client_audit(struct sup_client *c, const char *op, uint32_t reqid, json_t *extra, int code, const char *error,
+                 uint64_t started_us)
+{
+        audit_req(c, op, reqid, extra, code, error, started_us);
 }
 
 /* ---- hello, version ------------------------------------------------------ */
@@ -567,6 +615,18 @@ static const struct cnr_permit api_permits[] = {
         {CNR__API__REQUEST__OP_INFO, 0, 0, "info", on_info},
         {CNR__API__REQUEST__OP_SYSTEM_AUDIT, 0, 0, "system_audit", on_system_audit},
         {CNR__API__REQUEST__OP_SYSTEM_CHECK, 0, 0, "system_check", on_system_check},
+        {CNR__API__REQUEST__OP_IMAGE_LIST, 0, 0, "image_list", sup_api_image_list},
+        {CNR__API__REQUEST__OP_IMAGE_INSPECT, 0, 0, "image_inspect", sup_api_image_inspect},
+        {CNR__API__REQUEST__OP_IMAGE_REMOVE, 0, 0, "image_remove", sup_api_image_remove},
+        {CNR__API__REQUEST__OP_IMAGE_TAG, 0, 0, "image_tag", sup_api_image_tag},
+        {CNR__API__REQUEST__OP_IMAGE_PRUNE, 0, 0, "image_prune", sup_api_image_prune},
+        {CNR__API__REQUEST__OP_SYSTEM_PRUNE, 0, 0, "system_prune", sup_api_system_prune},
+        {CNR__API__REQUEST__OP_IMAGE_SAVE, 0, 1, "image_save", sup_api_image_save},
+        {CNR__API__REQUEST__OP_IMAGE_LOAD, 0, 1, "image_load", sup_api_image_load},
+        {CNR__API__REQUEST__OP_IMAGE_IMPORT, 0, 1, "image_import", sup_api_image_import},
+        {CNR__API__REQUEST__OP_PULL, 0, 0, "pull", sup_api_pull},
+        {CNR__API__REQUEST__OP_PUSH, 0, 0, "push", sup_api_push},
+        {CNR__API__REQUEST__OP_REGISTRY_LOGIN, 0, 0, "registry_login", sup_api_registry_login},
 };
 
 static void

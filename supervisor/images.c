@@ -883,3 +883,44 @@ fail:
         cnr_image_list_free(v, n);
         return -1;
 }
+
+int
+cnr_images_begin(struct cnr_images *im, struct cnr_err **err)
+{
+        return cnr_db_begin(im->db, err);
+}
+
+int
+cnr_images_commit(struct cnr_images *im, struct cnr_err **err)
+{
+        return cnr_db_commit(im->db, err);
+}
+
+void
+cnr_images_rollback(struct cnr_images *im)
+{
+        cnr_db_rollback(im->db);
+}
+
+bool
+cnr_images_blob_in_use(struct cnr_images *im, const struct cnr_digest *d, const struct cnr_lease *except)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int rc;
+
+        for (struct cnr_lease *l = im->leases; l; l = l->next) {
+                if (l == except)
+                        continue;
+                for (size_t i = 0; i < l->n; i++)
+                        if (cnr_digest_equal(&l->d[i], d))
+                                return true;
+        }
+        if (cnr_db_prepare(im->db,
+                           "SELECT 1 FROM images WHERE id = ?1 OR manifest = ?1 OR index_digest = ?1 "
+                           "UNION ALL SELECT 1 FROM image_layers WHERE digest = ?1 LIMIT 1",
+                           &st, NULL) < 0)
+                return true; /* when in doubt, keep it */
+        sqlite3_bind_text(st, 1, d->str, -1, SQLITE_STATIC);
+        rc = sqlite3_step(st);
+        return rc != SQLITE_DONE;
+}

@@ -134,6 +134,16 @@ int cnr_images_gc(struct cnr_images *im, struct cnr_gc_report *rep, struct cnr_e
  * in use, then GC.  Removed images are reported with kind "image". */
 int cnr_images_prune(struct cnr_images *im, bool all, struct cnr_gc_report *rep, struct cnr_err **err);
 
+/* Group several stores (one archive's images) into one transaction;
+ * transactions nest, only the outermost commits. */
+int cnr_images_begin(struct cnr_images *im, struct cnr_err **err);
+int cnr_images_commit(struct cnr_images *im, struct cnr_err **err);
+void cnr_images_rollback(struct cnr_images *im);
+
+/* Is blob d referenced by an image record, or held by a lease other than
+ * `except` (may be NULL)?  For undoing a failed operation's blobs. */
+bool cnr_images_blob_in_use(struct cnr_images *im, const struct cnr_digest *d, const struct cnr_lease *except);
+
 /* The content store this handle records images for. */
 struct cnr_content *cnr_images_content(struct cnr_images *im);
 

@@ -4,9 +4,11 @@ supervisor_containrd_SOURCES = \
 	supervisor/main.c supervisor/containrd.h \
 	supervisor/monitor.c \
 	supervisor/supervisor.c supervisor/sup.h \
-	supervisor/api.c \
+	supervisor/api.c supervisor/api.h \
+	supervisor/api_images.c supervisor/api_images.h \
+	supervisor/api_registry.c supervisor/api_registry.h \
 	supervisor/procinfo.c
-supervisor_containrd_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) \
+supervisor_containrd_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) \
 	$(LIBSECCOMP_CFLAGS) $(LIBCAP_CFLAGS) $(YAML_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS)
 supervisor_containrd_LDADD = supervisor/libregistry.la supervisor/libstore.la ipc/libipc.la common/libcommon.la $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) \
 	$(JANSSON_LIBS) $(LIBSECCOMP_LIBS) $(LIBCAP_LIBS) $(YAML_LIBS) $(SQLITE_LIBS) $(OPENSSL_LIBS)
@@ -18,9 +20,10 @@ supervisor_libstore_la_SOURCES = \
 	supervisor/db.c supervisor/db.h \
 	supervisor/content.c supervisor/content.h \
 	supervisor/manifest.c supervisor/manifest.h \
-	supervisor/images.c supervisor/images.h
-supervisor_libstore_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS)
-supervisor_libstore_la_LIBADD = common/libcommon.la $(SQLITE_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS)
+	supervisor/images.c supervisor/images.h \
+	supervisor/archive.c supervisor/archive.h
+supervisor_libstore_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS) $(LIBARCHIVE_CFLAGS)
+supervisor_libstore_la_LIBADD = common/libcommon.la $(SQLITE_LIBS) $(OPENSSL_LIBS) $(JANSSON_LIBS) $(LIBARCHIVE_LIBS)
 
 # The registry client (libcurl on the supervisor's libevent loop), also a
 # convenience library so its unit tests link the same objects.
