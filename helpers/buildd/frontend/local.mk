@@ -1,0 +1,33 @@
+# helpers/buildd/frontend/: the Dockerfile front end (parse, check, plan)
+# as a convenience library.  containr-buildd, the CLI (for the
+# .dockerignore matcher and the context stream), the unit tests, the golden
+# runner and the fuzz target all link the same objects.
+noinst_LTLIBRARIES += helpers/buildd/frontend/libfrontend.la
+helpers_buildd_frontend_libfrontend_la_SOURCES = \
+	helpers/buildd/frontend/df.h \
+	helpers/buildd/frontend/dfutil.c \
+	helpers/buildd/frontend/directives.c \
+	helpers/buildd/frontend/parser.c \
+	helpers/buildd/frontend/dump.c \
+	helpers/buildd/frontend/instr.c \
+	helpers/buildd/frontend/runmount.c \
+	helpers/buildd/frontend/lex.c \
+	helpers/buildd/frontend/ignore.c \
+	helpers/buildd/frontend/context.c \
+	helpers/buildd/frontend/plan.c \
+	helpers/buildd/frontend/cachekey.c \
+	helpers/buildd/frontend/lint.c \
+	helpers/buildd/frontend/report.c
+helpers_buildd_frontend_libfrontend_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(LIBARCHIVE_CFLAGS)
+helpers_buildd_frontend_libfrontend_la_LIBADD = common/libcommon.la $(JANSSON_LIBS) $(OPENSSL_LIBS) $(LIBARCHIVE_LIBS)
+FRONTEND_LIBS = helpers/buildd/frontend/libfrontend.la common/libcommon.la $(JANSSON_LIBS) $(OPENSSL_LIBS) \
+	$(LIBARCHIVE_LIBS)
+FRONTEND_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(LIBARCHIVE_CFLAGS)
+
+# Golden files: tests/golden/dockerfile/{ok,bad}/<case>/ (README.md there).
+check_PROGRAMS += tests/golden/dockerfile-golden
+TESTS += tests/golden/dockerfile-golden
+tests_golden_dockerfile_golden_SOURCES = tests/golden/dockerfile-golden.c
+tests_golden_dockerfile_golden_CFLAGS = $(FRONTEND_CFLAGS)
+tests_golden_dockerfile_golden_LDADD = $(FRONTEND_LIBS)
+EXTRA_DIST += tests/golden/dockerfile
