@@ -41,6 +41,10 @@ int cnr_cmd_version(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc
 int cnr_cmd_info(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
 int cnr_cmd_system_audit(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
 int cnr_cmd_system_check(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_pull(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_push(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_login(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_logout(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
 
 /* Run argv[0] from `table` (argv[0] is a command word): unknown words get a
  * "did you mean", groups recurse. */

@@ -111,9 +111,42 @@ send_req(struct cnr_client *cl, Cnr__Api__Request *req, uint32_t reqid, const in
         }
 }
 
+/* An intermediate Progress reply for this request: hand it over and keep
+ * waiting (the deadline restarts).  1 handled, 0 not a progress frame. */
+static int
+take_progress(struct cnr_client *cl, struct cnr_frame *f, uint32_t reqid, cnr_client_progress_cb cb, void *arg,
+              struct cnr_err **err)
+{
+        Cnr__Api__Reply *rep;
+
+        if (cb == NULL || f->reqid != reqid || f->type != CNR__API__REPLY__MSG_PROGRESS)
+                return 0;
+        if (f->nfds != 0) {
+                cnr_frame_close_fds(f);
+                return cnr_errf(err, EPROTO, "containrd passed file descriptors with a progress reply");
+        }
+        rep = (Cnr__Api__Reply *)cnr_frame_decode(f, &cnr__api__reply__descriptor, err);
+        if (rep == NULL)
+                return cnr_err_wrap(err, "bad progress reply from containrd at %s", cl->path);
+        cb(rep->progress, arg);
+        cnr__api__reply__free_unpacked(rep, NULL);
+        return 1;
+}
+
+static int
+recv_reply_cb(struct cnr_client *cl, uint32_t reqid, Cnr__Api__Reply__MsgCase want, Cnr__Api__Reply **out,
+              int *fds, size_t nfds, cnr_client_progress_cb cb, void *cbarg, struct cnr_err **err);
+
 static int
 recv_reply(struct cnr_client *cl, uint32_t reqid, Cnr__Api__Reply__MsgCase want, Cnr__Api__Reply **out, int *fds,
            size_t nfds, struct cnr_err **err)
+{
+        return recv_reply_cb(cl, reqid, want, out, fds, nfds, NULL, NULL, err);
+}
+
+static int
+recv_reply_cb(struct cnr_client *cl, uint32_t reqid, Cnr__Api__Reply__MsgCase want, Cnr__Api__Reply **out,
+              int *fds, size_t nfds, cnr_client_progress_cb cb, void *cbarg, struct cnr_err **err)
 {
         uint64_t deadline = cnr_now_ms() + (uint64_t)cl->timeout_ms;
         _cleanup_free_ uint8_t *buf = xmalloc(CNR_IPC_API_CAP);
@@ -138,6 +171,13 @@ recv_reply(struct cnr_client *cl, uint32_t reqid, Cnr__Api__Reply__MsgCase want,
                 if (r == 0)
                         return cnr_errf(err, 0, "containrd at %s closed the connection without answering",
                                         cl->path);
+                r = take_progress(cl, &f, reqid, cb, cbarg, err);
+                if (r < 0)
+                        return -1;
+                if (r > 0) {
+                        deadline = cnr_now_ms() + (uint64_t)cl->timeout_ms;
+                        continue;
+                }
                 break;
         }
         if (f.reqid != reqid) {
@@ -240,6 +280,17 @@ cnr_client_open(struct cnr_client *cl, const char *host, struct cnr_err **err)
         rep->msg_case = CNR__API__REPLY__MSG__NOT_SET;
         cnr__api__reply__free_unpacked(rep, NULL);
         return 0;
+}
+
+int
+cnr_client_call_progress(struct cnr_client *cl, Cnr__Api__Request *req, Cnr__Api__Reply__MsgCase want,
+                         Cnr__Api__Reply **reply, cnr_client_progress_cb cb, void *arg, struct cnr_err **err)
+{
+        uint32_t reqid = cl->next_reqid++;
+
+        if (send_req(cl, req, reqid, NULL, 0, err) < 0)
+                return -1;
+        return recv_reply_cb(cl, reqid, want, reply, NULL, 0, cb, arg, err);
 }
 
 void

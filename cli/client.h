@@ -41,6 +41,13 @@ int cnr_client_call_fds(struct cnr_client *cl, Cnr__Api__Request *req, const int
                         Cnr__Api__Reply__MsgCase want, Cnr__Api__Reply **reply, int *fds, size_t nfds,
                         struct cnr_err **err);
 
+/* A long request (pull, push): containrd may answer with any number of
+ * Progress replies (same request id) before the final one; each goes to
+ * cb, and each restarts the timeout. */
+typedef void (*cnr_client_progress_cb)(const Cnr__Api__Progress *p, void *arg);
+int cnr_client_call_progress(struct cnr_client *cl, Cnr__Api__Request *req, Cnr__Api__Reply__MsgCase want,
+                             Cnr__Api__Reply **reply, cnr_client_progress_cb cb, void *arg, struct cnr_err **err);
+
 void cnr_client_close(struct cnr_client *cl);
 
 #endif

@@ -6,11 +6,13 @@ cli_containr_SOURCES = \
 	cli/table.c \
 	cli/cmd_version.c \
 	cli/cmd_info.c \
-	cli/cmd_system.c
+	cli/cmd_system.c \
+	cli/cmd_registry.c cli/authfile.c cli/authfile.h
 cli_containr_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) $(LIBCAP_CFLAGS)
 cli_containr_LDADD = ipc/libipc.la common/libcommon.la $(PROTOBUF_C_LIBS) $(JANSSON_LIBS) $(LIBCAP_LIBS)
 
 dist_man_MANS += man/containr.1 man/containr.yaml.5
+dist_man_MANS += man/containr-pull.1 man/containr-push.1 man/containr-login.1 man/containr-logout.1
 EXTRA_DIST += contrib/containr.yaml tests/golden/config
 
 # The config parser (common/conf.c) and its golden files.

@@ -34,6 +34,38 @@ static const struct cnr_cli_cmd commands[] = {
          "Options:\n"
          "      --format FORMAT   text (default) or json\n",
          NULL},
+        {"pull", cnr_cmd_pull, "Download an image from a registry", "[OPTIONS] REF",
+         "Fetches the manifest of REF (an index picks the manifest of the platform),\n"
+         "its config and layers, each verified against its digest, then records the\n"
+         "image.  Credentials stored by `containr login` for the registry are sent\n"
+         "with the request.\n"
+         "\n"
+         "Options:\n"
+         "      --platform P      os/arch[/variant] (default: this host's)\n"
+         "  -q, --quiet           Print only the reference\n",
+         NULL},
+        {"push", cnr_cmd_push, "Upload an image to a registry", "[OPTIONS] REF",
+         "Uploads the blobs of local image REF that the registry lacks (mounting them\n"
+         "from another repository of the registry when it can), then its manifest\n"
+         "under REF's tag.\n"
+         "\n"
+         "Options:\n"
+         "  -q, --quiet           Print only the pushed reference and digest\n",
+         NULL},
+        {"login", cnr_cmd_login, "Check and store credentials for a registry", "[OPTIONS] [REGISTRY]",
+         "Asks containrd to try the credentials against REGISTRY (default docker.io),\n"
+         "then stores them in your own $DOCKER_CONFIG/config.json (or\n"
+         "~/.docker/config.json), mode 0600.  containrd keeps nothing.\n"
+         "\n"
+         "Options:\n"
+         "  -u, --username USER   User name (asked for on a terminal otherwise)\n"
+         "      --password-stdin  Read the password from stdin\n",
+         NULL},
+        {"logout", cnr_cmd_logout, "Remove stored credentials for a registry", "[REGISTRY]",
+         "Removes REGISTRY's entry (default docker.io) from your credentials file.\n"
+         "\n"
+         "Options:\n",
+         NULL},
         {"system", NULL, "Audit logs and self-checks of the engine", "COMMAND", NULL, cnr_cmd_system},
         {"help", cmd_help, "Show help for a command", "[COMMAND...]", NULL, NULL},
         {NULL, NULL, NULL, NULL, NULL, NULL},

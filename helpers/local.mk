@@ -29,9 +29,10 @@ helpers_containr_snapd_SOURCES = helpers/snapd/main.c helpers/snapd/ops.c helper
 helpers_containr_snapd_CFLAGS = $(HELPER_CFLAGS)
 helpers_containr_snapd_LDADD = helpers/libhelper.la
 
-helpers_containr_buildd_SOURCES = helpers/buildd/main.c
-helpers_containr_buildd_CFLAGS = $(HELPER_CFLAGS)
-helpers_containr_buildd_LDADD = helpers/libhelper.la
+helpers_containr_buildd_SOURCES = helpers/buildd/main.c helpers/buildd/ops.c helpers/buildd/seccomp.c \
+	helpers/buildd/buildd.h
+helpers_containr_buildd_CFLAGS = $(HELPER_CFLAGS) $(FRONTEND_CFLAGS)
+helpers_containr_buildd_LDADD = helpers/libhelper.la $(FRONTEND_LIBS)
 
 helpers_containr_crid_SOURCES = helpers/crid/main.c
 helpers_containr_crid_CFLAGS = $(HELPER_CFLAGS)

@@ -34,7 +34,9 @@
 #include "ipc/helper.pb-c.h"
 #include "ipc/monitor.pb-c.h"
 #include "supervisor/api.h"
+#include "supervisor/api_registry.h"
 #include "supervisor/api_images.h"
+#include "supervisor/build.h"
 #include "supervisor/sup.h"
 
 #ifndef NSFS_MAGIC
@@ -623,6 +625,10 @@ static const struct cnr_permit api_permits[] = {
         {CNR__API__REQUEST__OP_IMAGE_SAVE, 0, 1, "image_save", sup_api_image_save},
         {CNR__API__REQUEST__OP_IMAGE_LOAD, 0, 1, "image_load", sup_api_image_load},
         {CNR__API__REQUEST__OP_IMAGE_IMPORT, 0, 1, "image_import", sup_api_image_import},
+        {CNR__API__REQUEST__OP_BUILD_CHECK, 0, 1, "build_check", sup_api_build_check},
+        {CNR__API__REQUEST__OP_PULL, 0, 0, "pull", sup_api_pull},
+        {CNR__API__REQUEST__OP_PUSH, 0, 0, "push", sup_api_push},
+        {CNR__API__REQUEST__OP_REGISTRY_LOGIN, 0, 0, "registry_login", sup_api_registry_login},
 };
 
 static void

@@ -6,6 +6,8 @@ supervisor_containrd_SOURCES = \
 	supervisor/supervisor.c supervisor/sup.h \
 	supervisor/api.c supervisor/api.h \
 	supervisor/api_images.c supervisor/api_images.h \
+	supervisor/api_registry.c supervisor/api_registry.h \
+	supervisor/build.c supervisor/build.h \
 	supervisor/procinfo.c
 supervisor_containrd_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) \
 	$(LIBSECCOMP_CFLAGS) $(LIBCAP_CFLAGS) $(YAML_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS)

@@ -68,6 +68,18 @@ struct token {
 
 struct xfer;
 
+/* A callback deferred to the next loop turn (never run from inside the
+ * call that asked for it); owned by its session, or by the client when
+ * sess is NULL. */
+struct later {
+        LIST_ENTRY(later) entry;
+        struct event *ev;
+        void (*fn)(void *arg);
+        void (*drop)(void *arg);
+        void *arg;
+        bool linked;
+};
+
 struct cnr_reg_sess {
         LIST_ENTRY(cnr_reg_sess) entry;
         struct cnr_reg *r;
@@ -83,6 +95,7 @@ struct cnr_reg_sess {
         struct token *tokens;
         size_t ntokens;
         LIST_HEAD(, xfer) xfers;
+        LIST_HEAD(, later) laters;
 };
 
 enum sink { SINK_NONE, SINK_MEM, SINK_INGEST };
@@ -137,6 +150,7 @@ struct xfer {
         struct event *retry_ev;
         xfer_done_fn done;
         void *arg;
+        void (*drop)(void *arg); /* free arg without calling back (session freed) */
         struct xfer *parent; /* token request: whom to resume */
 };
 
@@ -599,6 +613,14 @@ timer_cb(CURLM *m, long timeout_ms, void *userp)
 }
 
 int
+cnr_reg_global_init(struct cnr_err **err)
+{
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+                return cnr_errf(err, EIO, "curl_global_init failed");
+        return 0;
+}
+
+int
 cnr_reg_new(struct event_base *base, struct cnr_content *content, const struct cnr_config *cfg,
             struct cnr_reg **out, struct cnr_err **err)
 {
@@ -664,6 +686,7 @@ cnr_reg_sess_new(struct cnr_reg *r, const char *domain, const char *repo, const 
         s->first_ep = s->neps; /* mirrors off until asked for */
         add_endpoint(s, cnr_reg_api_host(domain), true);
         LIST_INIT(&s->xfers);
+        LIST_INIT(&s->laters);
         LIST_INSERT_HEAD(&r->sessions, s, entry);
         return s;
 }
@@ -676,17 +699,29 @@ cnr_reg_sess_use_mirrors(struct cnr_reg_sess *s, bool on)
 
 static void xfer_fail(struct xfer *x, struct cnr_err *err);
 
+static void fetch_detach(struct cnr_reg_sess *s);
+static void later_free(struct later *l);
+
 void
 cnr_reg_sess_free(struct cnr_reg_sess *s)
 {
         struct xfer *x;
+        struct later *l;
 
         if (s == NULL)
                 return;
+        /* Downloads other sessions wait for move to one of them. */
+        fetch_detach(s);
+        /* The rest is dropped without calling back: the owner is freeing us. */
         while ((x = LIST_FIRST(&s->xfers)) != NULL) {
-                struct cnr_err *e = NULL;
-                cnr_errf(&e, ECANCELED, "%s: cancelled", x->what);
-                xfer_fail(x, e); /* removes x */
+                if (x->drop)
+                        x->drop(x->arg);
+                xfer_free(x);
+        }
+        while ((l = LIST_FIRST(&s->laters)) != NULL) {
+                if (l->drop)
+                        l->drop(l->arg);
+                later_free(l);
         }
         LIST_REMOVE(s, entry);
         free_secret_str(&s->user);
@@ -1461,29 +1496,41 @@ start_token(struct xfer *x, const struct cnr_reg_challenge *ch)
 
 /* ---- deferred completion ------------------------------------------------- */
 
-struct later {
-        void (*fn)(void *arg);
-        void *arg;
-};
+static void
+later_free(struct later *l)
+{
+        if (l->linked)
+                LIST_REMOVE(l, entry);
+        event_free(l->ev);
+        free(l);
+}
 
 static void
 on_later(evutil_socket_t fd, short what, void *arg)
 {
         struct later *l = arg;
+        void (*fn)(void *) = l->fn;
+        void *a = l->arg;
 
-        l->fn(l->arg);
-        free(l);
+        later_free(l);
+        fn(a);
 }
 
 static void
-run_later(struct cnr_reg *r, void (*fn)(void *), void *arg)
+run_later(struct cnr_reg *r, struct cnr_reg_sess *s, void (*fn)(void *), void (*drop)(void *), void *arg)
 {
         struct later *l = xcalloc(1, sizeof(*l));
         struct timeval tv = {0, 0};
 
         l->fn = fn;
+        l->drop = drop;
         l->arg = arg;
-        event_base_once(r->base, -1, EV_TIMEOUT, on_later, l, &tv);
+        l->ev = evtimer_new(r->base, on_later, l);
+        if (s) {
+                LIST_INSERT_HEAD(&s->laters, l, entry);
+                l->linked = true;
+        }
+        evtimer_add(l->ev, &tv);
 }
 
 struct deferred_fail {
@@ -1503,14 +1550,23 @@ on_deferred_fail(void *arg)
 }
 
 static void
-fail_later(struct cnr_reg *r, cnr_reg_done_cb cb, void *arg, struct cnr_err *err)
+drop_deferred_fail(void *arg)
+{
+        struct deferred_fail *df = arg;
+
+        cnr_err_free(&df->err);
+        free(df);
+}
+
+static void
+fail_later(struct cnr_reg *r, struct cnr_reg_sess *s, cnr_reg_done_cb cb, void *arg, struct cnr_err *err)
 {
         struct deferred_fail *df = xcalloc(1, sizeof(*df));
 
         df->cb = cb;
         df->arg = arg;
         df->err = err;
-        run_later(r, on_deferred_fail, df);
+        run_later(r, s, on_deferred_fail, drop_deferred_fail, df);
 }
 
 /* ---- check auth ---------------------------------------------------------- */
@@ -1540,6 +1596,7 @@ cnr_reg_check_auth(struct cnr_reg_sess *s, cnr_reg_done_cb cb, void *arg)
         sp->cb = cb;
         sp->arg = arg;
         x = xfer_new(s, "GET", "/v2/", on_simple, sp);
+        x->drop = free;
         free(x->scope);
         x->scope = xstrdup("");
         x->what = xasprintf("log in to %s", s->domain);
@@ -1620,6 +1677,16 @@ on_manifest_fail(void *arg)
         free(mf);
 }
 
+static void
+drop_manifest_fail(void *arg)
+{
+        struct mfail *mf = arg;
+
+        cnr_err_free(&mf->err);
+        free(mf->mr);
+        free(mf);
+}
+
 void
 cnr_reg_get_manifest(struct cnr_reg_sess *s, const char *reference, cnr_reg_manifest_cb cb, void *arg)
 {
@@ -1637,12 +1704,13 @@ cnr_reg_get_manifest(struct cnr_reg_sess *s, const char *reference, cnr_reg_mani
                         cnr_err_wrap(&e, "manifest of %s/%s", s->domain, s->repo);
                         mf->mr = mr;
                         mf->err = e;
-                        run_later(s->r, on_manifest_fail, mf);
+                        run_later(s->r, s, on_manifest_fail, drop_manifest_fail, mf);
                         return;
                 }
                 mr->by_digest = true;
         }
         x = xfer_new(s, "GET", path, on_manifest, mr);
+        x->drop = free;
         x->what = xasprintf("manifest `%s` of %s/%s", reference, s->domain, s->repo);
         x->accept = CNR_MANIFEST_ACCEPT;
         x->max = CNR_MANIFEST_MAX;
@@ -1654,6 +1722,7 @@ cnr_reg_get_manifest(struct cnr_reg_sess *s, const char *reference, cnr_reg_mani
 /* ---- blobs: download, shared by every asker ------------------------------ */
 
 struct waiter {
+        struct cnr_reg_sess *sess;
         cnr_reg_progress_cb progress;
         cnr_reg_done_cb cb;
         void *arg;
@@ -1712,6 +1781,58 @@ on_blob(struct xfer *x, struct cnr_err *err)
 }
 
 static void
+fetch_start(struct fetch *f, struct cnr_reg_sess *s)
+{
+        _cleanup_free_ char *path = xasprintf("/v2/%s/blobs/%s", s->repo, f->d.str);
+        struct xfer *x = xfer_new(s, "GET", path, on_blob, f);
+
+        x->what = xasprintf("blob %s of %s/%s", f->d.str, s->domain, s->repo);
+        x->sink = SINK_INGEST;
+        x->want = f->d;
+        x->want_size = f->size;
+        x->progress = fetch_progress;
+        x->parg = f;
+        x->mirrorable = true;
+        x->ep = s->first_ep;
+        xfer_start(x);
+}
+
+static void
+fetch_detach(struct cnr_reg_sess *s)
+{
+        struct fetch *f;
+        struct xfer *x;
+        bool again = true;
+
+        LIST_FOREACH(f, &s->r->fetches, entry) {
+                size_t k = 0;
+                for (size_t i = 0; i < f->nw; i++)
+                        if (f->w[i].sess != s)
+                                f->w[k++] = f->w[i];
+                f->nw = k;
+        }
+        while (again) {
+                again = false;
+                LIST_FOREACH(x, &s->xfers, entry) {
+                        if (x->done != on_blob)
+                                continue;
+                        f = x->arg;
+                        xfer_free(x);
+                        if (f->nw > 0) {
+                                log_debug("registry: blob %s: download moves to another pull", f->d.str);
+                                fetch_start(f, f->w[0].sess);
+                        } else {
+                                LIST_REMOVE(f, entry);
+                                free(f->w);
+                                free(f);
+                        }
+                        again = true;
+                        break;
+                }
+        }
+}
+
+static void
 fetch_present(void *arg)
 {
         struct fetch *f = arg;
@@ -1725,15 +1846,13 @@ cnr_reg_fetch_blob(struct cnr_reg_sess *s, const struct cnr_digest *d, int64_t s
 {
         struct cnr_reg *r = s->r;
         struct fetch *f;
-        struct xfer *x;
         uint64_t have;
         struct cnr_err *e = NULL;
-        _cleanup_free_ char *path = NULL;
 
         LIST_FOREACH(f, &r->fetches, entry)
                 if (cnr_digest_equal(&f->d, d) && f->size == size) {
                         f->w = xrealloc(f->w, (f->nw + 1) * sizeof(*f->w));
-                        f->w[f->nw++] = (struct waiter){progress, cb, arg};
+                        f->w[f->nw++] = (struct waiter){s, progress, cb, arg};
                         return;
                 }
         f = xcalloc(1, sizeof(*f));
@@ -1741,28 +1860,18 @@ cnr_reg_fetch_blob(struct cnr_reg_sess *s, const struct cnr_digest *d, int64_t s
         f->d = *d;
         f->size = size;
         f->w = xcalloc(1, sizeof(*f->w));
-        f->w[0] = (struct waiter){progress, cb, arg};
+        f->w[0] = (struct waiter){s, progress, cb, arg};
         f->nw = 1;
         LIST_INSERT_HEAD(&r->fetches, f, entry);
         if (cnr_content_stat(r->content, d, &have, &e) == 0) {
                 if (size >= 0 && have != (uint64_t)size)
                         cnr_errf(&f->err, EBADMSG, "blob %s: the store has %llu bytes, the manifest says %lld",
                                  d->str, (unsigned long long)have, (long long)size);
-                run_later(r, fetch_present, f);
+                run_later(r, NULL, fetch_present, NULL, f);
                 return;
         }
         cnr_err_free(&e);
-        path = xasprintf("/v2/%s/blobs/%s", s->repo, d->str);
-        x = xfer_new(s, "GET", path, on_blob, f);
-        x->what = xasprintf("blob %s of %s/%s", d->str, s->domain, s->repo);
-        x->sink = SINK_INGEST;
-        x->want = *d;
-        x->want_size = size;
-        x->progress = fetch_progress;
-        x->parg = f;
-        x->mirrorable = true;
-        x->ep = s->first_ep;
-        xfer_start(x);
+        fetch_start(f, s);
 }
 
 /* ---- push ---------------------------------------------------------------- */
@@ -1796,6 +1905,7 @@ cnr_reg_blob_exists(struct cnr_reg_sess *s, const struct cnr_digest *d, cnr_reg_
         er->cb = cb;
         er->arg = arg;
         x = xfer_new(s, "HEAD", path, on_exists, er);
+        x->drop = free;
         x->what = xasprintf("blob %s of %s/%s", d->str, s->domain, s->repo);
         x->sink = SINK_NONE;
         xfer_start(x);
@@ -1821,6 +1931,18 @@ upload_done(struct upload *u, struct cnr_err *err)
                 close(u->fd);
         u->cb(err, u->arg);
         cnr_err_free(&err);
+        free(u->location);
+        free(u->what);
+        free(u);
+}
+
+static void
+upload_drop(void *arg)
+{
+        struct upload *u = arg;
+
+        if (u->fd >= 0)
+                close(u->fd);
         free(u->location);
         free(u->what);
         free(u);
@@ -1884,6 +2006,8 @@ static struct xfer *
 upload_xfer(struct upload *u, const char *method, const char *url)
 {
         struct xfer *x = xfer_new(u->s, method, NULL, on_upload_step, u);
+
+        x->drop = upload_drop;
 
         x->what = xstrdup(u->what);
         x->url0 = xstrdup(url);
@@ -1959,7 +2083,7 @@ cnr_reg_push_blob(struct cnr_reg_sess *s, const struct cnr_digest *d, int64_t si
                 cnr_err_wrap(&e, "%s", u->what);
                 free(u->what);
                 free(u);
-                fail_later(s->r, cb, arg, e);
+                fail_later(s->r, s, cb, arg, e);
                 return;
         }
         if (mount_from && strcmp(mount_from, s->repo) != 0) {
@@ -1969,6 +2093,7 @@ cnr_reg_push_blob(struct cnr_reg_sess *s, const struct cnr_digest *d, int64_t si
                 path = xasprintf("/v2/%s/blobs/uploads/", s->repo);
         }
         x = xfer_new(s, "POST", path, on_upload_step, u);
+        x->drop = upload_drop;
         x->what = xstrdup(u->what);
         xfer_start(x);
 }
@@ -1984,6 +2109,7 @@ cnr_reg_put_manifest(struct cnr_reg_sess *s, const char *reference, const void *
         sp->cb = cb;
         sp->arg = arg;
         x = xfer_new(s, "PUT", path, on_simple, sp);
+        x->drop = free;
         x->what = xasprintf("manifest `%s` to %s/%s", reference, s->domain, s->repo);
         x->up_copy = xmalloc(len + strlen(media_type) + 1);
         memcpy(x->up_copy, buf, len);

@@ -55,6 +55,8 @@ struct cnr_reg_sess;
  * mismatch / malformed answer, ETIMEDOUT, EPROTO TLS or protocol, ELOOP
  * too many redirects, EPERM redirect refused. */
 
+/* Once, before the sandbox is in place (libcurl and OpenSSL set up). */
+int cnr_reg_global_init(struct cnr_err **err);
 int cnr_reg_new(struct event_base *base, struct cnr_content *content, const struct cnr_config *cfg,
                 struct cnr_reg **out, struct cnr_err **err);
 /* Fails every transfer in flight (callbacks run with ECANCELED). */

@@ -16,6 +16,7 @@
 #include "supervisor/content.h"
 #include "supervisor/db.h"
 #include "supervisor/images.h"
+#include "supervisor/registry.h"
 
 struct sup_helper {
         pid_t pid;           /* 0 while down */
@@ -34,6 +35,7 @@ struct sup {
         struct cnr_db *db;           /* <root>/containr.db */
         struct cnr_content *content; /* <root>/content */
         struct cnr_images *images;   /* image records over db + content */
+        struct cnr_reg *reg;         /* registry client (registry.h); NULL if it failed to start */
         pid_t monitor_pid;
         unsigned restarts; /* of the supervisor, as the monitor counts them */
         struct sup_helper h[CNR_HELPER_COUNT];

@@ -138,6 +138,7 @@ static const struct cnr_permit helper_permits[] = {
         {CNR__HELPER__FROM_HELPER__MSG_MOUNT_FD, CNR_PERMIT_REPLY, 1, "mount_fd", NULL},
         {CNR__HELPER__FROM_HELPER__MSG_DONE, CNR_PERMIT_REPLY, 0, "done", NULL},
         {CNR__HELPER__FROM_HELPER__MSG_NETNS, CNR_PERMIT_REPLY, 1, "netns", NULL},
+        {CNR__HELPER__FROM_HELPER__MSG_BUILD_CHECK, CNR_PERMIT_REPLY, 1, "build_check", NULL},
         {CNR__HELPER__FROM_HELPER__MSG_USAGE, CNR_PERMIT_REPLY, 0, "usage", NULL},
         {CNR__HELPER__FROM_HELPER__MSG_APPLIED, CNR_PERMIT_REPLY, 0, "applied", NULL},
         {CNR__HELPER__FROM_HELPER__MSG_LISTING, CNR_PERMIT_REPLY, 1, "listing", NULL},
