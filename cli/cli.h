@@ -35,12 +35,23 @@ struct cnr_cli_cmd {
 
 /* Tables of the groups (cmd_*.c). */
 extern const struct cnr_cli_cmd cnr_cmd_system[];
+extern const struct cnr_cli_cmd cnr_cmd_image[];
 
 /* Handlers. */
 int cnr_cmd_version(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
 int cnr_cmd_info(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
 int cnr_cmd_system_audit(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
 int cnr_cmd_system_check(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_system_prune(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+/* cmd_images.c */
+int cnr_cmd_images(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_image_inspect(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_image_prune(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_rmi(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_tag(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_save(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_load(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_import(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
 int cnr_cmd_pull(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
 int cnr_cmd_push(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
 int cnr_cmd_login(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);

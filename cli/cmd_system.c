@@ -33,6 +33,17 @@ const struct cnr_cli_cmd cnr_cmd_system[] = {
          "\n"
          "Options:\n",
          NULL},
+        {"prune", cnr_cmd_system_prune, "Remove unused data: dangling images, unreferenced blobs and snapshots",
+         "[OPTIONS]",
+         "Removes images without a name (all unused images with -a), every blob of\n"
+         "the content store that no image refers to, and what the other stores'\n"
+         "collectors find unreferenced (snapshots); prints what went and the space\n"
+         "reclaimed.\n"
+         "\n"
+         "Options:\n"
+         "  -a, --all      remove every image no container uses, not only dangling ones\n"
+         "  -f, --force    accepted for compatibility (containr does not ask)\n",
+         NULL},
         {NULL, NULL, NULL, NULL, NULL, NULL},
 };
 

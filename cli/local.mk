@@ -7,6 +7,7 @@ cli_containr_SOURCES = \
 	cli/cmd_version.c \
 	cli/cmd_info.c \
 	cli/cmd_system.c \
+	cli/cmd_images.c \
 	cli/cmd_registry.c cli/authfile.c cli/authfile.h
 cli_containr_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) $(LIBCAP_CFLAGS)
 cli_containr_LDADD = ipc/libipc.la common/libcommon.la $(PROTOBUF_C_LIBS) $(JANSSON_LIBS) $(LIBCAP_LIBS)

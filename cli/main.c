@@ -66,6 +66,49 @@ static const struct cnr_cli_cmd commands[] = {
          "\n"
          "Options:\n",
          NULL},
+        {"images", cnr_cmd_images, "List images", "[OPTIONS] [REPOSITORY[:TAG]]",
+         "One row per name (REPOSITORY, TAG), or <none> for an image without one.\n"
+         "\n"
+         "Options:\n"
+         "  -a, --all             Show all images (containr keeps no intermediate ones)\n"
+         "  -q, --quiet           Print only image ids\n"
+         "      --format FORMAT   table (default) or json\n"
+         "      --no-trunc        Do not shorten image ids\n",
+         NULL},
+        {"image", NULL, "Manage images", "COMMAND", NULL, cnr_cmd_image},
+        {"rmi", cnr_cmd_rmi, "Remove images", "[OPTIONS] IMAGE...",
+         "A name removes that name, and the image with it when it was the last one.\n"
+         "An id removes the image; with several names that needs --force.  An image\n"
+         "a container uses is never removed.\n"
+         "\n"
+         "Options:\n"
+         "  -f, --force           Remove the image and all its names\n",
+         NULL},
+        {"tag", cnr_cmd_tag, "Give an image another name", "SOURCE TARGET",
+         "SOURCE is a name, an id or an id prefix; TARGET a name (`:latest` if no tag).\n", NULL},
+        {"save", cnr_cmd_save, "Write images to an archive", "[OPTIONS] IMAGE...",
+         "Writes the images to one archive: a `docker save` archive (default) or an\n"
+         "OCI archive.  Output goes to FILE or to stdout (not a terminal).\n"
+         "\n"
+         "Options:\n"
+         "  -o, --output FILE     Write to FILE (opened by containr as you)\n"
+         "      --format FORMAT   docker-archive (default) or oci-archive\n",
+         NULL},
+        {"load", cnr_cmd_load, "Read images from an archive", "[OPTIONS]",
+         "Reads a `docker save` archive or an OCI archive (detected), verifying every\n"
+         "blob against its digest.  A failed load records nothing.\n"
+         "\n"
+         "Options:\n"
+         "  -i, --input FILE      Read FILE instead of stdin\n"
+         "  -q, --quiet           Print nothing but warnings\n",
+         NULL},
+        {"import", cnr_cmd_import, "Make an image from a rootfs tarball", "[OPTIONS] FILE|- [REPOSITORY[:TAG]]",
+         "The tarball (plain, gzip, zstd, ...) becomes the single gzip layer of a new\n"
+         "image for this host's platform; prints the image id.\n"
+         "\n"
+         "Options:\n"
+         "  -m, --message TEXT    History comment\n",
+         NULL},
         {"system", NULL, "Audit logs and self-checks of the engine", "COMMAND", NULL, cnr_cmd_system},
         {"help", cmd_help, "Show help for a command", "[COMMAND...]", NULL, NULL},
         {NULL, NULL, NULL, NULL, NULL, NULL},
