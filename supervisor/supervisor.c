@@ -42,6 +42,12 @@ static const char *const sup_syscalls[] = {
         "mkdir", "mkdirat", "fchmod", "fchmodat", "fchown", "getcwd", "flock", "stat", "lstat", "fstatat64",
         /* image save/load/import: sealed memfd answers, archives on passed fds */
         "memfd_create",
+        /* the registry client (libcurl): TCP sockets; name resolution through
+         * getaddrinfo (files under /etc, DNS over UDP: sendmmsg/recvfrom) in
+         * libcurl's resolver thread (clone/clone3 with thread flags,
+         * set_robust_list, rseq, already allowed) */
+        "socket", "connect", "setsockopt", "bind", "socketpair", "sendmmsg", "recvmmsg", "clone", "clone3",
+        "sched_getaffinity", "getrlimit", "prlimit64", "mprotect",
 };
 
 static void
@@ -391,6 +397,11 @@ cnr_supervisor_main(struct cnr_daemon *d)
                 log_error("event_base_new failed");
                 _exit(1);
         }
+        /* libcurl and OpenSSL initialise before the filter is in place. */
+        if (cnr_reg_global_init(&err) < 0) {
+                log_warn("registry client: %s", cnr_err_str(err));
+                cnr_err_free(&err);
+        }
         /* Privileges go before anything from outside is read. */
         list = xcalloc(cnr_base_nsyscalls + CNR_ARRAY_LEN(sup_syscalls), sizeof(*list));
         for (size_t i = 0; i < cnr_base_nsyscalls; i++)
@@ -435,10 +446,15 @@ cnr_supervisor_main(struct cnr_daemon *d)
                         _exit(1);
                 }
         }
+        if (cnr_reg_new(s->base, s->content, &d->cfg, &s->reg, &err) < 0) {
+                log_warn("registry client not available: %s", cnr_err_str(err));
+                cnr_err_free(&err);
+        }
         sup_api_start(s);
         log_info("supervisor running as uid %u gid %u", (unsigned)getuid(), (unsigned)getgid());
         event_base_dispatch(s->base);
         sup_api_stop(s);
+        cnr_reg_free(s->reg);
         cnr_images_close(s->images);
         cnr_content_close(s->content);
         cnr_db_close(s->db);
