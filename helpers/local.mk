@@ -15,7 +15,7 @@ pkglibexec_PROGRAMS += helpers/containr-mountd helpers/containr-netd helpers/con
 	helpers/containr-buildd helpers/containr-crid
 
 helpers_containr_mountd_SOURCES = helpers/mountd/main.c helpers/mountd/ops.c helpers/mountd/seccomp.c \
-	helpers/mountd/mountd.h
+	helpers/mountd/mountd.h helpers/snapd/name.c
 helpers_containr_mountd_CFLAGS = $(HELPER_CFLAGS)
 helpers_containr_mountd_LDADD = helpers/libhelper.la
 
@@ -25,9 +25,10 @@ helpers_containr_netd_CFLAGS = $(HELPER_CFLAGS) $(LIBMNL_CFLAGS)
 helpers_containr_netd_LDADD = helpers/libhelper.la $(LIBMNL_LIBS)
 
 helpers_containr_snapd_SOURCES = helpers/snapd/main.c helpers/snapd/ops.c helpers/snapd/name.c \
-	helpers/snapd/seccomp.c helpers/snapd/snapd.h
-helpers_containr_snapd_CFLAGS = $(HELPER_CFLAGS)
-helpers_containr_snapd_LDADD = helpers/libhelper.la
+	helpers/snapd/seccomp.c helpers/snapd/snapd.h helpers/snapd/dirs.c helpers/snapd/apply.c \
+	helpers/snapd/tarpath.c helpers/snapd/tarpath.h
+helpers_containr_snapd_CFLAGS = $(HELPER_CFLAGS) $(LIBARCHIVE_CFLAGS) $(OPENSSL_CFLAGS)
+helpers_containr_snapd_LDADD = helpers/libhelper.la $(LIBARCHIVE_LIBS) $(OPENSSL_LIBS)
 
 helpers_containr_buildd_SOURCES = helpers/buildd/main.c helpers/buildd/ops.c helpers/buildd/seccomp.c \
 	helpers/buildd/buildd.h

@@ -158,7 +158,7 @@ spawn_helper(struct monitor *m, int id)
         argv[argc++] = gid;
         argv[argc++] = "--log-level";
         argv[argc++] = (char *)cnr_log_level_name(m->d->cfg.log_level);
-        if (id == CNR_HELPER_SNAPD) {
+        if (id == CNR_HELPER_SNAPD || id == CNR_HELPER_MOUNTD) {
                 argv[argc++] = "--snapshot-root";
                 argv[argc++] = m->d->snap_root;
         }

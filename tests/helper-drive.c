@@ -13,6 +13,13 @@
  *                        mountinfo unchanged
  *   mkdir NAME           SnapMkdir NAME mode 0755, expects Done
  *   rmdir NAME           SnapRmdir NAME, expects Done
+ *   create ID[:PARENT[:work]]  SnapCreate, expects Done
+ *   remove ID            SnapRemove, expects Done
+ *   usage ID             SnapUsage: "size=N inodes=N"
+ *   apply ID[:BYTES:ENTRIES] FILE  SnapApply with FILE's fd: "diff_id=... tar_size=N entries=N written=N"
+ *   list                 SnapList: expects a sealed memfd, prints "[name,name...]"
+ *   mount UPPER:LOWER,...:ro|rw  MountSnapshot: expects one fd, a detached
+ *                        overlay or bind ("f_type=overlay|bind ro=0|1 mode= owner=")
  *   netns                NetnsCreate: expects one fd, a network namespace
  *                        (NSFS_MAGIC, NS_GET_NSTYPE) other than ours, with
  *                        lo up inside it
@@ -44,6 +51,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -204,12 +212,24 @@ describe_exit(const struct drive *d, char *buf, size_t n)
                 snprintf(buf, n, "status %#x", d->status);
 }
 
+static int send_fd = -1; /* passed with the next request (SnapApply's layer), then closed */
+
 static int
 send_req(struct drive *d, Cnr__Helper__ToHelper *req, uint32_t *reqid, struct cnr_err **err)
 {
+        int r;
+
         *reqid = d->next_reqid++;
-        return cnr_frame_send(d->ipc, (uint16_t)req->op_case, *reqid, &req->base, NULL, 0, CNR_IPC_HELPER_CAP, err);
+        r = cnr_frame_send(d->ipc, (uint16_t)req->op_case, *reqid, &req->base, send_fd >= 0 ? &send_fd : NULL,
+                           send_fd >= 0 ? 1 : 0, CNR_IPC_HELPER_CAP, err);
+        if (send_fd >= 0) {
+                close(send_fd);
+                send_fd = -1;
+        }
+        return r;
 }
+
+static Cnr__Helper__FromHelper *last_reply; /* of the last successful roundtrip */
 
 /* One request/reply.  Returns 1 on the expected result case (fds left in
  * *f), 0 on a cnr.Error reply (*errno_code, msg copied), -1 on a protocol
@@ -248,6 +268,10 @@ roundtrip(struct drive *d, Cnr__Helper__ToHelper *req, uint32_t want_case, size_
                 cnr_errf(err, EPROTO, "reply carries %zu fds, expected %zu", f->nfds, want_fds);
         } else {
                 r = 1;
+        }
+        if (r == 1) {
+                last_reply = env; /* cmd_request reads and frees it */
+                return r;
         }
         protobuf_c_message_free_unpacked(&env->base, NULL);
         if (r < 0)
@@ -294,6 +318,46 @@ lo_is_up(int nsfd)
         if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
                 return -1;
         return WEXITSTATUS(st) == 0 ? 1 : WEXITSTATUS(st) == 1 ? 0 : -1;
+}
+
+#define SNAPSHOT_MOUNT 0xffffffffU /* cmd_request's tmpfs_mode for MountSnapshot */
+
+/* A snapshot mount: overlay or a bind of a snapshot's fs (ext4, xfs...). */
+static int
+check_snapshot_fd(int fd, char *desc, size_t n, struct cnr_err **err)
+{
+        struct statfs sfs;
+        struct stat st;
+
+        if (fstatfs(fd, &sfs) < 0 || fstat(fd, &st) < 0)
+                return cnr_errf(err, errno, "fstatfs the returned fd");
+        if (!S_ISDIR(st.st_mode))
+                return cnr_errf(err, EPROTO, "the returned mount's root is not a directory");
+        snprintf(desc, n, "f_type=%s ro=%d mode=%04o owner=%u:%u",
+                 (unsigned long)sfs.f_type == OVERLAYFS_SUPER_MAGIC ? "overlay" : "bind",
+                 (sfs.f_flags & ST_RDONLY) ? 1 : 0, (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid,
+                 (unsigned)st.st_gid);
+        return 0;
+}
+
+/* The listing memfd of SnapList, names joined by commas. */
+static int
+read_listing(int fd, char *desc, size_t n, struct cnr_err **err)
+{
+        char buf[4096];
+        ssize_t r = pread(fd, buf, sizeof(buf) - 1, 0);
+        int seals = fcntl(fd, F_GET_SEALS);
+
+        if (r < 0)
+                return cnr_errf(err, errno, "read the listing");
+        if (seals < 0 || !(seals & F_SEAL_WRITE))
+                return cnr_errf(err, EPROTO, "the listing memfd is not sealed");
+        buf[r] = '\0';
+        for (ssize_t i = 0; i < r; i++)
+                if (buf[i] == '\n')
+                        buf[i] = i == r - 1 ? '\0' : ',';
+        snprintf(desc, n, "[%s]", buf);
+        return 0;
 }
 
 /* Check the fd the helper returned; returns 0 and a description, or -1. */
@@ -501,7 +565,8 @@ cmd_request(struct drive *d, const char *cmd, const char *arg, Cnr__Helper__ToHe
 {
         struct cnr_err *err = NULL;
         struct cnr_frame f;
-        char msg[1024], desc[256] = "";
+        Cnr__Helper__FromHelper *env = NULL;
+        char msg[1024], desc[4200] = "";
         const char *sep = arg ? " " : "";
         int code = 0, r, before = -1, after;
         _cleanup_free_ char *mi = xasprintf("/proc/%d/mountinfo", (int)d->pid);
@@ -520,7 +585,26 @@ cmd_request(struct drive *d, const char *cmd, const char *arg, Cnr__Helper__ToHe
                 printf("error %s%s%s: %s: %s\n", cmd, sep, arg, errname(code), msg);
                 return expect_refusal ? 0 : -1;
         }
-        if (want_case == CNR__HELPER__FROM_HELPER__MSG_MOUNT_FD) {
+        env = last_reply;
+        last_reply = NULL;
+        if (want_case == CNR__HELPER__FROM_HELPER__MSG_MOUNT_FD && tmpfs_mode == SNAPSHOT_MOUNT) {
+                r = check_snapshot_fd(f.fds[0], desc, sizeof(desc), &err);
+                after = count_lines(mi);
+                if (r == 0 && (before < 0 || after != before))
+                        r = cnr_errf(&err, EPROTO, "the helper's mountinfo changed (%d lines, then %d)", before,
+                                     after);
+        } else if (want_case == CNR__HELPER__FROM_HELPER__MSG_USAGE) {
+                snprintf(desc, sizeof(desc), "size=%llu inodes=%llu", (unsigned long long)env->usage->size,
+                         (unsigned long long)env->usage->inodes);
+                r = 0;
+        } else if (want_case == CNR__HELPER__FROM_HELPER__MSG_APPLIED) {
+                snprintf(desc, sizeof(desc), "diff_id=%s tar_size=%llu entries=%llu written=%llu",
+                         env->applied->diff_id, (unsigned long long)env->applied->tar_size,
+                         (unsigned long long)env->applied->entries, (unsigned long long)env->applied->bytes_written);
+                r = 0;
+        } else if (want_case == CNR__HELPER__FROM_HELPER__MSG_LISTING) {
+                r = read_listing(f.fds[0], desc, sizeof(desc), &err);
+        } else if (want_case == CNR__HELPER__FROM_HELPER__MSG_MOUNT_FD) {
                 r = check_tmpfs_fd(f.fds[0], tmpfs_mode, desc, sizeof(desc), &err);
                 after = count_lines(mi);
                 if (r == 0 && (before < 0 || after != before))
@@ -532,6 +616,8 @@ cmd_request(struct drive *d, const char *cmd, const char *arg, Cnr__Helper__ToHe
                 r = 0;
         }
         cnr_frame_close_fds(&f);
+        if (env)
+                protobuf_c_message_free_unpacked(&env->base, NULL);
         if (r < 0) {
                 printf("error %s%s%s: check: %s\n", cmd, sep, arg, cnr_err_str(err));
                 cnr_err_free(&err);
@@ -594,6 +680,92 @@ parse_num(const char *s)
         return strtoull(s, NULL, s[0] == '0' && s[1] ? 8 : 10); /* modes written 01777 are octal */
 }
 
+/* Split s at `sep` into at most n fields (in place); returns the count. */
+static int
+split(char *s, char sep, char **f, int n)
+{
+        int k = 0;
+
+        f[k++] = s;
+        for (char *p = s; *p && k < n; p++)
+                if (*p == sep) {
+                        *p = '\0';
+                        f[k++] = p + 1;
+                }
+        return k;
+}
+
+/* The snapshot commands (snapd's SnapCreate/Remove/Usage/Apply and
+ * mountd's MountSnapshot); see the usage at the top. */
+static int
+snap_cmd(struct drive *d, const char *cmd, int argc, char **argv, int *i, bool refuse)
+{
+        Cnr__Helper__ToHelper req = CNR__HELPER__TO_HELPER__INIT;
+        _cleanup_free_ char *spec = NULL;
+        char *f[4] = {NULL, NULL, NULL, NULL}, *lowers[256];
+        const char *arg;
+        int nf;
+
+        if (*i + 1 >= argc || (strcmp(cmd, "apply") == 0 && *i + 2 >= argc)) {
+                printf("error %s: missing argument\n", cmd);
+                return -1;
+        }
+        arg = argv[++*i];
+        spec = xstrdup(arg);
+        nf = split(spec, ':', f, 4);
+        if (strcmp(cmd, "create") == 0) {
+                Cnr__Helper__SnapCreate m = CNR__HELPER__SNAP_CREATE__INIT;
+                m.id = f[0];
+                m.parent = nf > 1 ? f[1] : (char *)"";
+                m.work = nf > 2 && strcmp(f[2], "work") == 0;
+                req.op_case = CNR__HELPER__TO_HELPER__OP_SNAP_CREATE;
+                req.snap_create = &m;
+                return cmd_request(d, cmd, arg, &req, CNR__HELPER__FROM_HELPER__MSG_DONE, 0, 0, refuse);
+        }
+        if (strcmp(cmd, "remove") == 0) {
+                Cnr__Helper__SnapRemove m = CNR__HELPER__SNAP_REMOVE__INIT;
+                m.id = f[0];
+                req.op_case = CNR__HELPER__TO_HELPER__OP_SNAP_REMOVE;
+                req.snap_remove = &m;
+                return cmd_request(d, cmd, arg, &req, CNR__HELPER__FROM_HELPER__MSG_DONE, 0, 0, refuse);
+        }
+        if (strcmp(cmd, "usage") == 0) {
+                Cnr__Helper__SnapUsage m = CNR__HELPER__SNAP_USAGE__INIT;
+                m.id = f[0];
+                req.op_case = CNR__HELPER__TO_HELPER__OP_SNAP_USAGE;
+                req.snap_usage = &m;
+                return cmd_request(d, cmd, arg, &req, CNR__HELPER__FROM_HELPER__MSG_USAGE, 0, 0, refuse);
+        }
+        if (strcmp(cmd, "apply") == 0) {
+                Cnr__Helper__SnapApply m = CNR__HELPER__SNAP_APPLY__INIT;
+                const char *file = argv[++*i];
+                m.id = f[0];
+                m.max_bytes = nf > 1 ? strtoull(f[1], NULL, 10) : 0;
+                m.max_entries = nf > 2 ? strtoull(f[2], NULL, 10) : 0;
+                send_fd = open(file, O_RDONLY | O_CLOEXEC);
+                if (send_fd < 0) {
+                        printf("error apply %s: open `%s`: %s\n", arg, file, strerror(errno));
+                        return -1;
+                }
+                req.op_case = CNR__HELPER__TO_HELPER__OP_SNAP_APPLY;
+                req.snap_apply = &m;
+                return cmd_request(d, cmd, arg, &req, CNR__HELPER__FROM_HELPER__MSG_APPLIED, 0, 0, refuse);
+        }
+        {
+                /* mount UPPER:LOWER,LOWER...:ro|rw */
+                Cnr__Helper__MountSnapshot m = CNR__HELPER__MOUNT_SNAPSHOT__INIT;
+                m.upper = f[0];
+                if (nf > 1 && f[1][0] != '\0')
+                        m.n_lower = (size_t)split(f[1], ',', lowers, (int)CNR_ARRAY_LEN(lowers));
+                m.lower = lowers;
+                m.read_only = nf > 2 && strcmp(f[2], "ro") == 0;
+                req.op_case = CNR__HELPER__TO_HELPER__OP_MOUNT_SNAPSHOT;
+                req.mount_snapshot = &m;
+                return cmd_request(d, cmd, arg, &req, CNR__HELPER__FROM_HELPER__MSG_MOUNT_FD, 1, SNAPSHOT_MOUNT,
+                                   refuse);
+        }
+}
+
 static int
 run(struct drive *d, int argc, char **argv)
 {
@@ -649,6 +821,14 @@ run(struct drive *d, int argc, char **argv)
                                 req.snap_rmdir = &rm;
                         }
                         r = cmd_request(d, cmd, argv[i], &req, CNR__HELPER__FROM_HELPER__MSG_DONE, 0, 0, refuse);
+                } else if (strcmp(cmd, "create") == 0 || strcmp(cmd, "remove") == 0 || strcmp(cmd, "usage") == 0 ||
+                           strcmp(cmd, "apply") == 0 || strcmp(cmd, "mount") == 0) {
+                        r = snap_cmd(d, cmd, argc, argv, &i, refuse);
+                } else if (strcmp(cmd, "list") == 0) {
+                        Cnr__Helper__SnapList l = CNR__HELPER__SNAP_LIST__INIT;
+                        req.op_case = CNR__HELPER__TO_HELPER__OP_SNAP_LIST;
+                        req.snap_list = &l;
+                        r = cmd_request(d, cmd, NULL, &req, CNR__HELPER__FROM_HELPER__MSG_LISTING, 1, 0, refuse);
                 } else if (strcmp(cmd, "netns") == 0) {
                         Cnr__Helper__NetnsCreate n = CNR__HELPER__NETNS_CREATE__INIT;
                         req.op_case = CNR__HELPER__TO_HELPER__OP_NETNS_CREATE;
@@ -680,6 +860,8 @@ usage(void)
         fprintf(stderr, "usage: helper-drive [--uid N] [--gid N] [--audit FILE] [--snapshot-root DIR]\n"
                         "                    [--log-level LEVEL] [--timeout SEC] BINARY CMD...\n"
                         "commands: ping, tmpfs [SIZE MODE], mkdir NAME, rmdir NAME, netns, status,\n"
+                        "          create ID[:PARENT[:work]], remove ID, usage ID, list,\n"
+                        "          apply ID[:BYTES:ENTRIES] FILE, mount UPPER:LOWER,...:ro|rw,\n"
                         "          garbage, foreign, eof; prefix `!` to expect a refusal\n");
         exit(2);
 }

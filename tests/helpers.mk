@@ -16,3 +16,11 @@ tests_unit_test_snapname_SOURCES = tests/unit/test_snapname.c helpers/snapd/name
 tests_unit_test_snapname_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_snapname_LDADD = $(CMOCKA_LIBS)
 endif
+
+# Layer tarballs for the snapshot tests, hostile ones included.
+check_PROGRAMS += tests/mktar
+tests_mktar_SOURCES = tests/mktar.c
+tests_mktar_CFLAGS = $(AM_CFLAGS) $(LIBARCHIVE_CFLAGS)
+tests_mktar_LDADD = $(LIBARCHIVE_LIBS)
+TESTS += tests/integration/layers.sh
+EXTRA_DIST += tests/integration/layers.sh

@@ -5,6 +5,7 @@
 
 static const struct cnr_helper_op ops[] = {
         {CNR__HELPER__TO_HELPER__OP_MOUNT_TMPFS, "mount_tmpfs", 0, mountd_tmpfs},
+        {CNR__HELPER__TO_HELPER__OP_MOUNT_SNAPSHOT, "mount_snapshot", 0, mountd_snapshot},
 };
 
 static const struct cnr_helper_def def = {
@@ -12,7 +13,8 @@ static const struct cnr_helper_def def = {
         .ops = ops,
         .nops = CNR_ARRAY_LEN(ops),
         .syscalls = mountd_syscalls,
-        .setup = NULL, /* nothing to open as root: fsopen needs no host path */
+        .wants_snapshot_root = true,
+        .setup = mountd_setup, /* opens the snapshot root as root */
 };
 
 int

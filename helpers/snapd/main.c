@@ -6,6 +6,11 @@
 static const struct cnr_helper_op ops[] = {
         {CNR__HELPER__TO_HELPER__OP_SNAP_MKDIR, "snap_mkdir", 0, snapd_mkdir},
         {CNR__HELPER__TO_HELPER__OP_SNAP_RMDIR, "snap_rmdir", 0, snapd_rmdir},
+        {CNR__HELPER__TO_HELPER__OP_SNAP_CREATE, "snap_create", 0, snapd_create},
+        {CNR__HELPER__TO_HELPER__OP_SNAP_REMOVE, "snap_remove", 0, snapd_remove},
+        {CNR__HELPER__TO_HELPER__OP_SNAP_USAGE, "snap_usage", 0, snapd_usage},
+        {CNR__HELPER__TO_HELPER__OP_SNAP_APPLY, "snap_apply", 1, snapd_apply},
+        {CNR__HELPER__TO_HELPER__OP_SNAP_LIST, "snap_list", 0, snapd_list},
 };
 
 static const struct cnr_helper_def def = {

@@ -5,12 +5,14 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "helpers/snapd/snapd.h"
 
-static int rootfd = -1;
+int snapd_rootfd = -1;
+#define rootfd snapd_rootfd
 
 int
 snapd_setup(struct cnr_helper_env *env, struct cnr_err **err)
@@ -35,7 +37,16 @@ snapd_setup(struct cnr_helper_env *env, struct cnr_err **err)
          * part of the contract. */
         umask(0);
         rootfd = steal_fd(&fd);
-        return 0;
+        /* Trees as deep as paths allow are walked one fd at a time, but
+         * libarchive and the event loop want some headroom too. */
+        {
+                struct rlimit rl;
+                if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+                        rl.rlim_cur = rl.rlim_max;
+                        setrlimit(RLIMIT_NOFILE, &rl);
+                }
+        }
+        return snapd_dirs_setup(rootfd, env, err);
 }
 
 static int

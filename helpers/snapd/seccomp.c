@@ -6,7 +6,17 @@
 #include "helpers/snapd/snapd.h"
 
 const char *const snapd_syscalls[] = {
-        "mkdirat",  /* SnapMkdir, relative to the snapshot root fd */
-        "unlinkat", /* SnapRmdir (AT_REMOVEDIR), relative to the root fd */
+        "mkdirat",  /* SnapMkdir, SnapCreate, parents in SnapApply: under a root fd */
+        "unlinkat", /* SnapRmdir, SnapRemove, entries replaced by SnapApply */
+        /* SnapCreate / SnapRemove: tmp-<id> and rm-<id> renamed in place */
+        "renameat2",
+        /* SnapApply: parents resolved with RESOLVE_IN_ROOT, entries made
+         * and set up with *at() calls that never follow the last component */
+        "openat2", "fchown", "fchownat", "fchmod", "fchmodat", "utimensat", "linkat", "symlinkat", "mknodat",
+        "fsetxattr", "ftruncate",
+        /* SnapRemove, SnapUsage, SnapList: reading directories */
+        "getdents64",
+        /* SnapList: the listing travels as a sealed memfd */
+        "memfd_create",
         NULL,
 };

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "common/digest.h"
 #include "helpers/common/helper.h"
 
 #define SNAPD_NAME_MAX 128
@@ -15,9 +16,44 @@
  * leave the root. */
 bool snapd_name_valid(const char *name);
 
+/* The overlay2 driver's directory under the snapshot root. */
+#define SNAPD_DRIVER_DIR "overlay2"
+
+/* Layer apply limits: the defaults when a request leaves them 0, and the
+ * most a request may ask for. */
+#define SNAPD_APPLY_DEFAULT_BYTES (10ULL << 30) /* 10 GiB of uncompressed tar */
+#define SNAPD_APPLY_DEFAULT_ENTRIES 1000000ULL
+#define SNAPD_APPLY_MAX_BYTES (1ULL << 40) /* 1 TiB */
+#define SNAPD_APPLY_MAX_ENTRIES (64ULL << 20)
+
 int snapd_setup(struct cnr_helper_env *env, struct cnr_err **err);
 int snapd_mkdir(struct cnr_helper_req *r, struct cnr_err **err);
 int snapd_rmdir(struct cnr_helper_req *r, struct cnr_err **err);
+
+/* dirs.c: snapshot directories under <root>/overlay2 (driver fd). */
+int snapd_dirs_setup(int rootfd, struct cnr_helper_env *env, struct cnr_err **err);
+int snapd_create(struct cnr_helper_req *r, struct cnr_err **err);
+int snapd_remove(struct cnr_helper_req *r, struct cnr_err **err);
+int snapd_usage(struct cnr_helper_req *r, struct cnr_err **err);
+int snapd_list(struct cnr_helper_req *r, struct cnr_err **err);
+int snapd_check_id(struct cnr_helper_req *r, const char *what, const char *id, struct cnr_err **err);
+/* Remove the tree `name` under dirfd: never follows a symlink, never
+ * leaves the filesystem of dirfd (a mount inside is an error). */
+int snapd_remove_tree(int dirfd, const char *name, struct cnr_err **err);
+int snapd_open_driver(struct cnr_err **err);
+extern int snapd_rootfd; /* the snapshot root, opened at setup */
+
+/* apply.c: SnapApply. */
+int snapd_apply(struct cnr_helper_req *r, struct cnr_err **err);
+struct snapd_apply_stats {
+        char diff_id[CNR_DIGEST_MAX];
+        unsigned long long tar_size, entries, bytes_written;
+        bool refused; /* on failure: the layer broke a rule (audited deny) */
+};
+/* The apply itself, on an fs root fd and a blob fd (no IPC): also what the
+ * tests and the fuzz-free unit test call. */
+int snapd_apply_layer(int fsfd, int blobfd, unsigned long long max_bytes, unsigned long long max_entries,
+                      struct snapd_apply_stats *st, struct cnr_err **err);
 
 extern const char *const snapd_syscalls[]; /* NULL-terminated */
 

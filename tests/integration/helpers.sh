@@ -145,10 +145,17 @@ audit_has() { # audit_has RUN STRING DESCRIPTION
 }
 
 # --- mountd -------------------------------------------------------------
-drive mountd mountd 64991 "$HDIR/containr-mountd" status ping tmpfs tmpfs 0 0700 \
-        '!tmpfs' 1048576 010000 '!tmpfs' 68719476737 0755 tmpfs 68719476736 0755 ping
+# A snapshot root as snapd would leave it: overlay2/<id>/{fs,work}.
+MROOT=$T/snaps/mroot
+mkdir -p "$MROOT/overlay2/1/fs" "$MROOT/overlay2/2/fs" "$MROOT/overlay2/2/work" "$MROOT/overlay2/3" /tmp
+chmod 700 "$MROOT"
+ln -s /etc "$MROOT/overlay2/3/fs"
+drive mountd mountd 64991 --snapshot-root "$MROOT" "$HDIR/containr-mountd" status ping tmpfs tmpfs 0 0700 \
+        '!tmpfs' 1048576 010000 '!tmpfs' 68719476737 0755 tmpfs 68719476736 0755 ping \
+        mount 1::rw mount :1:ro mount 2:1:rw mount :1,2:ro \
+        '!mount' ../x::rw '!mount' :1/../..:ro '!mount' ::ro '!mount' :1:rw '!mount' 3::rw '!mount' 2:3:rw
 rc_is mountd 0
-check_status mountd mountd 64991 ""
+check_status mountd mountd 64991 "$MROOT"
 has "$T/mountd.out" "ok tmpfs f_type=tmpfs mode=1777" "mountd: returns a detached tmpfs mount fd"
 has "$T/mountd.out" "ok tmpfs 0 0700 f_type=tmpfs mode=0700" "mountd: tmpfs mode honoured"
 has "$T/mountd.out" "error tmpfs 1048576 010000: EINVAL: " "mountd: mode above 07777 refused"
@@ -157,8 +164,21 @@ has "$T/mountd.out" "ok tmpfs 68719476736 0755" "mountd: 64 GiB accepted"
 audit_has mountd '"op":"mount_tmpfs","args":{"size_bytes":1048576,"mode":"10000"' "mountd: refusal audited"
 n=$(grep -c '"op":"mount_tmpfs".*"decision":"deny","result":"error","errno":22' "$T/mountd.audit")
 [ "$n" = 2 ] && pass "mountd: 2 deny records" || fail "mountd: $n deny records, expected 2"
+has "$T/mountd.out" "ok mount 1::rw f_type=bind ro=0" "mountd: an active snapshot without parents is a bind"
+has "$T/mountd.out" "ok mount :1:ro f_type=bind ro=1" "mountd: a one-parent view is a read-only bind"
+has "$T/mountd.out" "ok mount 2:1:rw f_type=overlay ro=0" "mountd: an active snapshot with a parent is an overlay"
+has "$T/mountd.out" "ok mount :1,2:ro f_type=overlay ro=1" "mountd: a two-parent view is a read-only overlay"
+for bad in ../x::rw :1/../..:ro; do
+        has "$T/mountd.out" "error mount $bad: EPERM: " "mountd: mount \`$bad\` refused (not an id)"
+done
+has "$T/mountd.out" "error mount ::ro: EINVAL: " "mountd: a mount of nothing refused"
+has "$T/mountd.out" "error mount :1:rw: EINVAL: " "mountd: a writable mount without an upper refused"
+has "$T/mountd.out" "error mount 3::rw: ELOOP: " "mountd: a snapshot fs that is a symlink is not followed"
+has "$T/mountd.out" "error mount 2:3:rw: ELOOP: " "mountd: a lower fs that is a symlink is not followed"
+audit_has mountd '"op":"mount_snapshot","args":{"upper":"../x","lower":[],"read_only":false},"decision":"deny"' \
+        "mountd: refused snapshot mount audited deny"
 n=$(wc -l <"$T/mountd.audit")
-[ "$n" = 7 ] && pass "mountd: one audit record per request" || fail "mountd: $n audit records for 7 requests"
+[ "$n" = 17 ] && pass "mountd: one audit record per request" || fail "mountd: $n audit records for 17 requests"
 has "$T/mountd.err" "containr-mountd 0.1.0 starting" "mountd: log records relayed over fd 4"
 
 # --- netd ---------------------------------------------------------------
@@ -230,15 +250,20 @@ done
 # --- every helper: protocol violations, EOF, bad command line -----------
 id=64995
 for name in mountd netd snapd buildd crid; do
+        ropt=
+        [ $name = mountd ] && ropt="--snapshot-root $MROOT"
         if [ $name != snapd ]; then # snapd: below, it needs a root of its own
-                drive $name $name-garbage $id "$HDIR/containr-$name" ping garbage
+                # shellcheck disable=SC2086 # ropt is empty or two words
+                drive $name $name-garbage $id $ropt "$HDIR/containr-$name" ping garbage
                 rc_is $name-garbage 0
                 has "$T/$name-garbage.out" "ok garbage: exit 3" "$name: malformed frame -> exit 3"
                 audit_has $name-garbage '"op":"protocol_violation"' "$name: protocol violation audited"
-                drive $name $name-foreign $id "$HDIR/containr-$name" foreign
+                # shellcheck disable=SC2086
+                drive $name $name-foreign $id $ropt "$HDIR/containr-$name" foreign
                 rc_is $name-foreign 0
                 has "$T/$name-foreign.out" "ok foreign: exit 3" "$name: foreign request -> exit 3"
-                drive $name $name-eof $id "$HDIR/containr-$name" ping eof
+                # shellcheck disable=SC2086
+                drive $name $name-eof $id $ropt "$HDIR/containr-$name" ping eof
                 rc_is $name-eof 0
                 has "$T/$name-eof.out" "ok eof: exit 0" "$name: EOF -> exit 0"
         fi
