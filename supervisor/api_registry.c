@@ -271,16 +271,18 @@ on_blob_fetched(struct cnr_err *err, void *arg)
 }
 
 static void
-on_blob_pushed(struct cnr_err *err, void *arg)
+on_blob_pushed(bool mounted, struct cnr_err *err, void *arg)
 {
         struct blob_ctx *bc = arg;
         struct op *o = bc->o;
 
-        if (!o->finishing && err == NULL) {
+        if (!o->finishing && err == NULL && mounted) {
+                o->mounted++;
+        } else if (!o->finishing && err == NULL) {
                 o->fetched++;
                 o->bytes += (uint64_t)o->blobs[bc->i].size;
         }
-        blob_finished(bc, err ? err_dup(err) : NULL, "pushed");
+        blob_finished(bc, err ? err_dup(err) : NULL, mounted ? "mounted" : "pushed");
 }
 
 static void

@@ -119,6 +119,7 @@ struct xfer {
         int redirects;
         int auth_rounds;
         bool anon;        /* current URL is not on the endpoint's origin */
+        bool sent_basic;  /* this attempt carried the session's Basic credentials */
         char *scope;      /* token scope this request uses ("" for none) */
         char *basic_realm_auth; /* token requests: "Authorization: Basic ..." or NULL */
         const char *accept;
@@ -1032,6 +1033,7 @@ xfer_start(struct xfer *x)
                 curl_easy_reset(x->easy);
         slist_free_secret(x->hdrs);
         x->hdrs = NULL;
+        x->sent_basic = false;
         if (x->accept) {
                 h = xasprintf("Accept: %s", x->accept);
                 x->hdrs = curl_slist_append(x->hdrs, h);
@@ -1056,6 +1058,7 @@ xfer_start(struct xfer *x)
                         x->hdrs = curl_slist_append(x->hdrs, h);
                         cnr_free_secret(h, strlen(h));
                 } else if (s->basic && ep->creds && s->user) {
+                        x->sent_basic = true;
                         h = basic_header(s->user, s->pass);
                         x->hdrs = curl_slist_append(x->hdrs, h);
                         cnr_free_secret(h, strlen(h));
@@ -1318,9 +1321,8 @@ xfer_finished(struct xfer *x, CURLcode rc)
                 }
                 x->auth_rounds++;
                 if (strcmp(ch.scheme, "basic") == 0) {
-                        bool had = s->basic;
                         cnr_reg_challenge_clear(&ch);
-                        if (!ep->creds || s->user == NULL || had) {
+                        if (!ep->creds || s->user == NULL || x->sent_basic) {
                                 e = status_error(x);
                                 if (s->user == NULL && ep->creds)
                                         cnr_err_wrap(&e, "no credentials for %s (containr login %s)", s->domain,
@@ -1531,42 +1533,6 @@ run_later(struct cnr_reg *r, struct cnr_reg_sess *s, void (*fn)(void *), void (*
                 l->linked = true;
         }
         evtimer_add(l->ev, &tv);
-}
-
-struct deferred_fail {
-        cnr_reg_done_cb cb;
-        void *arg;
-        struct cnr_err *err;
-};
-
-static void
-on_deferred_fail(void *arg)
-{
-        struct deferred_fail *df = arg;
-
-        df->cb(df->err, df->arg);
-        cnr_err_free(&df->err);
-        free(df);
-}
-
-static void
-drop_deferred_fail(void *arg)
-{
-        struct deferred_fail *df = arg;
-
-        cnr_err_free(&df->err);
-        free(df);
-}
-
-static void
-fail_later(struct cnr_reg *r, struct cnr_reg_sess *s, cnr_reg_done_cb cb, void *arg, struct cnr_err *err)
-{
-        struct deferred_fail *df = xcalloc(1, sizeof(*df));
-
-        df->cb = cb;
-        df->arg = arg;
-        df->err = err;
-        run_later(r, s, on_deferred_fail, drop_deferred_fail, df);
 }
 
 /* ---- check auth ---------------------------------------------------------- */
@@ -1920,8 +1886,9 @@ struct upload {
         char *location;
         char *what;
         cnr_reg_progress_cb progress;
-        cnr_reg_done_cb cb;
+        cnr_reg_exists_cb cb;
         void *arg;
+        bool mounted;
 };
 
 static void
@@ -1929,7 +1896,7 @@ upload_done(struct upload *u, struct cnr_err *err)
 {
         if (u->fd >= 0)
                 close(u->fd);
-        u->cb(err, u->arg);
+        u->cb(u->mounted, err, u->arg);
         cnr_err_free(&err);
         free(u->location);
         free(u->what);
@@ -1994,6 +1961,7 @@ on_upload_step(struct xfer *x, struct cnr_err *err)
                 u->off += x->up_len;
         xfer_free(x);
         if (err != NULL || final || mounted) {
+                u->mounted = err == NULL && mounted;
                 if (err == NULL && mounted)
                         log_debug("registry: %s: mounted from another repository", u->what);
                 upload_done(u, err);
@@ -2062,9 +2030,34 @@ upload_next(struct upload *u)
         xfer_start(x);
 }
 
+struct deferred_pushfail {
+        cnr_reg_exists_cb cb;
+        void *arg;
+        struct cnr_err *err;
+};
+
+static void
+on_deferred_pushfail(void *arg)
+{
+        struct deferred_pushfail *df = arg;
+
+        df->cb(false, df->err, df->arg);
+        cnr_err_free(&df->err);
+        free(df);
+}
+
+static void
+drop_deferred_pushfail(void *arg)
+{
+        struct deferred_pushfail *df = arg;
+
+        cnr_err_free(&df->err);
+        free(df);
+}
+
 void
 cnr_reg_push_blob(struct cnr_reg_sess *s, const struct cnr_digest *d, int64_t size, const char *mount_from,
-                  cnr_reg_progress_cb progress, cnr_reg_done_cb cb, void *arg)
+                  cnr_reg_progress_cb progress, cnr_reg_exists_cb cb, void *arg)
 {
         struct upload *u = xcalloc(1, sizeof(*u));
         struct cnr_err *e = NULL;
@@ -2081,9 +2074,13 @@ cnr_reg_push_blob(struct cnr_reg_sess *s, const struct cnr_digest *d, int64_t si
         u->fd = cnr_content_open_blob(s->r->content, d, &e);
         if (u->fd < 0) {
                 cnr_err_wrap(&e, "%s", u->what);
+                struct deferred_pushfail *df = xcalloc(1, sizeof(*df));
                 free(u->what);
                 free(u);
-                fail_later(s->r, s, cb, arg, e);
+                df->cb = cb;
+                df->arg = arg;
+                df->err = e;
+                run_later(s->r, s, on_deferred_pushfail, drop_deferred_pushfail, df);
                 return;
         }
         if (mount_from && strcmp(mount_from, s->repo) != 0) {

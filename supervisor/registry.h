@@ -109,8 +109,9 @@ void cnr_reg_blob_exists(struct cnr_reg_sess *s, const struct cnr_digest *d, cnr
  * repository of the same registry that has it (tries a cross-repository
  * mount first), or NULL.  Monolithic POST+PUT up to the chunk threshold,
  * chunked PATCHes above it. */
+/* cb's bool: the registry mounted it (nothing was uploaded). */
 void cnr_reg_push_blob(struct cnr_reg_sess *s, const struct cnr_digest *d, int64_t size, const char *mount_from,
-                       cnr_reg_progress_cb progress, cnr_reg_done_cb cb, void *arg);
+                       cnr_reg_progress_cb progress, cnr_reg_exists_cb cb, void *arg);
 /* PUT the exact bytes as `reference` (a tag or the digest). */
 void cnr_reg_put_manifest(struct cnr_reg_sess *s, const char *reference, const void *buf, size_t len,
                           const char *media_type, cnr_reg_done_cb cb, void *arg);

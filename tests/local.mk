@@ -22,3 +22,12 @@ tests_unit_test_content_SOURCES = tests/unit/test_content.c
 tests_unit_test_content_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_content_LDADD = supervisor/libstore.la common/libcommon.la $(CMOCKA_LIBS)
 endif
+
+# Images (3A): unit, golden, fuzz replay and integration suites.
+include $(top_srcdir)/tests/images.mk
+
+# The registry client against Debian's docker-registry on 127.0.0.1
+# (tests/registry.sh starts it): interop with skopeo, auth, hostile servers.
+EXTRA_DIST += tests/registry.sh
+TESTS += tests/integration/registry.sh
+EXTRA_DIST += tests/integration/registry.sh
