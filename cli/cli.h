@@ -40,6 +40,7 @@ extern const struct cnr_cli_cmd cnr_cmd_image[];
 /* Handlers. */
 int cnr_cmd_version(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
 int cnr_cmd_info(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_build(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
 int cnr_cmd_system_audit(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
 int cnr_cmd_system_check(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
 int cnr_cmd_system_prune(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);

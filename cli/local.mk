@@ -8,9 +8,11 @@ cli_containr_SOURCES = \
 	cli/cmd_info.c \
 	cli/cmd_system.c \
 	cli/cmd_images.c \
-	cli/cmd_registry.c cli/authfile.c cli/authfile.h
-cli_containr_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) $(LIBCAP_CFLAGS)
-cli_containr_LDADD = ipc/libipc.la common/libcommon.la $(PROTOBUF_C_LIBS) $(JANSSON_LIBS) $(LIBCAP_LIBS)
+	cli/cmd_registry.c cli/authfile.c cli/authfile.h \
+	cli/cmd_build.c
+cli_containr_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) $(LIBCAP_CFLAGS) $(FRONTEND_CFLAGS)
+cli_containr_LDADD = ipc/libipc.la common/libcommon.la $(PROTOBUF_C_LIBS) $(JANSSON_LIBS) $(LIBCAP_LIBS) \
+	$(FRONTEND_LIBS)
 
 dist_man_MANS += man/containr.1 man/containr.yaml.5
 dist_man_MANS += man/containr-pull.1 man/containr-push.1 man/containr-login.1 man/containr-logout.1

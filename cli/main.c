@@ -109,6 +109,23 @@ static const struct cnr_cli_cmd commands[] = {
          "Options:\n"
          "  -m, --message TEXT    History comment\n",
          NULL},
+        {"build", cnr_cmd_build, "Check and plan a Dockerfile (image execution comes later)",
+         "--check|--print-plan [OPTIONS] PATH",
+         "Streams the build context PATH (minus what .dockerignore excludes) to\n"
+         "containr-buildd, which parses, checks and plans the Dockerfile.  Steps are\n"
+         "not executed yet: without --check or --print-plan the command fails.\n"
+         "\n"
+         "Options:\n"
+         "      --check              report errors and check warnings (file:line)\n"
+         "      --print-plan         also print stages, steps, cache keys, config\n"
+         "  -f, --file FILE          the Dockerfile (default: PATH/Dockerfile)\n"
+         "      --build-arg K=V      set a build argument (repeatable)\n"
+         "      --target STAGE       plan up to this stage (default: the last)\n"
+         "      --platform P         target platform (default: the host's)\n"
+         "      --format FORMAT      text (default) or json\n"
+         "\n"
+         "Exit status: 0 no errors, 1 errors (or warnings under check=error=true).\n",
+         NULL},
         {"system", NULL, "Audit logs and self-checks of the engine", "COMMAND", NULL, cnr_cmd_system},
         {"help", cmd_help, "Show help for a command", "[COMMAND...]", NULL, NULL},
         {NULL, NULL, NULL, NULL, NULL, NULL},

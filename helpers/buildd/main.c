@@ -1,15 +1,19 @@
-/* containr-buildd: demote, sandbox, serve.  Only Ping for now; its real work
- * comes later.  It keeps no capability and no syscall beyond the base
- * set.  See man/containr-helpers.7. */
+/* containr-buildd: demote, sandbox, serve.  It keeps no capability: it
+ * reads build contexts from fds it is handed and answers with reports in
+ * memfds; it never opens a host path for a user.  See man/containr-helpers.7. */
 #include "config.h"
 
-#include "helpers/common/helper.h"
+#include "helpers/buildd/buildd.h"
+
+static const struct cnr_helper_op ops[] = {
+        {CNR__HELPER__TO_HELPER__OP_BUILD_CHECK, "build_check", 1, buildd_check},
+};
 
 static const struct cnr_helper_def def = {
         .id = CNR_HELPER_BUILDD,
-        .ops = NULL,
-        .nops = 0,
-        .syscalls = NULL,
+        .ops = ops,
+        .nops = CNR_ARRAY_LEN(ops),
+        .syscalls = buildd_syscalls,
 };
 
 int

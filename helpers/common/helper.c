@@ -244,6 +244,9 @@ send_reply(struct cnr_helper_req *r, struct cnr_err **err)
         case CNR__HELPER__FROM_HELPER__MSG_NETNS:
                 out.netns = &r->reply.netns;
                 break;
+        case CNR__HELPER__FROM_HELPER__MSG_BUILD_CHECK:
+                out.build_check = &r->reply.build_check;
+                break;
         case CNR__HELPER__FROM_HELPER__MSG_USAGE:
                 out.usage = &r->reply.usage;
                 break;

@@ -78,6 +78,7 @@ struct cnr_helper_req {
                 Cnr__Helper__MountFd mount_fd;
                 Cnr__Helper__Done done;
                 Cnr__Helper__Netns netns;
+                Cnr__Helper__BuildCheckReply build_check;
                 Cnr__Helper__Usage usage;
                 Cnr__Helper__Applied applied;
                 Cnr__Helper__Listing listing;

@@ -31,3 +31,7 @@ tests_golden_dockerfile_golden_SOURCES = tests/golden/dockerfile-golden.c
 tests_golden_dockerfile_golden_CFLAGS = $(FRONTEND_CFLAGS)
 tests_golden_dockerfile_golden_LDADD = $(FRONTEND_LIBS)
 EXTRA_DIST += tests/golden/dockerfile
+
+# The whole path CLI -> containrd -> containr-buildd (root, else skipped).
+TESTS += tests/integration/build-check.sh
+EXTRA_DIST += tests/integration/build-check.sh

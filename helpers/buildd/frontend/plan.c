@@ -695,6 +695,11 @@ do_copy(struct sstate *s, const struct cnr_df_instr *in, struct cnr_df_step *ste
         if (dep >= 0) {
                 add_dep(s->st, dep);
                 json_object_set_new(def, "from_stage", json_string(p->stages[dep].final_key));
+                if (p->stages[dep].facts_unknown) {
+                        step->provisional = true;
+                        step->note = xasprintf("copies from stage %s, whose base image facts are unknown",
+                                               p->stages[dep].display);
+                }
         } else if (img) {
                 add_ext(s->st, img);
                 json_object_set_new(def, "from_image", json_string(img));
