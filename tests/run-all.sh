@@ -7,6 +7,11 @@
 set -eu
 cd "$(dirname "$0")/.."
 top=$(pwd)
+
+# Sum automake's summaries: "# PASS:  N" ... from a test-suite.log.
+count() { # LOG FIELD
+	awk -v f="# $2:" '$1 " " $2 == f { print $3; exit }' "$1"
+}
 contrib/install-deps.sh
 autoreconf -fi >/dev/null 2>&1
 jobs=$(nproc)
@@ -25,7 +30,13 @@ make -j"$jobs" >/dev/null
 CNR_UNIT_ONLY=1 make -j"$jobs" check || { cat test-suite.log; exit 1; }
 cd "$top"
 
+pass=$(($(count build-ci/test-suite.log PASS) + $(count build-asan/test-suite.log PASS)))
+failed=$(($(count build-ci/test-suite.log FAIL) + $(count build-ci/test-suite.log ERROR) + \
+	$(count build-asan/test-suite.log FAIL) + $(count build-asan/test-suite.log ERROR)))
+skipped=$(($(count build-ci/test-suite.log SKIP) + $(count build-asan/test-suite.log SKIP)))
+
 echo "== make distcheck"
 cd build-ci
 CNR_UNIT_ONLY=1 make -j"$jobs" distcheck >distcheck.log 2>&1 || { tail -n 80 distcheck.log; exit 1; }
 echo "distcheck: ok"
+echo "tests: $pass passed, $failed failed, $skipped skipped"
