@@ -135,6 +135,17 @@ cnr_df_sources_digest(const struct cnr_df_context *ctx, const struct cnr_df_igno
                 }
                 {
                         const struct cnr_df_entry *e = cnr_df_context_find(ctx, p);
+                        bool implicit = false;
+
+                        /* A tar need not list a directory before its files. */
+                        for (size_t k = 0; e == NULL && k < ctx->n && !implicit; k++)
+                                implicit = under(ctx->e[k].path, p) && !cnr_df_ignore_match(ig, ctx->e[k].path);
+                        if (implicit) {
+                                for (size_t k = 0; k < ctx->n; k++)
+                                        if (under(ctx->e[k].path, p))
+                                                select_tree(ctx, ig, excludes, p, k, mark, &n);
+                                continue;
+                        }
                         if (e == NULL || cnr_df_ignore_match(ig, p)) {
                                 if (ig && cnr_df_ignore_match(ig, p))
                                         cnr_errf(err, ENOENT,

@@ -35,3 +35,18 @@ EXTRA_DIST += tests/golden/dockerfile
 # The whole path CLI -> containrd -> containr-buildd (root, else skipped).
 TESTS += tests/integration/build-check.sh
 EXTRA_DIST += tests/integration/build-check.sh
+
+# Table tests of the expansion lexer, .dockerignore and cache keys.
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_df_lex tests/unit/test_df_ignore tests/unit/test_df_cachekey
+TESTS += tests/unit/test_df_lex tests/unit/test_df_ignore tests/unit/test_df_cachekey
+tests_unit_test_df_lex_SOURCES = tests/unit/test_df_lex.c
+tests_unit_test_df_lex_CFLAGS = $(FRONTEND_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_df_lex_LDADD = $(FRONTEND_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_df_ignore_SOURCES = tests/unit/test_df_ignore.c
+tests_unit_test_df_ignore_CFLAGS = $(FRONTEND_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_df_ignore_LDADD = $(FRONTEND_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_df_cachekey_SOURCES = tests/unit/test_df_cachekey.c
+tests_unit_test_df_cachekey_CFLAGS = $(FRONTEND_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_df_cachekey_LDADD = $(FRONTEND_LIBS) $(CMOCKA_LIBS)
+endif
