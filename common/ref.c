@@ -182,8 +182,8 @@ cnr_ref_format(struct cnr_ref *r)
         r->name[dl] = '/';
         memcpy(r->name + dl + 1, r->path, pl);
         r->name[dl + 1 + pl] = '\0';
-        snprintf(r->str, sizeof(r->str), "%s%s%s%s%s", r->name, r->tag[0] ? ":" : "", r->tag,
-                 r->has_digest ? "@" : "", r->has_digest ? r->digest.str : "");
+        snprintf(r->str, sizeof(r->str), "%s%s%s%s%s", r->name, r->tag[0] ? ":" : "", r->tag, r->has_digest ? "@" : "",
+                 r->has_digest ? r->digest.str : "");
 }
 
 static int
@@ -201,8 +201,7 @@ parse(const char *s, bool default_tag, struct cnr_ref *out, struct cnr_err **err
                 return cnr_errf(err, EINVAL, "image reference `%.40s...` is too long (%zu characters)", s, n);
         for (size_t i = 0; i < n; i++)
                 if ((unsigned char)s[i] <= ' ' || (unsigned char)s[i] >= 0x7f)
-                        return cnr_errf(err, EINVAL, "image reference `%.80s`: character %zu is not allowed", s,
-                                        i + 1);
+                        return cnr_errf(err, EINVAL, "image reference `%.80s`: character %zu is not allowed", s, i + 1);
         memcpy(buf, s, n + 1);
 
         at = strchr(buf, '@');
@@ -230,9 +229,9 @@ parse(const char *s, bool default_tag, struct cnr_ref *out, struct cnr_err **err
                                 "image reference `%s`: a 64-character hexadecimal string is an id, not a name", s);
 
         slash = strchr(buf, '/');
-        if (slash && (memchr(buf, '.', (size_t)(slash - buf)) || memchr(buf, ':', (size_t)(slash - buf)) ||
-                      (slash - buf == 9 && strncmp(buf, "localhost", 9) == 0) ||
-                      has_upper(buf, (size_t)(slash - buf)))) {
+        if (slash &&
+            (memchr(buf, '.', (size_t)(slash - buf)) || memchr(buf, ':', (size_t)(slash - buf)) ||
+             (slash - buf == 9 && strncmp(buf, "localhost", 9) == 0) || has_upper(buf, (size_t)(slash - buf)))) {
                 *slash = '\0';
                 if (!valid_domain(buf))
                         return cnr_errf(err, EINVAL, "image reference `%s`: registry `%s` is not a valid host[:port]",
@@ -250,8 +249,8 @@ parse(const char *s, bool default_tag, struct cnr_ref *out, struct cnr_err **err
 
         if (!cnr_ref_valid_path(rest)) {
                 if (has_upper(rest, strlen(rest)))
-                        return cnr_errf(err, EINVAL, "image reference `%s`: repository name `%s` must be lowercase",
-                                        s, rest);
+                        return cnr_errf(err, EINVAL, "image reference `%s`: repository name `%s` must be lowercase", s,
+                                        rest);
                 return cnr_errf(err, EINVAL,
                                 "image reference `%s`: repository name `%s` is invalid (components of [a-z0-9] "
                                 "separated by `.`, `_`, `__` or `-`, joined by `/`)",
