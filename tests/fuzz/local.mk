@@ -24,3 +24,19 @@ tests_fuzz_fuzz_frame_CFLAGS = $(FUZZ_CFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_frame_LDFLAGS = -fsanitize=fuzzer
 tests_fuzz_fuzz_frame_LDADD = $(FUZZ_LDADD)
 endif
+
+# dockerfile: the build front end (helpers/buildd/frontend) on arbitrary bytes.
+check_PROGRAMS += tests/fuzz/replay_dockerfile
+TESTS += tests/fuzz/replay_dockerfile
+tests_fuzz_replay_dockerfile_SOURCES = tests/fuzz/fuzz_dockerfile.c tests/fuzz/replay.c
+tests_fuzz_replay_dockerfile_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS=\"dockerfile\"
+tests_fuzz_replay_dockerfile_CFLAGS = $(FRONTEND_CFLAGS)
+tests_fuzz_replay_dockerfile_LDADD = $(FRONTEND_LIBS)
+
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_dockerfile
+tests_fuzz_fuzz_dockerfile_SOURCES = tests/fuzz/fuzz_dockerfile.c
+tests_fuzz_fuzz_dockerfile_CFLAGS = $(FRONTEND_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_dockerfile_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_dockerfile_LDADD = $(FRONTEND_LIBS)
+endif
