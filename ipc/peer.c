@@ -383,6 +383,13 @@ dispatch_one(struct cnr_peer *p)
                         cnr_err_free(&err);
                         return 1;
                 }
+                if (err->code == ECONNRESET) {
+                        /* The other end went away with our data unread (it
+                         * died): an end of stream, not a protocol error. */
+                        cnr_err_free(&err);
+                        peer_fail(p, NULL);
+                        return -1;
+                }
                 goto bad;
         }
         if (cnr_permit_check(p->ops.permits, p->ops.npermits, p->hello, &f, &pm, &err) < 0)

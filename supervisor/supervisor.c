@@ -164,12 +164,9 @@ on_helper_close(struct cnr_peer *p, struct cnr_err *err, void *arg)
                 kill_helper(s, id, cnr_err_str(err));
                 return;
         }
-        /* EOF: it died; HelperDown from the monitor follows. */
-        if (h->peer == p) {
-                cnr_peer_fail_pending(p, ECONNRESET, "helper exited");
-                cnr_peer_free(p);
-                h->peer = NULL;
-        }
+        /* EOF: it died.  The monitor's HelperDown follows and fails the
+         * pending requests with the cause (signal, exit code); until then
+         * the closed peer only holds them. */
         h->hello = false;
 }
 

@@ -99,6 +99,20 @@ grep '"op":"helper_exit"' "$CNR_LOG/monitor.audit.jsonl" | grep -q '"signal":9' 
 [ "$(cnr_info_field snapd RESTARTS)" = 1 ] || fail "info does not count the restart"
 pass "helper SIGKILL -> restart, audited, counted"
 
+# ---- a request in flight when its helper dies fails with the cause -----------
+victim=$(cnr_pid_of snapd)
+kill -STOP "$victim"
+"$CONTAINR" system check >"$CNR_TMP/inflight" 2>&1 &
+checker=$!
+cnr_wait_for 10 grep -q '"op":"system_check"\|snap' "$CNR_LOG/containrd.log" || true
+sleep 1
+kill -KILL "$victim"
+wait $checker && fail "system check passed although snapd died under it"
+grep -q "snapd.*killed by signal 9" "$CNR_TMP/inflight" ||
+	{ cat "$CNR_TMP/inflight"; fail "the in-flight request did not fail with the cause"; }
+cnr_wait_for 15 "$CONTAINR" system check || fail "snapd did not come back"
+pass "a request in flight fails with the helper's death as its error; the helper comes back"
+
 # ---- bad clients are dropped, alone ------------------------------------------
 sock=$CNR_RUN/containr.sock
 mkfifo "$CNR_TMP/hold"
