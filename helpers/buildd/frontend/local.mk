@@ -50,3 +50,5 @@ tests_unit_test_df_cachekey_SOURCES = tests/unit/test_df_cachekey.c
 tests_unit_test_df_cachekey_CFLAGS = $(FRONTEND_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_df_cachekey_LDADD = $(FRONTEND_LIBS) $(CMOCKA_LIBS)
 endif
+
+dist_man_MANS += man/containr-build.1
