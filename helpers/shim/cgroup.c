@@ -1,0 +1,465 @@
+/* cgroups for one container, on v1, v2 and hybrid hosts alike.
+ *
+ * No layout is assumed: the hierarchies come from /proc/self/mountinfo
+ * (cgroup and cgroup2 mounts) and the shim's own place in each from
+ * /proc/self/cgroup.  The container's cgroup is `rel` below the shim's
+ * cgroup in every mounted hierarchy; limits go to whichever hierarchy
+ * holds the controller (v1 first, else v2 if it is enabled there).  On
+ * this project's development machines memory, cpu and pids are v1 and the
+ * cgroup2 mount holds only hugetlb; on a modern host everything is v2.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "helpers/shim/shim.h"
+
+#define MAX_HIER 16
+
+struct hier {
+        char *dir;      /* the container's cgroup directory */
+        char *base;     /* the shim's own cgroup directory in this hierarchy */
+        char *ctrls;    /* ",memory," style, or ",v2:<controllers>," */
+        bool v2;
+        bool made;      /* dir was created by us */
+};
+
+struct shim_cgroup {
+        struct hier h[MAX_HIER];
+        size_t n;
+        char *rel;
+};
+
+static bool
+has_ctrl(const struct hier *h, const char *c)
+{
+        _cleanup_free_ char *needle = xasprintf(",%s,", c);
+        return strstr(h->ctrls, needle) != NULL;
+}
+
+static struct hier *
+find_ctrl(struct shim_cgroup *cg, const char *c)
+{
+        for (size_t i = 0; i < cg->n; i++)
+                if (!cg->h[i].v2 && has_ctrl(&cg->h[i], c))
+                        return &cg->h[i];
+        for (size_t i = 0; i < cg->n; i++)
+                if (cg->h[i].v2 && has_ctrl(&cg->h[i], c))
+                        return &cg->h[i];
+        return NULL;
+}
+
+static int
+write_file(const char *dir, const char *file, const char *val, struct cnr_err **err)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
+        _cleanup_close_ int fd = open(p, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+
+        if (fd < 0 || write(fd, val, strlen(val)) < 0)
+                return cnr_errf(err, errno, "write `%s` to `%s`", val, p);
+        return 0;
+}
+
+static char *
+read_file(const char *dir, const char *file)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
+        _cleanup_close_ int fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        char buf[4096];
+        ssize_t n;
+
+        if (fd < 0)
+                return NULL;
+        n = read(fd, buf, sizeof(buf) - 1);
+        if (n < 0)
+                return NULL;
+        buf[n] = '\0';
+        return xstrdup(buf);
+}
+
+/* mountinfo escapes space, tab, newline and backslash as \ooo. */
+static void
+unescape(char *s)
+{
+        char *o = s;
+
+        for (; *s; s++) {
+                if (s[0] == '\\' && s[1] >= '0' && s[1] <= '7' && s[2] >= '0' && s[2] <= '7' && s[3] >= '0' &&
+                    s[3] <= '7') {
+                        *o++ = (char)(((s[1] - '0') << 6) | ((s[2] - '0') << 3) | (s[3] - '0'));
+                        s += 3;
+                } else {
+                        *o++ = *s;
+                }
+        }
+        *o = '\0';
+}
+
+/* The shim's path in the hierarchy whose /proc/self/cgroup controller list
+ * is `ctrls` ("" for v2). */
+static char *
+self_path(const char *selfcg, const char *ctrls, bool v2)
+{
+        _cleanup_free_ char *copy = xstrdup(selfcg);
+        char *save = NULL;
+
+        for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+                char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                if (!c2)
+                        continue;
+                *c1 = *c2 = '\0';
+                if (v2 ? (strcmp(line, "0") == 0 && c1[1] == '\0') : strcmp(c1 + 1, ctrls) == 0)
+                        return xstrdup(c2 + 1);
+        }
+        return NULL;
+}
+
+static int
+discover(struct shim_cgroup *cg, struct cnr_err **err)
+{
+        _cleanup_fclose_ FILE *mi = fopen("/proc/self/mountinfo", "re");
+        _cleanup_free_ char *selfcg = NULL, *line = NULL;
+        size_t cap = 0;
+        char buf[8192];
+        ssize_t n;
+        _cleanup_close_ int fd = open("/proc/self/cgroup", O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0 || (n = read(fd, buf, sizeof(buf) - 1)) < 0)
+                return cnr_errf(err, errno, "read /proc/self/cgroup");
+        buf[n] = '\0';
+        selfcg = xstrdup(buf);
+        if (mi == NULL)
+                return cnr_errf(err, errno, "open /proc/self/mountinfo");
+        while (getline(&line, &cap, mi) > 0 && cg->n < MAX_HIER) {
+                char *f[12] = {0}, *save = NULL, *dash, *fstype, *superopts, *ctrls = NULL;
+                _cleanup_free_ char *path = NULL;
+                int nf = 0;
+                bool v2;
+
+                line[strcspn(line, "\n")] = '\0';
+                dash = strstr(line, " - ");
+                if (!dash)
+                        continue;
+                *dash = '\0';
+                fstype = strtok_r(dash + 3, " ", &save);
+                strtok_r(NULL, " ", &save); /* source */
+                superopts = strtok_r(NULL, " ", &save);
+                if (!fstype || !superopts)
+                        continue;
+                v2 = strcmp(fstype, "cgroup2") == 0;
+                if (!v2 && strcmp(fstype, "cgroup") != 0)
+                        continue;
+                save = NULL;
+                for (char *t = strtok_r(line, " ", &save); t && nf < 12; t = strtok_r(NULL, " ", &save))
+                        f[nf++] = t;
+                if (nf < 5)
+                        continue;
+                unescape(f[3]);
+                unescape(f[4]);
+                if (!v2) {
+                        /* superopts: rw,memory or rw,cpu,cpuacct or rw,name=systemd:
+                         * the same list /proc/self/cgroup shows, minus options. */
+                        _cleanup_free_ char *list = NULL;
+                        char *s2 = NULL;
+                        for (char *o = strtok_r(superopts, ",", &s2); o; o = strtok_r(NULL, ",", &s2)) {
+                                if (strcmp(o, "rw") == 0 || strcmp(o, "ro") == 0 || strcmp(o, "nsdelegate") == 0 ||
+                                    strcmp(o, "noprefix") == 0 || strcmp(o, "clone_children") == 0 ||
+                                    strncmp(o, "release_agent=", 14) == 0 || strcmp(o, "xattr") == 0 ||
+                                    strcmp(o, "cpuset_v2_mode") == 0)
+                                        continue;
+                                char *nl = list ? xasprintf("%s,%s", list, o) : xstrdup(o);
+                                free(list);
+                                list = nl;
+                        }
+                        if (!list)
+                                continue;
+                        path = self_path(selfcg, list, false);
+                        ctrls = xasprintf(",%s,", list);
+                } else {
+                        _cleanup_free_ char *mp = xasprintf("%s", f[4]);
+                        _cleanup_free_ char *avail = read_file(mp, "cgroup.controllers");
+                        path = self_path(selfcg, "", true);
+                        if (avail) {
+                                avail[strcspn(avail, "\n")] = '\0';
+                                for (char *c = avail; *c; c++)
+                                        if (*c == ' ')
+                                                *c = ',';
+                        }
+                        ctrls = xasprintf(",%s,", avail ? avail : "");
+                }
+                /* Skip a hierarchy mounted twice, or whose mount root does
+                 * not contain our cgroup. */
+                bool dup = false;
+                for (size_t i = 0; i < cg->n; i++)
+                        dup |= cg->h[i].v2 == v2 && strcmp(cg->h[i].ctrls, ctrls) == 0;
+                size_t rl = strlen(f[3]);
+                if (dup || !path || strncmp(path, f[3], rl) != 0 ||
+                    (strcmp(f[3], "/") != 0 && path[rl] != '\0' && path[rl] != '/')) {
+                        free(ctrls);
+                        continue;
+                }
+                struct hier *h = &cg->h[cg->n++];
+                const char *sub = strcmp(f[3], "/") == 0 ? path : path + rl;
+                h->v2 = v2;
+                h->ctrls = ctrls;
+                h->base = xasprintf("%s%s", f[4], strcmp(sub, "/") == 0 ? "" : sub);
+                h->dir = xasprintf("%s/%s", h->base, cg->rel);
+        }
+        if (cg->n == 0)
+                return cnr_errf(err, ENOENT, "no cgroup hierarchy is mounted");
+        return 0;
+}
+
+/* mkdir -p below the base; the last component must be new.  v1 cpuset
+ * children start empty and take their parent's cpus and mems. */
+static int
+make_dir(struct hier *h, const char *rel, struct cnr_err **err)
+{
+        _cleanup_free_ char *p = xstrdup(h->dir);
+        size_t bl = strlen(h->base);
+
+        for (char *s = p + bl + 1;; s++) {
+                bool last = *s == '\0';
+                if (*s != '/' && !last)
+                        continue;
+                *s = '\0';
+                if (mkdir(p, 0755) < 0 && (errno != EEXIST || last))
+                        return cnr_errf(err, errno, "create cgroup `%s`", p);
+                if (!h->v2 && has_ctrl(h, "cpuset")) {
+                        _cleanup_free_ char *parent = xstrndup(p, (size_t)(strrchr(p, '/') - p));
+                        const char *files[] = {"cpuset.cpus", "cpuset.mems"};
+                        for (size_t i = 0; i < 2; i++) {
+                                _cleanup_free_ char *cur = read_file(p, files[i]);
+                                _cleanup_free_ char *par = read_file(parent, files[i]);
+                                if (cur && cur[0] == '\n' && par)
+                                        write_file(p, files[i], par, NULL);
+                        }
+                }
+                if (last)
+                        break;
+                *s = '/';
+        }
+        h->made = true;
+        (void)rel;
+        return 0;
+}
+
+/* v2: a controller can be used below a cgroup only when every ancestor
+ * from the shim's cgroup down enables it in cgroup.subtree_control. */
+static int
+v2_enable(struct hier *h, const char *ctrl, struct cnr_err **err)
+{
+        _cleanup_free_ char *p = xstrdup(h->dir);
+        _cleanup_free_ char *val = xasprintf("+%s", ctrl);
+        char *end = strrchr(p, '/');
+
+        *end = '\0';
+        for (char *s = p + strlen(h->base);;) {
+                char save = *s;
+                *s = '\0';
+                if (write_file(p, "cgroup.subtree_control", val, err) < 0)
+                        return cnr_err_wrap(err, "enable the %s controller (on v2 the shim's own cgroup must be "
+                                            "able to delegate it)", ctrl);
+                *s = save;
+                if (save == '\0')
+                        break;
+                s = strchr(s + 1, '/');
+                if (!s)
+                        s = p + strlen(p);
+        }
+        return 0;
+}
+
+/* v1 devices: deny everything, then allow what a container may use
+ * (Docker's default list).  v2 needs an eBPF program: not done yet. */
+static int
+v1_devices(struct hier *h, struct cnr_err **err)
+{
+        static const char *const allow[] = {
+                "c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+                "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
+        };
+
+        if (write_file(h->dir, "devices.deny", "a", err) < 0)
+                return -1;
+        for (size_t i = 0; i < CNR_ARRAY_LEN(allow); i++)
+                if (write_file(h->dir, "devices.allow", allow[i], err) < 0)
+                        return -1;
+        return 0;
+}
+
+static int
+limit(struct shim_cgroup *cg, const char *ctrl, const char *v1file, const char *v1val, const char *v2file,
+      const char *v2val, struct cnr_err **err)
+{
+        struct hier *h = find_ctrl(cg, ctrl);
+
+        if (h == NULL)
+                return cnr_errf(err, ENOTSUP, "no `%s` cgroup controller on this host", ctrl);
+        if (h->v2) {
+                if (v2_enable(h, ctrl, err) < 0)
+                        return -1;
+                return write_file(h->dir, v2file, v2val, err);
+        }
+        return write_file(h->dir, v1file, v1val, err);
+}
+
+static int
+apply(struct shim_cgroup *cg, const Cnr__Shim__Resources *r, struct cnr_err **err)
+{
+        char a[64], b[64];
+
+        if (r->memory) {
+                struct hier *h = find_ctrl(cg, "memory");
+                int64_t sw = r->memory_swap ? r->memory_swap : r->memory;
+                snprintf(a, sizeof(a), "%lld", (long long)r->memory);
+                if (limit(cg, "memory", "memory.limit_in_bytes", a, "memory.max", a, err) < 0)
+                        return -1;
+                if (h && !h->v2) {
+                        _cleanup_free_ char *has = read_file(h->dir, "memory.memsw.limit_in_bytes");
+                        snprintf(b, sizeof(b), "%lld", (long long)sw);
+                        if (has && write_file(h->dir, "memory.memsw.limit_in_bytes", sw < 0 ? "-1" : b, err) < 0)
+                                return -1;
+                } else if (h) {
+                        snprintf(b, sizeof(b), "%lld", (long long)(sw - r->memory));
+                        _cleanup_free_ char *has = read_file(h->dir, "memory.swap.max");
+                        if (has && write_file(h->dir, "memory.swap.max", sw < 0 ? "max" : b, err) < 0)
+                                return -1;
+                }
+        }
+        if (r->cpu_quota || r->cpu_period) {
+                unsigned long long period = r->cpu_period ? r->cpu_period : 100000;
+                snprintf(a, sizeof(a), "%llu", period);
+                struct hier *h = find_ctrl(cg, "cpu");
+                if (h && !h->v2 && write_file(h->dir, "cpu.cfs_period_us", a, err) < 0)
+                        return -1;
+                snprintf(a, sizeof(a), "%lld", r->cpu_quota ? (long long)r->cpu_quota : -1LL);
+                if (r->cpu_quota)
+                        snprintf(b, sizeof(b), "%lld %llu", (long long)r->cpu_quota, period);
+                else
+                        snprintf(b, sizeof(b), "max %llu", period);
+                if (limit(cg, "cpu", "cpu.cfs_quota_us", a, "cpu.max", b, err) < 0)
+                        return -1;
+        }
+        if (r->cpu_shares) {
+                snprintf(a, sizeof(a), "%llu", (unsigned long long)r->cpu_shares);
+                /* The usual conversion of v1 shares (2..262144) to v2 weight (1..10000). */
+                snprintf(b, sizeof(b), "%llu", 1 + ((unsigned long long)(r->cpu_shares - 2) * 9999) / 262142);
+                if (limit(cg, "cpu", "cpu.shares", a, "cpu.weight", b, err) < 0)
+                        return -1;
+        }
+        if (r->pids) {
+                snprintf(a, sizeof(a), "%lld", (long long)r->pids);
+                if (limit(cg, "pids", "pids.max", a, "pids.max", a, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+int
+shim_cgroup_create(const char *rel, const Cnr__Shim__Resources *r, struct shim_cgroup **out, struct cnr_err **err)
+{
+        struct shim_cgroup *cg = xcalloc(1, sizeof(*cg));
+
+        if (!shim_cgroup_path_ok(rel)) {
+                free(cg);
+                return cnr_errf(err, EINVAL, "cgroup path `%s` refused", rel);
+        }
+        cg->rel = xstrdup(rel);
+        if (discover(cg, err) < 0)
+                goto fail;
+        for (size_t i = 0; i < cg->n; i++) {
+                if (make_dir(&cg->h[i], rel, err) < 0)
+                        goto fail;
+                if (!cg->h[i].v2 && has_ctrl(&cg->h[i], "devices") && v1_devices(&cg->h[i], err) < 0)
+                        goto fail;
+        }
+        if (r && apply(cg, r, err) < 0)
+                goto fail;
+        *out = cg;
+        return 0;
+fail:
+        shim_cgroup_destroy(cg);
+        shim_cgroup_free(cg);
+        return -1;
+}
+
+int
+shim_cgroup_join(struct shim_cgroup *cg, pid_t pid, struct cnr_err **err)
+{
+        char v[32];
+
+        snprintf(v, sizeof(v), "%d", (int)pid);
+        for (size_t i = 0; i < cg->n; i++)
+                if (write_file(cg->h[i].dir, "cgroup.procs", v, err) < 0)
+                        return -1;
+        return 0;
+}
+
+uint64_t
+shim_cgroup_oom_kills(struct shim_cgroup *cg)
+{
+        struct hier *h = cg ? find_ctrl(cg, "memory") : NULL;
+        _cleanup_free_ char *s = NULL;
+        char *p;
+
+        if (!h)
+                return 0;
+        s = read_file(h->dir, h->v2 ? "memory.events" : "memory.oom_control");
+        if (!s || !(p = strstr(s, "oom_kill ")))
+                return 0;
+        return strtoull(p + 9, NULL, 10);
+}
+
+void
+shim_cgroup_kill(struct shim_cgroup *cg, int sig)
+{
+        for (size_t i = 0; cg && i < cg->n; i++) {
+                _cleanup_free_ char *procs = read_file(cg->h[i].dir, "cgroup.procs");
+                char *save = NULL;
+                if (!procs)
+                        continue;
+                for (char *t = strtok_r(procs, "\n", &save); t; t = strtok_r(NULL, "\n", &save))
+                        kill((pid_t)atoi(t), sig);
+                return;
+        }
+}
+
+void
+shim_cgroup_destroy(struct shim_cgroup *cg)
+{
+        for (size_t i = 0; cg && i < cg->n; i++) {
+                struct hier *h = &cg->h[i];
+
+                if (!h->made)
+                        continue;
+                for (int tries = 0; rmdir(h->dir) < 0 && errno == EBUSY && tries < 200; tries++)
+                        nanosleep(&(struct timespec){0, 10 * 1000 * 1000}, NULL);
+                /* Intermediate levels stay: another shim may be creating a
+                 * sibling below them right now. */
+                h->made = false;
+        }
+}
+
+void
+shim_cgroup_free(struct shim_cgroup *cg)
+{
+        if (!cg)
+                return;
+        for (size_t i = 0; i < cg->n; i++) {
+                free(cg->h[i].dir);
+                free(cg->h[i].base);
+                free(cg->h[i].ctrls);
+        }
+        free(cg->rel);
+        free(cg);
+}

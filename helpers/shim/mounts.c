@@ -1,0 +1,505 @@
+/* Every mount of a container, run by the container's init in its new
+ * (private) mount namespace before pivot_root.
+ *
+ * One rule: a mount target is an O_PATH fd opened under the rootfs fd with
+ * openat2(RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS), and the mount is
+ * attached to that fd with move_mount(T_EMPTY_PATH) -- never to a path
+ * string, so a symlink swapped in between check and use cannot send it
+ * outside the rootfs (THREATS 5).  The kernel-made mounts (/proc, /dev,
+ * /sys and the masks over them) also refuse any symlink on the way
+ * (RESOLVE_NO_SYMLINKS): a rootfs whose /proc, /sys or /dev is a symlink
+ * is refused (THREATS 1, 2, 4).  Filesystems are made with
+ * fsopen/fsconfig/fsmount, so their flags are set before they are
+ * visible.  docs/runtime.md gives the argument for each mount.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/openat2.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "common/util.h"
+#include "helpers/shim/shim.h"
+
+#define ORDINARY "must be mounted on ordinary directory"
+
+static int
+openat2_in_root(int rootfd, const char *path, int oflags, uint64_t extra)
+{
+        struct open_how how = {
+                .flags = (uint64_t)(oflags | O_CLOEXEC),
+                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | extra,
+        };
+
+        while (*path == '/')
+                path++;
+        return (int)syscall(SYS_openat2, rootfd, *path ? path : ".", &how, sizeof(how));
+}
+
+int
+shim_resolve_strict(int rootfd, const char *path, struct cnr_err **err)
+{
+        int fd = openat2_in_root(rootfd, path, O_PATH, RESOLVE_NO_SYMLINKS);
+
+        if (fd < 0)
+                return cnr_errf(err, errno, "resolve `%s` in the rootfs", path);
+        return fd;
+}
+
+/* The parent directory of `path` (created as needed) and the last
+ * component.  Each component is opened under the root; a missing one is
+ * made with mkdirat on its parent's fd, so no path string ever leaves the
+ * root. */
+static int
+parent_in_root(int rootfd, const char *path, uint64_t extra, char **last, struct cnr_err **err)
+{
+        _cleanup_free_ char *copy = xstrdup(path);
+        char *slash = strrchr(copy, '/');
+        _cleanup_close_ int fd = -1;
+        char *p;
+
+        *last = xstrdup(slash + 1);
+        *slash = '\0';
+        fd = fcntl(rootfd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return cnr_errf(err, errno, "dup");
+        for (p = copy + 1; *copy && p && *p;) {
+                char *e = strchr(p, '/');
+                int next;
+
+                if (e)
+                        *e = '\0';
+                /* Resolve the prefix so far from the root (symlinks, when
+                 * allowed, stay scoped to the root). */
+                next = openat2_in_root(rootfd, copy, O_PATH | O_DIRECTORY, extra);
+                if (next < 0 && errno == ENOENT) {
+                        if (mkdirat(fd, p, 0755) < 0 && errno != EEXIST)
+                                return cnr_errf(err, errno, "mkdir `%s` in the rootfs", copy);
+                        next = openat2_in_root(rootfd, copy, O_PATH | O_DIRECTORY, extra);
+                }
+                if (next < 0)
+                        return cnr_errf(err, errno, "resolve `%s` in the rootfs", copy);
+                close(fd);
+                fd = next;
+                if (!e)
+                        break;
+                *e = '/';
+                p = e + 1;
+        }
+        return steal_fd(&fd);
+}
+
+/* An O_PATH fd of `path` under the root, created (as a directory or an
+ * empty file) if missing.  Type mismatches are refused. */
+static int
+target_in_root(int rootfd, const char *path, bool dir, uint64_t extra, struct cnr_err **err)
+{
+        _cleanup_free_ char *last = NULL;
+        _cleanup_close_ int parent = -1;
+        struct stat st;
+        int fd;
+
+        fd = openat2_in_root(rootfd, path, O_PATH, extra);
+        if (fd < 0 && errno == ENOENT) {
+                parent = parent_in_root(rootfd, path, extra, &last, err);
+                if (parent < 0)
+                        return -1;
+                if (dir) {
+                        if (mkdirat(parent, last, 0755) < 0 && errno != EEXIST)
+                                return cnr_errf(err, errno, "mkdir `%s` in the rootfs", path);
+                } else {
+                        int f = openat(parent, last, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+                        if (f < 0 && errno != EEXIST)
+                                return cnr_errf(err, errno, "create `%s` in the rootfs", path);
+                        if (f >= 0)
+                                close(f);
+                }
+                fd = openat2_in_root(rootfd, path, O_PATH, extra);
+        }
+        if (fd < 0) {
+                if (errno == ELOOP && (extra & RESOLVE_NO_SYMLINKS))
+                        return cnr_errf(err, ELOOP, "`%s` is a symlink in the rootfs: " ORDINARY, path);
+                return cnr_errf(err, errno, "resolve `%s` in the rootfs", path);
+        }
+        if (fstat(fd, &st) < 0) {
+                close(fd);
+                return cnr_errf(err, errno, "stat `%s`", path);
+        }
+        if (dir != !!S_ISDIR(st.st_mode)) {
+                close(fd);
+                return cnr_errf(err, dir ? ENOTDIR : EISDIR, "`%s` in the rootfs: %s", path,
+                                dir ? ORDINARY : "a directory where a file mount goes");
+        }
+        return fd;
+}
+
+static int
+attach(int mnt, int target, const char *what, struct cnr_err **err)
+{
+        if (move_mount(mnt, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return cnr_errf(err, errno, "attach the mount at `%s`", what);
+        return 0;
+}
+
+/* A new filesystem as a detached mount; opts: NULL-terminated key/value pairs
+ * (a NULL value sets a flag). */
+static int
+new_fs(const char *type, const char *const *opts, unsigned attrs, struct cnr_err **err)
+{
+        _cleanup_close_ int fs = fsopen(type, FSOPEN_CLOEXEC);
+        int m;
+
+        if (fs < 0)
+                return cnr_errf(err, errno, "fsopen `%s`", type);
+        for (size_t i = 0; opts && opts[i]; i += 2) {
+                int r = opts[i + 1] ? fsconfig(fs, FSCONFIG_SET_STRING, opts[i], opts[i + 1], 0)
+                                    : fsconfig(fs, FSCONFIG_SET_FLAG, opts[i], NULL, 0);
+                if (r < 0)
+                        return cnr_errf(err, errno, "%s: option `%s`", type, opts[i]);
+        }
+        if (fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return cnr_errf(err, errno, "create a `%s` filesystem", type);
+        m = fsmount(fs, FSMOUNT_CLOEXEC, attrs);
+        if (m < 0)
+                return cnr_errf(err, errno, "fsmount `%s`", type);
+        return m;
+}
+
+static int
+mount_new_fs(int rootfd, const char *dest, const char *type, const char *const *opts, unsigned attrs,
+             struct cnr_err **err)
+{
+        _cleanup_close_ int t = target_in_root(rootfd, dest, true, RESOLVE_NO_SYMLINKS, err);
+        _cleanup_close_ int m = -1;
+
+        if (t < 0)
+                return -1;
+        m = new_fs(type, opts, attrs, err);
+        if (m < 0)
+                return cnr_err_wrap(err, "mount %s on `%s`", type, dest);
+        return attach(m, t, dest, err);
+}
+
+/* ---- /dev -------------------------------------------------------------- */
+
+static const struct {
+        const char *name;
+        unsigned maj, min;
+} devnodes[] = {
+        {"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7}, {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0},
+};
+
+/* Each standard node is a bind of the host's node, taken from the host's
+ * /dev in this (not yet pivoted) mount namespace -- never from the
+ * rootfs -- and checked to be the device it must be (THREATS 3).  Binds
+ * work in a user namespace too, where mknod does not. */
+static int
+dev_nodes(int devfd, struct cnr_err **err)
+{
+        for (size_t i = 0; i < CNR_ARRAY_LEN(devnodes); i++) {
+                _cleanup_free_ char *host = xasprintf("/dev/%s", devnodes[i].name);
+                _cleanup_close_ int tree = open_tree(AT_FDCWD, host, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+                _cleanup_close_ int t = -1;
+                struct stat st;
+                int f;
+
+                if (tree < 0)
+                        return cnr_errf(err, errno, "clone the host's `%s`", host);
+                if (fstat(tree, &st) < 0 || !S_ISCHR(st.st_mode) || major(st.st_rdev) != devnodes[i].maj ||
+                    minor(st.st_rdev) != devnodes[i].min)
+                        return cnr_errf(err, EINVAL, "the host's `%s` is not the device %u:%u", host,
+                                        devnodes[i].maj, devnodes[i].min);
+                f = openat(devfd, devnodes[i].name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
+                if (f < 0)
+                        return cnr_errf(err, errno, "create /dev/%s", devnodes[i].name);
+                close(f);
+                t = openat(devfd, devnodes[i].name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (t < 0)
+                        return cnr_errf(err, errno, "open /dev/%s", devnodes[i].name);
+                if (attach(tree, t, devnodes[i].name, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static int
+mount_dev(int rootfd, bool userns, struct cnr_err **err)
+{
+        static const char *const devopts[] = {"mode", "755", "size", "65536k", NULL};
+        static const char *const shmopts[] = {"mode", "1777", "size", "65536k", NULL};
+        static const char *const ptsopts[] = {"newinstance", NULL, "ptmxmode", "0666", "mode", "0620", "gid", "5",
+                                              NULL};
+        static const char *const ptsopts_userns[] = {"newinstance", NULL, "ptmxmode", "0666", "mode", "0620", NULL};
+        static const struct {
+                const char *name, *target;
+        } links[] = {
+                {"fd", "/proc/self/fd"},          {"stdin", "/proc/self/fd/0"}, {"stdout", "/proc/self/fd/1"},
+                {"stderr", "/proc/self/fd/2"},    {"ptmx", "pts/ptmx"},         {"core", "/proc/kcore"},
+        };
+        _cleanup_close_ int devfd = -1;
+        _cleanup_close_ int nullfd = -1;
+        struct stat st;
+
+        /* THREATS 3: an image whose /dev/null is a symlink or a regular
+         * file is refused, not papered over. */
+        devfd = openat2_in_root(rootfd, "/dev", O_PATH, RESOLVE_NO_SYMLINKS);
+        if (devfd < 0 && errno == ELOOP)
+                return cnr_errf(err, ELOOP, "`/dev` is a symlink in the rootfs: " ORDINARY);
+        if (devfd >= 0) {
+                nullfd = openat(devfd, "null", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+                if (nullfd >= 0 && (fstat(nullfd, &st) < 0 || !S_ISCHR(st.st_mode)))
+                        return cnr_errf(err, EINVAL, "`/dev/null` in the rootfs is not a device (a symlink or a "
+                                        "file): refusing the rootfs");
+                close(devfd);
+                devfd = -1;
+        }
+        if (mount_new_fs(rootfd, "/dev", "tmpfs", devopts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_STRICTATIME, err) < 0)
+                return -1;
+        /* The fresh tmpfs: only we have written to it. */
+        devfd = openat2_in_root(rootfd, "/dev", O_DIRECTORY | O_RDONLY, RESOLVE_NO_SYMLINKS);
+        if (devfd < 0)
+                return cnr_errf(err, errno, "open the new /dev");
+        if (dev_nodes(devfd, err) < 0)
+                return -1;
+        for (size_t i = 0; i < CNR_ARRAY_LEN(links); i++)
+                if (symlinkat(links[i].target, devfd, links[i].name) < 0)
+                        return cnr_errf(err, errno, "symlink /dev/%s", links[i].name);
+        if (mount_new_fs(rootfd, "/dev/pts", "devpts", userns ? ptsopts_userns : ptsopts,
+                         MOUNT_ATTR_NOSUID | MOUNT_ATTR_NOEXEC, err) < 0)
+                return -1;
+        if (mount_new_fs(rootfd, "/dev/shm", "tmpfs", shmopts,
+                         MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, err) < 0)
+                return -1;
+        if (mount_new_fs(rootfd, "/dev/mqueue", "mqueue", NULL,
+                         MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, err) < 0)
+                return -1;
+        return 0;
+}
+
+/* ---- /sys -------------------------------------------------------------- */
+
+static int
+mount_sys(int rootfd, struct cnr_err **err)
+{
+        const unsigned ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
+        _cleanup_close_ int t = target_in_root(rootfd, "/sys", true, RESOLVE_NO_SYMLINKS, err);
+        _cleanup_close_ int m = -1;
+        struct cnr_err *e2 = NULL;
+
+        if (t < 0)
+                return -1;
+        m = new_fs("sysfs", NULL, ro, &e2);
+        if (m < 0 && e2->code == EPERM) {
+                /* sysfs belongs to the network namespace's owner: in a user
+                 * namespace sharing the host's network, bind the host's
+                 * /sys read-only instead. */
+                struct mount_attr a = {.attr_set = ro};
+                cnr_err_free(&e2);
+                m = open_tree(AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+                if (m < 0)
+                        return cnr_errf(err, errno, "clone the host's /sys");
+                if (mount_setattr(m, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
+                        return cnr_errf(err, errno, "make the /sys bind read-only");
+        } else if (m < 0) {
+                *err = e2;
+                return cnr_err_wrap(err, "mount sysfs on /sys");
+        }
+        return attach(m, t, "/sys", err);
+}
+
+/* ---- spec mounts, /etc files, masks ------------------------------------ */
+
+static int
+spec_mount(int rootfd, const char *dest, int mfd, struct cnr_err **err)
+{
+        _cleanup_close_ int t = -1;
+        struct stat st;
+
+        if (fstat(mfd, &st) < 0)
+                return cnr_errf(err, errno, "mount `%s`: stat its fd", dest);
+        /* Symlinks inside the image are followed but stay inside the root
+         * (RESOLVE_IN_ROOT); a swapped component cannot lead out. */
+        t = target_in_root(rootfd, dest, S_ISDIR(st.st_mode), 0, err);
+        if (t < 0)
+                return cnr_err_wrap(err, "mount `%s`", dest);
+        return attach(mfd, t, dest, err);
+}
+
+static int
+etc_files(const Cnr__Shim__ContainerSpec *s, int rootfd, int privfd, struct cnr_err **err)
+{
+        static const char *const opts[] = {"mode", "755", "size", "1m", NULL};
+        _cleanup_close_ int m = -1, dir = -1;
+        _cleanup_free_ char *hostname = xasprintf("%s\n", s->hostname);
+        const struct {
+                const char *name;
+                const char *content;
+        } files[] = {
+                {"hosts", s->etc_hosts},
+                {"resolv.conf", s->etc_resolv_conf},
+                {"hostname", s->etc_hostname ? hostname : ""},
+        };
+
+        if (!s->etc_hosts[0] && !s->etc_resolv_conf[0] && !s->etc_hostname)
+                return 0;
+        /* A small tmpfs holds the files; each is bound over its place in
+         * the rootfs.  It is staged in the shim's own directory (this
+         * namespace only) and goes away with the old root. */
+        m = new_fs("tmpfs", opts, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, err);
+        if (m < 0)
+                return -1;
+        if (move_mount(m, "", privfd, "etc", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return cnr_errf(err, errno, "stage the /etc files");
+        dir = openat(privfd, "etc", O_DIRECTORY | O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (dir < 0)
+                return cnr_errf(err, errno, "open the /etc staging dir");
+        for (size_t i = 0; i < CNR_ARRAY_LEN(files); i++) {
+                _cleanup_free_ char *dest = xasprintf("/etc/%s", files[i].name);
+                _cleanup_close_ int f = -1, tree = -1, t = -1;
+
+                if (!files[i].content[0])
+                        continue;
+                f = openat(dir, files[i].name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+                if (f < 0 || cnr_write_all(f, files[i].content, strlen(files[i].content)) < 0)
+                        return cnr_errf(err, errno, "write %s", dest);
+                tree = open_tree(dir, files[i].name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+                if (tree < 0)
+                        return cnr_errf(err, errno, "clone %s", dest);
+                t = target_in_root(rootfd, dest, false, 0, err);
+                if (t < 0 || attach(tree, t, dest, err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static int
+mask(int rootfd, const char *path, struct cnr_err **err)
+{
+        static const char *const opts[] = {"size", "0", "mode", "755", NULL};
+        _cleanup_close_ int t = openat2_in_root(rootfd, path, O_PATH, RESOLVE_NO_SYMLINKS);
+        _cleanup_close_ int m = -1;
+        struct stat st;
+
+        if (t < 0 && errno == ENOENT)
+                return 0;
+        if (t < 0)
+                return cnr_errf(err, errno, "masked path `%s`", path);
+        if (fstat(t, &st) < 0)
+                return cnr_errf(err, errno, "masked path `%s`", path);
+        if (S_ISDIR(st.st_mode)) {
+                m = new_fs("tmpfs", opts, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                                  MOUNT_ATTR_NOEXEC, err);
+        } else {
+                /* The container's /dev/null: our own bind of the host node,
+                 * in the tmpfs we made; nobody else has written there. */
+                _cleanup_close_ int dev = openat2_in_root(rootfd, "/dev/null", O_PATH, RESOLVE_NO_SYMLINKS);
+                if (dev < 0 || fstat(dev, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(1, 3))
+                        return cnr_errf(err, EINVAL, "masked path `%s`: /dev/null is not the null device", path);
+                m = open_tree(dev, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+                if (m < 0)
+                        return cnr_errf(err, errno, "masked path `%s`: clone /dev/null", path);
+        }
+        if (m < 0)
+                return cnr_err_wrap(err, "masked path `%s`", path);
+        return attach(m, t, path, err);
+}
+
+static int
+readonly(int rootfd, const char *path, struct cnr_err **err)
+{
+        struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV |
+                                           MOUNT_ATTR_NOEXEC};
+        _cleanup_close_ int t = openat2_in_root(rootfd, path, O_PATH, RESOLVE_NO_SYMLINKS);
+        _cleanup_close_ int m = -1;
+
+        if (t < 0 && errno == ENOENT)
+                return 0;
+        if (t < 0)
+                return cnr_errf(err, errno, "read-only path `%s`", path);
+        m = open_tree(t, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+        if (m < 0)
+                return cnr_errf(err, errno, "read-only path `%s`: clone", path);
+        if (mount_setattr(m, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
+                return cnr_errf(err, errno, "read-only path `%s`: set read-only", path);
+        return attach(m, t, path, err);
+}
+
+int
+shim_mounts_setup(const Cnr__Shim__ContainerSpec *s, const int *fds, int privfd, struct cnr_err **err)
+{
+        static const char *const procopts[] = {NULL};
+        _cleanup_close_ int rootfd = -1;
+        const char *const *masked, *const *ro;
+        size_t nmasked, nro;
+        bool userns = s->namespaces && s->namespaces->user;
+
+        /* Nothing we mount propagates back to the host. */
+        if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+                return cnr_errf(err, errno, "make the mount namespace private");
+        /* priv/ is root's alone and reached by fd: no path of it can be
+         * swapped under us. */
+        if (move_mount(fds[s->rootfs_fd], "", privfd, "rootfs", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+                return cnr_errf(err, errno, "attach the rootfs (is it a detached mount?)");
+        rootfd = openat(privfd, "rootfs", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (rootfd < 0)
+                return cnr_errf(err, errno, "open the attached rootfs");
+
+        /* /proc: a fresh procfs of this pid namespace, on an ordinary
+         * directory of the rootfs (THREATS 1, 6). */
+        if (mount_new_fs(rootfd, "/proc", "proc", procopts,
+                         MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, err) < 0)
+                return -1;
+        if (mount_dev(rootfd, userns, err) < 0)
+                return -1;
+        if (mount_sys(rootfd, err) < 0)
+                return -1;
+        for (size_t i = 0; i < s->n_mounts; i++)
+                if (spec_mount(rootfd, s->mounts[i]->destination, fds[s->mounts[i]->fd], err) < 0)
+                        return -1;
+        if (etc_files(s, rootfd, privfd, err) < 0)
+                return -1;
+        shim_spec_paths(s, &masked, &nmasked, &ro, &nro);
+        for (size_t i = 0; i < nmasked; i++)
+                if (mask(rootfd, masked[i], err) < 0)
+                        return -1;
+        for (size_t i = 0; i < s->n_masked_paths; i++)
+                if (mask(rootfd, s->masked_paths[i], err) < 0)
+                        return -1;
+        for (size_t i = 0; i < nro; i++)
+                if (readonly(rootfd, ro[i], err) < 0)
+                        return -1;
+        for (size_t i = 0; i < s->n_readonly_paths; i++)
+                if (readonly(rootfd, s->readonly_paths[i], err) < 0)
+                        return -1;
+        if (s->readonly_rootfs) {
+                struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
+                if (mount_setattr(rootfd, "", AT_EMPTY_PATH, &a, sizeof(a)) < 0)
+                        return cnr_errf(err, errno, "make the rootfs read-only");
+        }
+        return 0;
+}
+
+int
+shim_mounts_pivot(int privfd, struct cnr_err **err)
+{
+        _cleanup_close_ int root = openat(privfd, "rootfs", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+
+        if (root < 0 || fchdir(root) < 0)
+                return cnr_errf(err, errno, "chdir to the rootfs");
+        /* pivot_root(".", "."): the old root ends up stacked on the new one
+         * and is detached at once; nothing of the host stays reachable. */
+        if (syscall(SYS_pivot_root, ".", ".") < 0)
+                return cnr_errf(err, errno, "pivot_root");
+        if (umount2(".", MNT_DETACH) < 0)
+                return cnr_errf(err, errno, "detach the old root");
+        if (chdir("/") < 0)
+                return cnr_errf(err, errno, "chdir /");
+        return 0;
+}

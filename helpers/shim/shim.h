@@ -1,0 +1,103 @@
+/* containr-shim: one per container.  Not a helper: the monitor starts it
+ * without helper restrictions (DESIGN.md section 1), root with every
+ * capability, because it creates the container and must be able to grant
+ * the container what its spec says.  man/containr-shim.8 is the contract;
+ * docs/runtime.md walks through the creation sequence.
+ *
+ * Files: main.c (start-up, setup channel, event loop), api.c (the socket
+ * API), spec.c (validation and defaults), container.c (clone, the child's
+ * setup, exec), mounts.c (every mount, each target resolved under the
+ * rootfs), cgroup.c (v1, v2 and hybrid), seccomp.c (the default policy
+ * and Docker-format profiles), stdio.c (pipes, pty, log). */
+#ifndef CNR_SHIM_H
+#define CNR_SHIM_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "common/err.h"
+#include "ipc/shim.pb-c.h"
+
+#define SHIM_SPEC_MAX (1024 * 1024) /* bytes of spec, profile included */
+#define SHIM_MAX_FDS 64             /* fds in the setup bundle */
+#define SHIM_MAX_CLIENTS 32
+#define SHIM_MAX_EXECS 64
+
+/* Docker's default capability set, as a mask. */
+extern const uint64_t shim_default_caps;
+
+/* ---- spec.c ------------------------------------------------------------ */
+int shim_spec_validate(Cnr__Shim__ContainerSpec *s, const char *id, struct cnr_err **err);
+int shim_process_validate(Cnr__Shim__Process *p, const char *what, struct cnr_err **err);
+/* Masked and read-only paths in effect (Docker's lists unless replaced). */
+void shim_spec_paths(const Cnr__Shim__ContainerSpec *s, const char *const **masked, size_t *nmasked,
+                     const char *const **ro, size_t *nro);
+bool shim_cgroup_path_ok(const char *p);
+bool shim_id_ok(const char *id);
+
+/* ---- cgroup.c ---------------------------------------------------------- */
+struct shim_cgroup;
+/* Create the container's cgroup (`rel` under the shim's own cgroup in
+ * every hierarchy) and apply the limits. */
+int shim_cgroup_create(const char *rel, const Cnr__Shim__Resources *r, struct shim_cgroup **out,
+                       struct cnr_err **err);
+int shim_cgroup_join(struct shim_cgroup *cg, pid_t pid, struct cnr_err **err);
+/* Number of OOM kills recorded in the container's memory cgroup. */
+uint64_t shim_cgroup_oom_kills(struct shim_cgroup *cg);
+/* Signal every process in the cgroup. */
+void shim_cgroup_kill(struct shim_cgroup *cg, int sig);
+/* Remove the cgroup directories (retrying while the kernel releases them). */
+void shim_cgroup_destroy(struct shim_cgroup *cg);
+void shim_cgroup_free(struct shim_cgroup *cg);
+
+/* ---- seccomp.c --------------------------------------------------------- */
+/* Compile the filter the spec asks for; *out = NULL for unconfined.  The
+ * caller loads it with seccomp_load() and frees it with seccomp_release(). */
+int shim_seccomp_build(const Cnr__Shim__Seccomp *s, uint64_t caps, void **out, struct cnr_err **err);
+
+/* ---- container.c ------------------------------------------------------- */
+struct shim_container {
+        Cnr__Shim__ContainerSpec *spec;
+        int *fds;               /* the setup bundle */
+        size_t nfds;
+        char *sockdir;          /* the socket dir (owned by the supervisor's user) */
+        int privfd;             /* its priv/ subdir, root's: rootfs/ and etc/ staging */
+        pid_t pid;              /* the init, in our pid namespace */
+        int pidfd;
+        int sync;               /* to the child until it execs */
+        int pty_master;         /* -1 without a terminal */
+        int stdin_w, stdout_r, stderr_r; /* our ends of the init's pipes */
+        struct shim_cgroup *cg;
+};
+
+/* Clone the init in its new namespaces and run it to the start barrier.
+ * On failure the child is gone and *err carries the child's own cause. */
+int shim_container_create(struct shim_container *c, struct cnr_err **err);
+/* Release the init past its barrier; returns once it has exec'd (or
+ * failed, with the cause). */
+int shim_container_start(struct shim_container *c, struct cnr_err **err);
+/* Start a process in the running container.  stdio: 3 fds, or NULL with
+ * *pty_master set to a new pty's master (terminal). */
+pid_t shim_container_exec(struct shim_container *c, Cnr__Shim__Process *p, const int *stdio, int *pty_master,
+                          struct cnr_err **err);
+
+/* ---- mounts.c (run by the child, in its new mount namespace) ----------- */
+int shim_mounts_setup(const Cnr__Shim__ContainerSpec *s, const int *fds, int privfd, struct cnr_err **err);
+/* pivot_root into the attached rootfs (at priv/rootfs). */
+int shim_mounts_pivot(int privfd, struct cnr_err **err);
+/* Open `path` under rootfd without following any symlink; *is_dir set. */
+int shim_resolve_strict(int rootfd, const char *path, struct cnr_err **err);
+
+/* ---- log + stdio (stdio.c) --------------------------------------------- */
+struct shim_log;
+struct shim_log *shim_log_new(int fd);
+/* Buffer output of one stream and write complete lines as JSON. */
+void shim_log_data(struct shim_log *l, int stream, const char *buf, size_t n);
+void shim_log_flush(struct shim_log *l);
+void shim_log_free(struct shim_log *l);
+
+/* Diagnostics of the shim itself: <sockdir>/shim.log */
+
+
+#endif
