@@ -71,6 +71,10 @@ cnr_write_config() { # FILE
 			echo "  $_h:"
 			echo "    user: \"$(cnr_helper_uid "$_h")\""
 		done
+		# a suite's own keys (e.g. registries:), set before cnr_start
+		if [ -n "${CNR_EXTRA_CONFIG:-}" ]; then
+			printf '%s\n' "$CNR_EXTRA_CONFIG"
+		fi
 	} >"$1"
 }
 

@@ -29,5 +29,8 @@ include $(top_srcdir)/tests/images.mk
 # The registry client against Debian's docker-registry on 127.0.0.1
 # (tests/registry.sh starts it): interop with skopeo, auth, hostile servers.
 EXTRA_DIST += tests/registry.sh
-TESTS += tests/integration/registry.sh
-EXTRA_DIST += tests/integration/registry.sh
+TESTS += tests/integration/registry.sh tests/integration/registry-hostile.sh
+EXTRA_DIST += tests/integration/registry.sh tests/integration/registry-hostile.sh
+check_PROGRAMS += tests/hostreg
+tests_hostreg_SOURCES = tests/hostreg.c
+tests_hostreg_LDADD = common/libcommon.la
