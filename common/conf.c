@@ -41,6 +41,8 @@ cnr_config_init(struct cnr_config *c)
                 c->helper_user[i] = xstrdup(cnr_helpers[i].default_user);
         c->restart_initial_ms = 100;
         c->restart_max_ms = 30000;
+        c->registries = NULL;
+        c->nregistries = 0;
 }
 
 void

@@ -12,6 +12,7 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/queue.h>
@@ -2000,7 +2001,7 @@ upload_next(struct upload *u)
                 x = upload_xfer(u, "PUT", url);
                 x->ctype = "application/octet-stream";
                 x->upload = left > 0;
-                x->up_fd = left > 0 ? dup(u->fd) : -1;
+                x->up_fd = left > 0 ? fcntl(u->fd, F_DUPFD_CLOEXEC, 3) : -1;
                 x->up_off = u->off;
                 x->up_len = left;
                 x->idempotent = false;
@@ -2010,7 +2011,7 @@ upload_next(struct upload *u)
                 x = upload_xfer(u, "PATCH", u->location);
                 x->ctype = "application/octet-stream";
                 x->upload = true;
-                x->up_fd = dup(u->fd);
+                x->up_fd = fcntl(u->fd, F_DUPFD_CLOEXEC, 3);
                 x->up_off = u->off;
                 x->up_len = n;
                 x->idempotent = false;

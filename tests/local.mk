@@ -34,3 +34,12 @@ EXTRA_DIST += tests/integration/registry.sh tests/integration/registry-hostile.s
 check_PROGRAMS += tests/hostreg
 tests_hostreg_SOURCES = tests/hostreg.c
 tests_hostreg_LDADD = common/libcommon.la
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_registry
+TESTS += tests/unit/test_registry
+tests_unit_test_registry_SOURCES = tests/unit/test_registry.c
+tests_unit_test_registry_CFLAGS = $(AM_CFLAGS) $(LIBEVENT_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_registry_LDADD = supervisor/libregistry.la supervisor/libstore.la common/libcommon.la \
+	$(LIBCURL_LIBS) $(LIBEVENT_LIBS) $(CMOCKA_LIBS)
+endif
