@@ -71,7 +71,9 @@ send_msg(int sock, int kind, int code, int pid, const char *text, int fd)
 
         if (text)
                 snprintf(m.text, sizeof(m.text), "%s", text);
-        if (fd >= 0) {
+        if (fd < 0) /* write(2): what a seccomp profile most surely allows */
+                return write(sock, &m, sizeof(m)) == (ssize_t)sizeof(m) ? 0 : -1;
+        {
                 struct cmsghdr *c;
                 memset(&u, 0, sizeof(u));
                 mh.msg_control = u.buf;
@@ -288,6 +290,15 @@ finalize(int sync, const Cnr__Shim__Process *p, const Cnr__Shim__Process *initp,
         void *filter = NULL;
         int cwd;
 
+        /* THREATS 7: cwd is resolved in the container's root and may not
+         * pass through a magic link such as /proc/self/fd/N (resolved
+         * before any filter: profiles older than openat2 are common) ... */
+        cwd = (int)syscall(SYS_openat2, AT_FDCWD, p->cwd[0] ? p->cwd : "/", &how, sizeof(how));
+        if (cwd < 0 && errno == ELOOP)
+                child_fail(sync, (cnr_errf(&err, ELOOP, "cwd `%s` resolves through a magic link: refusing (possible "
+                                           "breakout)", p->cwd), err));
+        if (cwd < 0)
+                child_fail(sync, (cnr_errf(&err, errno, "cwd `%s`", p->cwd), err));
         if (shim_seccomp_build(sc, effective_of(caps), &filter, &err) < 0)
                 child_fail(sync, err);
         if (filter && !p->no_new_privileges && seccomp_load(filter) < 0)
@@ -307,13 +318,8 @@ finalize(int sync, const Cnr__Shim__Process *p, const Cnr__Shim__Process *initp,
         if (set_caps(caps, &err) < 0)
                 child_fail(sync, err);
         prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
-        /* THREATS 7: cwd is resolved in the container's root, as its user,
-         * and may not pass through a magic link such as /proc/self/fd/N. */
-        cwd = (int)syscall(SYS_openat2, AT_FDCWD, p->cwd[0] ? p->cwd : "/", &how, sizeof(how));
-        if (cwd < 0 && errno == ELOOP)
-                child_fail(sync, (cnr_errf(&err, ELOOP, "cwd `%s` resolves through a magic link: refusing (possible "
-                                           "breakout)", p->cwd), err));
-        if (cwd < 0 || fchdir(cwd) < 0)
+        /* ... and entered as the user, so that its permissions apply. */
+        if (fchdir(cwd) < 0)
                 child_fail(sync, (cnr_errf(&err, errno, "cwd `%s`", p->cwd), err));
         close(cwd);
         if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -400,26 +406,22 @@ stdio_onto(const int *fds, struct cnr_err **err)
         return 0;
 }
 
-/* Close everything but 0-2 and `keep` (THREATS 8). */
+/* THREATS 8: nothing but 0-2, sync (moved to 3) and a pty master (at 4,
+ * until it is sent) stays open.  Both are close-on-exec. */
 static int
-close_all_but(int keep, struct cnr_err **err)
+tidy_fds(int *sync, int *master)
 {
-        if (keep > 3 && syscall(SYS_close_range, 3U, (unsigned)keep - 1, 0U) < 0)
-                return cnr_errf(err, errno, "close_range");
-        if (syscall(SYS_close_range, (unsigned)keep + 1, ~0U, 0U) < 0)
-                return cnr_errf(err, errno, "close_range");
-        return 0;
-}
+        int s = fcntl(*sync, F_DUPFD_CLOEXEC, 64), m = -1;
 
-/* Put `sync` at fd 3 so that close_all_but leaves a tidy table. */
-static int
-sync_to_3(int sync)
-{
-        if (sync == 3)
-                return 3;
-        if (dup3(sync, 3, O_CLOEXEC) < 0)
+        if (s < 0)
                 return -1;
-        return 3;
+        if (*master >= 0 && (m = fcntl(*master, F_DUPFD_CLOEXEC, 64)) < 0)
+                return -1;
+        if (dup3(s, 3, O_CLOEXEC) < 0 || (m >= 0 && dup3(m, 4, O_CLOEXEC) < 0))
+                return -1;
+        *sync = 3;
+        *master = m >= 0 ? 4 : -1;
+        return (int)syscall(SYS_close_range, m >= 0 ? 5U : 4U, ~0U, 0U);
 }
 
 static __attribute__((noreturn)) void
@@ -467,18 +469,8 @@ init_child(struct shim_container *c, int sync, const int stdio[3])
                 child_fail(sync, err);
         if (s->process->cwd[0])
                 make_cwd(s->process->cwd);
-        if (master >= 0) {
-                /* keep the master only until it is sent */
-                master = fcntl(master, F_DUPFD_CLOEXEC, 4);
-        }
-        sync = sync_to_3(sync);
-        if (sync < 0 || close_all_but(master >= 0 ? master : 3, &err) < 0)
-                child_fail(sync, err);
-        if (master >= 0 && master != 4) {
-                child_fail(sync, (cnr_errf(&err, EBADF, "pty master not at fd 4"), err));
-        }
-        if (master >= 0 && syscall(SYS_close_range, 5U, ~0U, 0U) < 0)
-                child_fail(sync, (cnr_errf(&err, errno, "close_range"), err));
+        if (tidy_fds(&sync, &master) < 0)
+                child_fail(sync, (cnr_errf(&err, errno, "close the inherited fds"), err));
         if (send_msg(sync, MSG_READY, 0, 0, NULL, master) < 0)
                 _exit(1);
         if (master >= 0)
@@ -669,15 +661,9 @@ exec_child(struct shim_container *c, Cnr__Shim__Process *p, const int *stdio, in
                 child_fail(sync, err);
         if (set_rlimits(c->spec->process, &err) < 0)
                 child_fail(sync, err);
-        sync = sync_to_3(sync);
-        if (master >= 0)
-                master = fcntl(master, F_DUPFD_CLOEXEC, 4);
-        if (sync < 0 || close_all_but(master >= 0 ? master : 3, &err) < 0)
-                child_fail(sync, err);
-        if (master >= 0 && master != 4)
-                child_fail(sync, (cnr_errf(&err, EBADF, "pty master not at fd 4"), err));
+        if (tidy_fds(&sync, &master) < 0)
+                child_fail(sync, (cnr_errf(&err, errno, "close the inherited fds"), err));
         if (master >= 0) {
-                syscall(SYS_close_range, 5U, ~0U, 0U);
                 if (send_msg(sync, MSG_READY, 0, 0, NULL, master) < 0)
                         _exit(1);
                 close(master);

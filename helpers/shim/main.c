@@ -218,6 +218,36 @@ bad:
         return -1;
 }
 
+/* Read and drop what the spawner sent and we did not take: unread data
+ * on a closed SEQPACKET socket turns our answer into ECONNRESET. */
+static void
+drain_setup(int sock)
+{
+        union {
+                char buf[CMSG_SPACE(SHIM_MAX_FDS * sizeof(int))];
+                struct cmsghdr align;
+        } u;
+        char body[256];
+
+        for (int i = 0; i < 4; i++) {
+                struct iovec iov = {.iov_base = body, .iov_len = sizeof(body)};
+                struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                                    .msg_controllen = sizeof(u.buf)};
+                struct cmsghdr *c;
+                if (recvmsg(sock, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <= 0)
+                        return;
+                for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+                        if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+                                continue;
+                        for (size_t k = 0; k < (c->cmsg_len - CMSG_LEN(0)) / sizeof(int); k++) {
+                                int fd;
+                                memcpy(&fd, CMSG_DATA(c) + k * sizeof(int), sizeof(int));
+                                close(fd);
+                        }
+                }
+        }
+}
+
 static void
 setup_reply(int sock, struct shim *sh, struct cnr_err *e)
 {
@@ -1064,8 +1094,9 @@ main(int argc, char **argv)
 
 setup_failed:
         log_error("container %s: %s", sh->id, cnr_err_str(err));
+        drain_setup(4);
+        remove_dirs(sh); /* before the answer: the caller may look at once */
         setup_reply(4, sh, err);
         cnr_err_free(&err);
-        remove_dirs(sh);
         return 1;
 }
