@@ -327,6 +327,7 @@ path_join(const char *base, const char *rel)
         else
                 j = xasprintf("%s/%s", base, rel);
         clean = cnr_df_clean_path(j);
+        free(j);
         j = xasprintf("/%s", clean);
         free(clean);
         return steal_ptr(&j);
