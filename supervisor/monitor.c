@@ -9,6 +9,8 @@
  *   - spawn the helpers from the fixed table, onto fds 3/4/5,
  *   - SIGKILL a helper the supervisor reports as misbehaving,
  *   - open a helper's audit log read-only for `containr system audit`,
+ *   - start a containr-shim per container (SpawnShim), detached and
+ *     without helper restrictions, passing its spec fd unread,
  *
  * and it restarts any child that dies, with exponential backoff.  Every
  * request it serves and every child's death goes to monitor.audit.jsonl,
@@ -32,6 +34,7 @@
 #include <unistd.h>
 
 #include "common/audit.h"
+#include "common/detach.h"
 #include "common/helpers.h"
 #include "common/log.h"
 #include "common/spawn.h"
@@ -367,6 +370,7 @@ static const struct cnr_permit mon_permits[] = {
         {CNR__MON__TO_MONITOR__OP_OPEN_AUDIT, 0, 0, "open_audit", NULL},
         {CNR__MON__TO_MONITOR__OP_SHUTDOWN, 0, 0, "shutdown", NULL},
         {CNR__MON__TO_MONITOR__OP_READY, 0, 0, "ready", NULL},
+        {CNR__MON__TO_MONITOR__OP_SPAWN_SHIM, 0, 2, "spawn_shim", NULL},
 };
 
 static void
@@ -451,6 +455,72 @@ handle_open_audit(struct monitor *m, uint32_t reqid, Cnr__Mon__OpenAudit *o)
         close(fd);
 }
 
+static bool
+container_id_ok(const char *id)
+{
+        size_t n = strlen(id);
+
+        if (n < 12 || n > 64)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+                        return false;
+        return true;
+}
+
+/* A containr-shim for one container: from the helper dir, WITHOUT helper
+ * restrictions (it must be able to grant the container what its spec
+ * says), detached so that containers outlive containrd.  The monitor does
+ * not read the spec (fd 0 of the frame); the socket dir is its own choice
+ * under the run root, never a path from the request. */
+static void
+handle_spawn_shim(struct monitor *m, struct cnr_frame *f, Cnr__Mon__SpawnShim *s)
+{
+        Cnr__Mon__FromMonitor env = CNR__MON__FROM_MONITOR__INIT;
+        Cnr__Mon__ShimUp up = CNR__MON__SHIM_UP__INIT;
+        struct cnr_err *err = NULL;
+        _cleanup_free_ char *shims = NULL, *dir = NULL, *path = NULL;
+        char owner[32];
+        pid_t pid;
+
+        if (!container_id_ok(s->container_id)) {
+                mon_audit(m, "spawn_shim", json_pack("{s:s}", "id", s->container_id), EINVAL, "bad container id");
+                reply_error(m, f->reqid, EINVAL, "container id: 12 to 64 lowercase hex digits");
+                return;
+        }
+        shims = xasprintf("%s/shims", m->d->cfg.run_root);
+        dir = xasprintf("%s/%s", shims, s->container_id);
+        path = xasprintf("%s/containr-shim", m->d->cfg.helper_dir);
+        /* 0711: the supervisor reaches its shims' dirs but cannot list or
+         * plant anything here. */
+        if (mkdir(shims, 0711) < 0 && errno != EEXIST) {
+                int e = errno;
+                mon_audit(m, "spawn_shim", json_pack("{s:s}", "id", s->container_id), e, strerror(e));
+                reply_error(m, f->reqid, e, "create the shims directory");
+                return;
+        }
+        snprintf(owner, sizeof(owner), "%u:%u", (unsigned)m->d->sup_id.uid, (unsigned)m->d->sup_id.gid);
+        {
+                char *argv[] = {"containr-shim", "--id",    s->container_id, "--socket-dir", dir,
+                                "--owner",       owner,     "--log-level",
+                                (char *)cnr_log_level_name(m->d->cfg.log_level), NULL};
+                pid = cnr_spawn_detached(path, argv, f->fds, 2, &err);
+        }
+        if (pid < 0) {
+                mon_audit(m, "spawn_shim", json_pack("{s:s}", "id", s->container_id), err->code, cnr_err_str(err));
+                reply_error(m, f->reqid, err->code, cnr_err_str(err));
+                cnr_err_free(&err);
+                return;
+        }
+        mon_audit(m, "spawn_shim", json_pack("{s:s,s:i,s:s}", "id", s->container_id, "pid", (int)pid, "dir", dir),
+                  0, NULL);
+        up.pid = pid;
+        up.socket_dir = dir;
+        env.msg_case = CNR__MON__FROM_MONITOR__MSG_SHIM_UP;
+        env.shim_up = &up;
+        send_sup(m, env.msg_case, &env.base, f->reqid, NULL, 0);
+}
+
 static void
 supervisor_gone(struct monitor *m, const char *why)
 {
@@ -498,6 +568,9 @@ read_supervisor(struct monitor *m)
         case CNR__MON__TO_MONITOR__OP_SHUTDOWN:
                 mon_audit(m, "shutdown", NULL, 0, NULL);
                 got_term = 1;
+                break;
+        case CNR__MON__TO_MONITOR__OP_SPAWN_SHIM:
+                handle_spawn_shim(m, &f, env->spawn_shim);
                 break;
         case CNR__MON__TO_MONITOR__OP_READY:
                 if (m->d->ready_fd >= 0) {
