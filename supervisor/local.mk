@@ -11,7 +11,7 @@ supervisor_containrd_SOURCES = \
 	supervisor/procinfo.c
 supervisor_containrd_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) \
 	$(LIBSECCOMP_CFLAGS) $(LIBCAP_CFLAGS) $(YAML_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS)
-supervisor_containrd_LDADD = supervisor/libregistry.la supervisor/libstore.la ipc/libipc.la common/libcommon.la $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) \
+supervisor_containrd_LDADD = supervisor/libsnap.la supervisor/libregistry.la supervisor/libstore.la ipc/libipc.la common/libcommon.la $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) \
 	$(JANSSON_LIBS) $(LIBSECCOMP_LIBS) $(LIBCAP_LIBS) $(YAML_LIBS) $(SQLITE_LIBS) $(OPENSSL_LIBS)
 
 # The supervisor's stores (metadata database, content store) as a
@@ -34,3 +34,15 @@ supervisor_libregistry_la_SOURCES = \
 supervisor_libregistry_la_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS)
 supervisor_libregistry_la_LIBADD = supervisor/libstore.la common/libcommon.la $(LIBCURL_LIBS) $(LIBEVENT_LIBS) \
 	$(JANSSON_LIBS) $(OPENSSL_LIBS)
+
+# The snapshotter (metadata; snapd and mountd do the work) and the image
+# unpack, a convenience library so the conformance suite links the same
+# objects.
+noinst_LTLIBRARIES += supervisor/libsnap.la
+supervisor_libsnap_la_SOURCES = \
+	supervisor/snapshots.c supervisor/snapshots.h \
+	supervisor/unpack.c supervisor/unpack.h
+supervisor_libsnap_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS) \
+	$(LIBEVENT_CFLAGS)
+supervisor_libsnap_la_LIBADD = supervisor/libstore.la ipc/libipc.la common/libcommon.la $(SQLITE_LIBS) \
+	$(JANSSON_LIBS) $(PROTOBUF_C_LIBS) $(LIBEVENT_LIBS)

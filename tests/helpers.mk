@@ -24,3 +24,12 @@ tests_mktar_CFLAGS = $(AM_CFLAGS) $(LIBARCHIVE_CFLAGS)
 tests_mktar_LDADD = $(LIBARCHIVE_LIBS)
 TESTS += tests/integration/layers.sh
 EXTRA_DIST += tests/integration/layers.sh
+
+# The snapshotter conformance suite (as root; skipped otherwise).
+check_PROGRAMS += tests/snapshots/conformance
+TESTS += tests/snapshots/conformance
+tests_snapshots_conformance_SOURCES = tests/snapshots/conformance.c
+tests_snapshots_conformance_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(LIBEVENT_CFLAGS) $(JANSSON_CFLAGS) \
+	$(SQLITE_CFLAGS) $(LIBARCHIVE_CFLAGS) $(LIBCAP_CFLAGS)
+tests_snapshots_conformance_LDADD = supervisor/libsnap.la supervisor/libstore.la ipc/libipc.la common/libcommon.la \
+	$(PROTOBUF_C_LIBS) $(LIBEVENT_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) $(LIBARCHIVE_LIBS) $(LIBCAP_LIBS)

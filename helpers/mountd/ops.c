@@ -218,8 +218,20 @@ overlay_snapshot(int driverfd, const Cnr__Helper__MountSnapshot *m, struct cnr_e
         fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
         if (fsfd < 0)
                 return cnr_errf(err, errno, "fsopen `overlay`");
-        if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0)
-                goto kerr;
+        /* fsconfig takes string values of at most 255 bytes: a short list
+         * goes as one lowerdir= (every kernel); a longer one one layer at
+         * a time with lowerdir+ (Linux 6.8 and newer; older kernels refuse
+         * it at create time, and the error says so). */
+        if (len < MOUNTD_FSCONFIG_VALUE_MAX) {
+                if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0)
+                        goto kerr;
+        } else {
+                for (size_t i = 0; i < m->n_lower; i++) {
+                        _cleanup_free_ char *one = xasprintf("%s/fs", m->lower[i]);
+                        if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", one, 0) < 0)
+                                goto kerr;
+                }
+        }
         if (m->upper[0] != '\0') {
                 upper = xasprintf("%s/fs", m->upper);
                 work = xasprintf("%s/work", m->upper);

@@ -344,8 +344,14 @@ snapd_remove(struct cnr_helper_req *r, struct cnr_err **err)
         if (renameat2(driverfd, m->id, driverfd, rm, RENAME_NOREPLACE) < 0) {
                 if (errno != ENOENT)
                         return cnr_errf(err, errno, "rename `%s` to `%s`", m->id, rm);
-                if (!exists(driverfd, rm))
-                        return cnr_errf(err, ENOENT, "snapshot directory `%s`", m->id);
+                if (!exists(driverfd, rm)) {
+                        /* A create that crashed before its rename. */
+                        _cleanup_free_ char *tmp = xasprintf("tmp-%s", m->id);
+                        if (!exists(driverfd, tmp))
+                                return cnr_errf(err, ENOENT, "snapshot directory `%s`", m->id);
+                        free(rm);
+                        rm = steal_ptr(&tmp);
+                }
         }
         if (snapd_remove_tree(driverfd, rm, err) < 0)
                 return cnr_err_wrap(err, "remove snapshot `%s`", m->id);
