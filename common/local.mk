@@ -11,6 +11,7 @@ common_libcommon_la_SOURCES = \
 	common/conf.c common/conf.h \
 	common/spawn.c common/spawn.h \
 	common/detach.c common/detach.h \
+	common/passwd.c common/passwd.h \
 	common/digest.c common/digest.h \
 	common/ref.c common/ref.h
 common_libcommon_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBSECCOMP_CFLAGS) $(LIBCAP_CFLAGS) $(YAML_CFLAGS) $(OPENSSL_CFLAGS)

@@ -11,3 +11,11 @@ tests_probe_CFLAGS = -Wall -Wextra -O2
 
 TESTS += tests/integration/shim.sh
 EXTRA_DIST += tests/integration/shim.sh
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_passwd
+TESTS += tests/unit/test_passwd
+tests_unit_test_passwd_SOURCES = tests/unit/test_passwd.c
+tests_unit_test_passwd_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_passwd_LDADD = common/libcommon.la $(CMOCKA_LIBS)
+endif

@@ -378,7 +378,7 @@ open_pty(const Cnr__Shim__Process *p, int *master, struct cnr_err **err)
                 return cnr_errf(err, errno, "make `%s` the controlling terminal", name);
         }
         for (int i = 0; i < 3; i++)
-                if (dup2(s, i) < 0) {
+                if (dup2(s, i) < 0) { /* cloexec: not needed, the pty is the process's stdio */
                         close(s);
                         return cnr_errf(err, errno, "dup2");
                 }
@@ -399,7 +399,7 @@ stdio_onto(const int *fds, struct cnr_err **err)
                         return cnr_errf(err, errno, "dup");
         }
         for (int i = 0; i < 3; i++)
-                if (dup2(tmp[i], i) < 0) /* dup2 onto 0..2: the process's stdio */
+                if (dup2(tmp[i], i) < 0) /* cloexec: not needed, the process's stdio */
                         return cnr_errf(err, errno, "dup2");
         for (int i = 0; i < 3; i++)
                 close(tmp[i]);
