@@ -770,6 +770,12 @@ out:
 }
 
 static int
+cmp_str(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
 do_expose(struct sstate *s, const struct cnr_df_instr *in, struct cnr_df_step *step, json_t *def)
 {
         struct cnr_df_plan *p = s->pl->p;
@@ -836,6 +842,8 @@ do_expose(struct sstate *s, const struct cnr_df_instr *in, struct cnr_df_step *s
                 json_t *v;
                 _cleanup_free_ char *j = NULL;
                 json_object_foreach(ep, k, v) cnr_df_strv_push(&all, k);
+                if (all.n > 1)
+                        qsort(all.v, all.n, sizeof(char *), cmp_str);
                 j = join(&all, " ");
                 step->created_by = xasprintf("EXPOSE [%s]", j);
                 cnr_df_strv_free(&all);
