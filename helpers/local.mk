@@ -48,5 +48,6 @@ helpers_containr_shim_SOURCES = helpers/shim/main.c helpers/shim/spec.c helpers/
 helpers_containr_shim_CFLAGS = $(HELPER_CFLAGS)
 helpers_containr_shim_LDADD = ipc/libipc.la common/libcommon.la $(PROTOBUF_C_LIBS) $(JANSSON_LIBS) \
 	$(LIBSECCOMP_LIBS) $(LIBCAP_LIBS)
+dist_man_MANS += man/containr-shim.8
 
 dist_man_MANS += man/containr-helpers.7
