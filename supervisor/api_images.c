@@ -489,6 +489,7 @@ sup_api_image_load(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m,
                 li[i].n_names = res.images[i].nnames;
                 lip[i] = &li[i];
                 json_array_append_new(ids, json_string(res.images[i].id.str));
+                sup_unpack(s, res.images[i].id.str);
         }
         for (size_t i = 0; i < res.nwarnings; i++)
                 log_warn("load: %s", res.warnings[i]);
@@ -530,6 +531,7 @@ sup_api_image_import(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *
                 cnr_err_free(&err);
                 return;
         }
+        sup_unpack(s, img->id.str);
         r.id = img->id.str;
         r.name = img->nnames ? img->names[0] : (char *)"";
         env.msg_case = CNR__API__REPLY__MSG_IMAGE_IMPORT;

@@ -372,6 +372,7 @@ pull_store(struct op *o)
                 return;
         }
         cnr_platform_format(&img->platform, plat, sizeof(plat));
+        sup_unpack(o->s, img->id.str);
         log_info("pulled %s (%s, %s): %u blobs fetched, %u present, %llu bytes", o->ref.str, img->id.str, plat,
                  o->fetched, o->present, (unsigned long long)o->bytes);
         c = op_client(o);

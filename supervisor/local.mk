@@ -8,6 +8,7 @@ supervisor_containrd_SOURCES = \
 	supervisor/api_images.c supervisor/api_images.h \
 	supervisor/api_registry.c supervisor/api_registry.h \
 	supervisor/build.c supervisor/build.h \
+	supervisor/sup_snapshots.c \
 	supervisor/procinfo.c
 supervisor_containrd_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) \
 	$(LIBSECCOMP_CFLAGS) $(LIBCAP_CFLAGS) $(YAML_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS)

@@ -16,6 +16,7 @@
 #include "supervisor/content.h"
 #include "supervisor/db.h"
 #include "supervisor/images.h"
+#include "supervisor/snapshots.h"
 #include "supervisor/registry.h"
 
 struct sup_helper {
@@ -34,7 +35,9 @@ struct sup {
         struct cnr_peer *mon;
         struct cnr_db *db;           /* <root>/containr.db */
         struct cnr_content *content; /* <root>/content */
-        struct cnr_images *images;   /* image records over db + content */
+        struct cnr_images *images;
+        struct cnr_snapshotter *snaps; /* sup_snapshots.c */
+        bool snaps_reconciled;   /* image records over db + content */
         struct cnr_reg *reg;         /* registry client (registry.h); NULL if it failed to start */
         pid_t monitor_pid;
         unsigned restarts; /* of the supervisor, as the monitor counts them */
@@ -55,6 +58,15 @@ int sup_helper_request_fds(struct sup *s, int id, uint16_t type, const ProtobufC
 /* Ask the monitor; same contract. */
 int sup_monitor_request(struct sup *s, uint16_t type, const ProtobufCMessage *msg, cnr_reply_cb cb, void *arg,
                         struct cnr_err **err);
+
+/* sup_snapshots.c: the snapshotter over snapd and mountd */
+int sup_snapshots_start(struct sup *s, struct cnr_err **err);
+void sup_snapshots_stop(struct sup *s);
+/* A helper said HELLO: the first snapd HELLO runs start-up reconciliation. */
+void sup_snapshots_helper_up(struct sup *s, int id);
+/* Unpack a stored image into snapshots in the background (after pull,
+ * load, import); the result is logged and audited ("image_unpack"). */
+void sup_unpack(struct sup *s, const char *ref_or_id);
 
 /* api.c */
 void sup_api_start(struct sup *s);

@@ -134,6 +134,7 @@ on_helper_hello(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, vo
         cnr_peer_set_hello(p);
         h->hello = true;
         log_info("helper %s up (pid %d, version %s)", hi->name, hi->pid, hi->version);
+        sup_snapshots_helper_up(s, id);
         maybe_ready(s);
 }
 
@@ -438,7 +439,8 @@ cnr_supervisor_main(struct cnr_daemon *d)
                 _cleanup_free_ char *cpath = xasprintf("%s/content", d->cfg.root);
 
                 if (cnr_db_open(dbpath, &s->db, &err) < 0 || cnr_content_open(cpath, &s->content, &err) < 0 ||
-                    cnr_images_open(s->db, s->content, &s->images, &err) < 0) {
+                    cnr_images_open(s->db, s->content, &s->images, &err) < 0 ||
+                    sup_snapshots_start(s, &err) < 0) {
                         log_error("%s", cnr_err_str(err));
                         _exit(1);
                 }
@@ -452,6 +454,7 @@ cnr_supervisor_main(struct cnr_daemon *d)
         event_base_dispatch(s->base);
         sup_api_stop(s);
         cnr_reg_free(s->reg);
+        sup_snapshots_stop(s);
         cnr_images_close(s->images);
         cnr_content_close(s->content);
         cnr_db_close(s->db);

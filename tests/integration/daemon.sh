@@ -82,6 +82,9 @@ pass "containr info, version and system check"
 ls "$CNR_ROOT/snapshots" | grep -v '^overlay2$' | grep -q . && fail "system check left a directory in the snapshot root"
 "$CONTAINR" system audit --helper snapd | grep -q '"op":"snap_mkdir"' || fail "snapd audit has no snap_mkdir"
 "$CONTAINR" system audit --helper mountd | grep -q '"op":"mount_tmpfs"' || fail "mountd audit has no mount_tmpfs"
+reconciled() { grep -q '"op":"snapshot_reconcile".*"result":"ok"' "$CNR_LOG/containrd.audit.jsonl"; }
+cnr_wait_for 15 reconciled || fail "no snapshot reconciliation at start-up"
+"$CONTAINR" system audit --helper snapd | grep -q '"op":"snap_list"' || fail "snapd audit has no snap_list"
 "$CONTAINR" system audit | grep -q '"op":"system_check"' || fail "containrd audit has no system_check"
 pass "audit logs record the operations"
 
