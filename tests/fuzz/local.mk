@@ -40,3 +40,18 @@ tests_fuzz_fuzz_dockerfile_CFLAGS = $(FRONTEND_CFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_dockerfile_LDFLAGS = -fsanitize=fuzzer
 tests_fuzz_fuzz_dockerfile_LDADD = $(FRONTEND_LIBS)
 endif
+
+# snapd's tar entry-path policy (helpers/snapd/tarpath.c).
+check_PROGRAMS += tests/fuzz/replay_tarpath
+TESTS += tests/fuzz/replay_tarpath
+tests_fuzz_replay_tarpath_SOURCES = tests/fuzz/fuzz_tarpath.c tests/fuzz/replay.c helpers/snapd/tarpath.c
+tests_fuzz_replay_tarpath_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS=\"tarpath\"
+tests_fuzz_replay_tarpath_CFLAGS = $(AM_CFLAGS)
+tests_fuzz_replay_tarpath_LDADD = common/libcommon.la
+
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_tarpath
+tests_fuzz_fuzz_tarpath_SOURCES = tests/fuzz/fuzz_tarpath.c helpers/snapd/tarpath.c
+tests_fuzz_fuzz_tarpath_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_tarpath_LDFLAGS = -fsanitize=fuzzer
+endif
