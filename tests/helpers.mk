@@ -33,3 +33,6 @@ tests_snapshots_conformance_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(LIBEVEN
 	$(SQLITE_CFLAGS) $(LIBARCHIVE_CFLAGS) $(LIBCAP_CFLAGS)
 tests_snapshots_conformance_LDADD = supervisor/libsnap.la supervisor/libstore.la ipc/libipc.la common/libcommon.la \
 	$(PROTOBUF_C_LIBS) $(LIBEVENT_LIBS) $(JANSSON_LIBS) $(SQLITE_LIBS) $(LIBARCHIVE_LIBS) $(LIBCAP_LIBS)
+
+TESTS += tests/integration/snapshots.sh
+EXTRA_DIST += tests/integration/snapshots.sh
