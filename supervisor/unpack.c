@@ -99,8 +99,8 @@ on_applied(struct cnr_err *err, const struct cnr_snap_applied *a, void *arg)
                 return;
         }
         if (strcmp(a->diff_id, u->diff_ids[u->next].str) != 0) {
-                cnr_errf(&e, EBADMSG, "diff_id mismatch (the config says %s, the layer is %s)", u->diff_ids[u->next].str,
-                         a->diff_id);
+                cnr_errf(&e, EBADMSG, "diff_id mismatch (the config says %s, the layer is %s)",
+                         u->diff_ids[u->next].str, a->diff_id);
                 fail(u, e);
                 cnr_err_free(&e);
                 return;

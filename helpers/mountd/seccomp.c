@@ -11,6 +11,9 @@ const char *const mountd_syscalls[] = {
         "fsmount",  /* the detached mount fd handed to the supervisor */
         /* MountSnapshot: snapshot dirs checked under the root fd, lowerdirs
          * relative to the driver dir (fchdir), binds cloned with open_tree */
-        "openat2", "fchdir", "open_tree", "mount_setattr",
+        "openat2",
+        "fchdir",
+        "open_tree",
+        "mount_setattr",
         NULL,
 };

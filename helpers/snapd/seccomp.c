@@ -12,8 +12,17 @@ const char *const snapd_syscalls[] = {
         "renameat2",
         /* SnapApply: parents resolved with RESOLVE_IN_ROOT, entries made
          * and set up with *at() calls that never follow the last component */
-        "openat2", "fchown", "fchownat", "fchmod", "fchmodat", "utimensat", "linkat", "symlinkat", "mknodat",
-        "fsetxattr", "ftruncate",
+        "openat2",
+        "fchown",
+        "fchownat",
+        "fchmod",
+        "fchmodat",
+        "utimensat",
+        "linkat",
+        "symlinkat",
+        "mknodat",
+        "fsetxattr",
+        "ftruncate",
         /* SnapRemove, SnapUsage, SnapList: reading directories */
         "getdents64",
         /* SnapList: the listing travels as a sealed memfd */

@@ -29,13 +29,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond)                                                                                                \
-        do {                                                                                                       \
-                if (!(cond)) {                                                                                     \
-                        fprintf(stderr, "fuzz_tarpath: invariant failed: %s (%s:%d) on `%s`\n", #cond, __FILE__, \
-                                __LINE__, name);                                                                   \
-                        abort();                                                                                   \
-                }                                                                                                  \
+#define CHECK(cond)                                                                                                    \
+        do {                                                                                                           \
+                if (!(cond)) {                                                                                         \
+                        fprintf(stderr, "fuzz_tarpath: invariant failed: %s (%s:%d) on `%s`\n", #cond, __FILE__,       \
+                                __LINE__, name);                                                                       \
+                        abort();                                                                                       \
+                }                                                                                                      \
         } while (0)
 
 static int

@@ -1169,6 +1169,22 @@ t_unpack(struct env *e)
                 CHECK(n_snapshots(e, "kind==committed") == 3 && n_snapshots(e, "kind==active") == 0,
                       "nothing committed, no extract snapshot left");
         }
+        /* a blob that is no layer at all (a bomb cut short looks the same
+         * to the supervisor): nothing committed, nothing left active */
+        {
+                struct cnr_image_layer junk[1];
+                static const char bytes[] = "this is not a tar, not gzip, not zstd";
+                memset(junk, 0, sizeof(junk));
+                CHECK(cnr_content_put(c, bytes, sizeof(bytes), NULL, &junk[0].digest, &err) == 0, "junk blob");
+                cnr_digest_buf(CNR_DIGEST_SHA256, "x", 1, &junk[0].diff_id);
+                img.layers = junk;
+                img.nlayers = 1;
+                memset(&w, 0, sizeof(w));
+                r = cnr_unpack(e->ss, c, &img, w_unpacked, &w, &err);
+                CHECK(finish_wait(e, &w, r, err, true) == EINVAL, "a blob that is not a layer fails the unpack");
+                CHECK(n_snapshots(e, "kind==committed") == 3 && n_snapshots(e, "kind==active") == 0,
+                      "nothing committed, no extract snapshot left after a failed apply");
+        }
         /* GC: keep the 2-layer chain only */
         {
                 const char *keep[] = {chain[1].str};
