@@ -856,8 +856,10 @@ cnr_snap_apply(struct cnr_snapshotter *ss, const char *key, int blobfd, uint64_t
 {
         Cnr__Helper__ToHelper req = CNR__HELPER__TO_HELPER__INIT;
         Cnr__Helper__SnapApply m = CNR__HELPER__SNAP_APPLY__INIT;
+        struct cnr_snap_mounts d;
         struct cnr_snap_info i;
         struct op *o = op_for(ss, key, &i, err);
+        int r;
 
         if (o == NULL)
                 return -1;
@@ -867,14 +869,24 @@ cnr_snap_apply(struct cnr_snapshotter *ss, const char *key, int blobfd, uint64_t
                 return cnr_errf(err, EINVAL, "apply to `%s`: not an active snapshot", key);
         }
         cnr_snap_info_clear(&i);
+        /* The parents, so snapd can give implied directories the lower
+         * layers' owners and modes. */
+        if (cnr_snap_mounts(ss, key, &d, err) < 0) {
+                op_free(o);
+                return -1;
+        }
         o->applied = cb;
         o->arg = arg;
         m.id = o->id;
         m.max_bytes = max_bytes;
         m.max_entries = max_entries;
+        m.lower = d.lower;
+        m.n_lower = d.nlower;
         req.op_case = CNR__HELPER__TO_HELPER__OP_SNAP_APPLY;
         req.snap_apply = &m;
-        if (send_op(ss, CNR_HELPER_SNAPD, &req, &blobfd, 1, APPLY_TIMEOUT_MS, on_applied, o, err) < 0) {
+        r = send_op(ss, CNR_HELPER_SNAPD, &req, &blobfd, 1, APPLY_TIMEOUT_MS, on_applied, o, err);
+        cnr_snap_mounts_clear(&d);
+        if (r < 0) {
                 op_free(o);
                 return -1;
         }

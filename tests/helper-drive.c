@@ -16,7 +16,8 @@
  *   create ID[:PARENT[:work]]  SnapCreate, expects Done
  *   remove ID            SnapRemove, expects Done
  *   usage ID             SnapUsage: "size=N inodes=N"
- *   apply ID[:BYTES:ENTRIES] FILE  SnapApply with FILE's fd: "diff_id=... tar_size=N entries=N written=N"
+ *   apply ID[:BYTES:ENTRIES[:LOWER,...]] FILE  SnapApply with FILE's fd:
+ *                        "diff_id=... tar_size=N entries=N written=N"
  *   list                 SnapList: expects a sealed memfd, prints "[name,name...]"
  *   mount UPPER:LOWER,...:ro|rw  MountSnapshot: expects one fd, a detached
  *                        overlay or bind ("f_type=overlay|bind ro=0|1 mode= owner=")
@@ -591,8 +592,7 @@ cmd_request(struct drive *d, const char *cmd, const char *arg, Cnr__Helper__ToHe
                 r = check_snapshot_fd(f.fds[0], desc, sizeof(desc), &err);
                 after = count_lines(mi);
                 if (r == 0 && (before < 0 || after != before))
-                        r = cnr_errf(&err, EPROTO, "the helper's mountinfo changed (%d lines, then %d)", before,
-                                     after);
+                        r = cnr_errf(&err, EPROTO, "the helper's mountinfo changed (%d lines, then %d)", before, after);
         } else if (want_case == CNR__HELPER__FROM_HELPER__MSG_USAGE) {
                 snprintf(desc, sizeof(desc), "size=%llu inodes=%llu", (unsigned long long)env->usage->size,
                          (unsigned long long)env->usage->inodes);
@@ -608,8 +608,7 @@ cmd_request(struct drive *d, const char *cmd, const char *arg, Cnr__Helper__ToHe
                 r = check_tmpfs_fd(f.fds[0], tmpfs_mode, desc, sizeof(desc), &err);
                 after = count_lines(mi);
                 if (r == 0 && (before < 0 || after != before))
-                        r = cnr_errf(&err, EPROTO, "the helper's mountinfo changed (%d lines, then %d)", before,
-                                     after);
+                        r = cnr_errf(&err, EPROTO, "the helper's mountinfo changed (%d lines, then %d)", before, after);
         } else if (want_case == CNR__HELPER__FROM_HELPER__MSG_NETNS) {
                 r = check_netns_fd(f.fds[0], desc, sizeof(desc), &err);
         } else {
@@ -742,6 +741,10 @@ snap_cmd(struct drive *d, const char *cmd, int argc, char **argv, int *i, bool r
                 m.id = f[0];
                 m.max_bytes = nf > 1 ? strtoull(f[1], NULL, 10) : 0;
                 m.max_entries = nf > 2 ? strtoull(f[2], NULL, 10) : 0;
+                if (nf > 3 && f[3][0] != '\0') {
+                        m.n_lower = (size_t)split(f[3], ',', lowers, (int)CNR_ARRAY_LEN(lowers));
+                        m.lower = lowers;
+                }
                 send_fd = open(file, O_RDONLY | O_CLOEXEC);
                 if (send_fd < 0) {
                         printf("error apply %s: open `%s`: %s\n", arg, file, strerror(errno));
@@ -861,7 +864,7 @@ usage(void)
                         "                    [--log-level LEVEL] [--timeout SEC] BINARY CMD...\n"
                         "commands: ping, tmpfs [SIZE MODE], mkdir NAME, rmdir NAME, netns, status,\n"
                         "          create ID[:PARENT[:work]], remove ID, usage ID, list,\n"
-                        "          apply ID[:BYTES:ENTRIES] FILE, mount UPPER:LOWER,...:ro|rw,\n"
+                        "          apply ID[:BYTES:ENTRIES[:LOWER,...]] FILE, mount UPPER:LOWER,...:ro|rw,\n"
                         "          garbage, foreign, eof; prefix `!` to expect a refusal\n");
         exit(2);
 }

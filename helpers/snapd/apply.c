@@ -64,6 +64,8 @@ struct dirtime {
 
 struct apply {
         int fsfd;
+        const int *lowerfds; /* the parents' fs dirs, nearest first */
+        size_t nlower;
         struct archive *raw; /* blob -> uncompressed stream */
         struct archive *tar; /* uncompressed stream -> entries */
         struct cnr_hasher *hash;
@@ -92,6 +94,26 @@ open_in_root(int fsfd, const char *path)
                 .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV,
         };
         return (int)syscall(SYS_openat2, fsfd, path, &how, sizeof(how));
+}
+
+/* Owner and mode of directory `path` in the nearest lower layer that has
+ * it (resolved there under the same rules); st unchanged when none does.
+ * A directory the layer implies without listing it must not shadow the
+ * lower one's attributes (a /tmp of 1777 staying 1777). */
+static void
+lower_attrs(struct apply *a, const char *path, struct stat *st)
+{
+        for (size_t i = 0; i < a->nlower; i++) {
+                int fd = open_in_root(a->lowerfds[i], path);
+                struct stat ls;
+
+                if (fd < 0)
+                        continue;
+                if (fstat(fd, &ls) == 0 && S_ISDIR(ls.st_mode))
+                        *st = ls;
+                close(fd);
+                return;
+        }
 }
 
 /* The directory path[0..dirlen) under the fs root, made when missing and
@@ -129,10 +151,13 @@ open_parent(struct apply *a, const char *path, size_t dirlen, bool create, struc
                         /* One component, made in the directory resolved so
                          * far: mkdirat never follows its last component. */
                         if (mkdirat(cur, dir + s, 0755) == 0) {
-                                if (fchownat(cur, dir + s, 0, 0, AT_SYMLINK_NOFOLLOW) < 0) {
+                                struct stat ls = {.st_mode = S_IFDIR | 0755};
+                                lower_attrs(a, dir, &ls);
+                                if (fchownat(cur, dir + s, ls.st_uid, ls.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+                                    fchmodat(cur, dir + s, ls.st_mode & 07777, 0) < 0) {
                                         int en = errno;
                                         close(cur);
-                                        return cnr_errf(err, en, "chown directory `%s`", dir);
+                                        return cnr_errf(err, en, "set the owner and mode of directory `%s`", dir);
                                 }
                         } else if (errno != EEXIST) {
                                 int en = errno;
@@ -468,8 +493,11 @@ apply_opaque(struct apply *a, const struct snapd_tarpath *tp, struct cnr_err **e
                 if (pfd < 0)
                         return -1;
                 if (mkdirat(pfd, tp->base, 0755) == 0) {
-                        if (fchownat(pfd, tp->base, 0, 0, AT_SYMLINK_NOFOLLOW) < 0)
-                                return cnr_errf(err, errno, "chown `%s`", tp->path);
+                        struct stat ls = {.st_mode = S_IFDIR | 0755};
+                        lower_attrs(a, tp->path, &ls);
+                        if (fchownat(pfd, tp->base, ls.st_uid, ls.st_gid, AT_SYMLINK_NOFOLLOW) < 0 ||
+                            fchmodat(pfd, tp->base, ls.st_mode & 07777, 0) < 0)
+                                return cnr_errf(err, errno, "set the owner and mode of `%s`", tp->path);
                 } else if (errno != EEXIST) {
                         return cnr_errf(err, errno, "mkdir `%s`", tp->path);
                 }
@@ -662,14 +690,16 @@ run(struct apply *a, int blobfd, struct cnr_err **err)
 }
 
 int
-snapd_apply_layer(int fsfd, int blobfd, unsigned long long max_bytes, unsigned long long max_entries,
-                  struct snapd_apply_stats *st, struct cnr_err **err)
+snapd_apply_layer(int fsfd, const int *lowerfds, size_t nlower, int blobfd, unsigned long long max_bytes,
+                  unsigned long long max_entries, struct snapd_apply_stats *st, struct cnr_err **err)
 {
         struct apply *a = xcalloc(1, sizeof(*a));
         struct cnr_digest d;
         int ret;
 
         a->fsfd = fsfd;
+        a->lowerfds = lowerfds;
+        a->nlower = nlower;
         a->max_bytes = max_bytes;
         a->max_entries = max_entries;
         a->hash = cnr_hasher_new(CNR_DIGEST_SHA256);
@@ -710,13 +740,28 @@ snapd_apply(struct cnr_helper_req *r, struct cnr_err **err)
         unsigned long long maxe = m->max_entries ? m->max_entries : SNAPD_APPLY_DEFAULT_ENTRIES;
         struct snapd_apply_stats st = {0};
         struct stat bst;
-        int fl;
+        int fl, rc = -1;
+        int lowerfds[SNAPD_APPLY_MAX_LOWER];
+        size_t nlower = 0;
 
         json_object_set_new(r->args, "id", json_string(m->id));
         json_object_set_new(r->args, "max_bytes", json_integer((json_int_t)maxb));
         json_object_set_new(r->args, "max_entries", json_integer((json_int_t)maxe));
         if (snapd_check_id(r, "snapshot id", m->id, err) < 0)
                 return -1;
+        {
+                json_t *lj = json_array();
+                for (size_t i = 0; i < m->n_lower; i++)
+                        json_array_append_new(lj, json_string(m->lower[i]));
+                json_object_set_new(r->args, "lower", lj);
+        }
+        for (size_t i = 0; i < m->n_lower; i++)
+                if (snapd_check_id(r, "lower snapshot id", m->lower[i], err) < 0)
+                        return -1;
+        if (m->n_lower > SNAPD_APPLY_MAX_LOWER) {
+                r->deny = true;
+                return cnr_errf(err, E2BIG, "%zu lower snapshots: more than %d", m->n_lower, SNAPD_APPLY_MAX_LOWER);
+        }
         if (maxb > SNAPD_APPLY_MAX_BYTES || maxe > SNAPD_APPLY_MAX_ENTRIES) {
                 r->deny = true;
                 return cnr_errf(err, EINVAL, "apply limits %llu bytes / %llu entries: above %llu / %llu", maxb, maxe,
@@ -740,9 +785,21 @@ snapd_apply(struct cnr_helper_req *r, struct cnr_err **err)
         }
         if (fsfd < 0)
                 return cnr_errf(err, errno, "open snapshot `%s`", fs);
-        if (snapd_apply_layer(fsfd, blob, maxb, maxe, &st, err) < 0) {
+        for (size_t i = 0; i < m->n_lower; i++) {
+                _cleanup_free_ char *lfs = xasprintf("%s/fs", m->lower[i]);
+                struct open_how how = {.flags = O_RDONLY | O_DIRECTORY | O_CLOEXEC,
+                                       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_XDEV};
+                lowerfds[i] = (int)syscall(SYS_openat2, driverfd, lfs, &how, sizeof(how));
+                nlower = i + 1;
+                if (lowerfds[i] < 0) {
+                        rc = cnr_errf(err, errno, "open lower snapshot `%s`", lfs);
+                        goto out;
+                }
+        }
+        if (snapd_apply_layer(fsfd, lowerfds, nlower, blob, maxb, maxe, &st, err) < 0) {
                 r->deny = st.refused;
-                return cnr_err_wrap(err, "apply the layer to snapshot `%s`", m->id);
+                rc = cnr_err_wrap(err, "apply the layer to snapshot `%s`", m->id);
+                goto out;
         }
         json_object_set_new(r->args, "diff_id", json_string(st.diff_id));
         json_object_set_new(r->args, "entries", json_integer((json_int_t)st.entries));
@@ -756,5 +813,10 @@ snapd_apply(struct cnr_helper_req *r, struct cnr_err **err)
         r->reply.applied.tar_size = st.tar_size;
         r->reply.applied.entries = st.entries;
         r->reply.applied.bytes_written = st.bytes_written;
-        return 0;
+        rc = 0;
+out:
+        for (size_t i = 0; i < nlower; i++)
+                if (lowerfds[i] >= 0)
+                        close(lowerfds[i]);
+        return rc;
 }

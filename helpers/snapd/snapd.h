@@ -52,8 +52,10 @@ struct snapd_apply_stats {
 };
 /* The apply itself, on an fs root fd and a blob fd (no IPC): also what the
  * tests and the fuzz-free unit test call. */
-int snapd_apply_layer(int fsfd, int blobfd, unsigned long long max_bytes, unsigned long long max_entries,
-                      struct snapd_apply_stats *st, struct cnr_err **err);
+/* lowerfds: the parents' fs dirs, nearest first (may be NULL/0). */
+int snapd_apply_layer(int fsfd, const int *lowerfds, size_t nlower, int blobfd, unsigned long long max_bytes,
+                      unsigned long long max_entries, struct snapd_apply_stats *st, struct cnr_err **err);
+#define SNAPD_APPLY_MAX_LOWER 256
 
 extern const char *const snapd_syscalls[]; /* NULL-terminated */
 

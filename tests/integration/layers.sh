@@ -98,6 +98,24 @@ U=$FS/g2/fs
 [ "$(stat -c '%F' "$U/gone/x")" = "character special file" ] && pass "whiteout under a missing parent" || fail "gone/x"
 nothing_outside "good layers"
 
+# ---- directories a layer implies take the lower layer's owner and mode ----
+mk lowerdirs d:tmp:1777 d:var:0750:5:6 d:var/lib:0700:7:8
+mk implied f:tmp/x:x w:var/.wh.gone f:var/lib/new/f:y d:usr/.wh..wh..opq
+drive implied create lo create up:lo:work apply lo "$T/lowerdirs.tar" apply up:0:0:lo "$T/implied.tar" \
+        create nolo create up2:nolo:work apply up2 "$T/implied.tar"
+I=$FS/up/fs
+[ "$(stat -c '%a %u:%g' "$I/tmp")" = "1777 0:0" ] && pass "implied tmp keeps the lower 1777" ||
+        fail "implied tmp is $(stat -c '%a %u:%g' "$I/tmp")"
+[ "$(stat -c '%a %u:%g' "$I/var")" = "750 5:6" ] && [ "$(stat -c '%a %u:%g' "$I/var/lib")" = "700 7:8" ] &&
+        pass "implied var and var/lib keep the lower owners and modes" ||
+        fail "implied var is $(stat -c '%a %u:%g' "$I/var"), var/lib $(stat -c '%a %u:%g' "$I/var/lib")"
+[ "$(stat -c '%a %u:%g' "$I/var/lib/new")" = "755 0:0" ] && pass "a directory no layer has is 0755 0:0" ||
+        fail "var/lib/new is $(stat -c '%a %u:%g' "$I/var/lib/new")"
+[ "$(stat -c '%a' "$FS/up2/fs/tmp")" = 755 ] && pass "without lowers, implied directories are 0755" ||
+        fail "up2 tmp is $(stat -c '%a' "$FS/up2/fs/tmp")"
+has "$T/audit" '"op":"snap_apply","args":{"id":"up","max_bytes":10737418240,"max_entries":1000000,"lower":["lo"],"diff_id"' \
+        "apply audits its lowers"
+
 # ---- THREATS 16: ../x, /../x, .. ----------------------------------------
 touch "$T/stamp"
 sleep 1
@@ -109,7 +127,7 @@ for n in '../x' '/../x' '..' 'a/../../x'; do
 done
 [ ! -e "$T/x" ] && [ ! -e "$T/base/x" ] && [ ! -e "$ROOT/x" ] && [ ! -e "$FS/x" ] && pass "THREATS 16: no x anywhere" ||
         fail "THREATS 16: x written outside"
-has "$T/audit" '"op":"snap_apply","args":{"id":"t16","max_bytes":10737418240,"max_entries":1000000},"decision":"deny"' \
+has "$T/audit" '"op":"snap_apply","args":{"id":"t16","max_bytes":10737418240,"max_entries":1000000,"lower":[]},"decision":"deny"' \
         "THREATS 16: refusal audited deny"
 nothing_outside "THREATS 16"
 
@@ -203,7 +221,7 @@ has "$T/t22.out" "error apply t22:0:50: E2BIG: " "THREATS 22: entry limit enforc
 [ "$(cat "$FS/t22d/fs/a")" = two ] && [ -f "$FS/t22d/fs/d" ] && pass "THREATS 22: duplicate entries: the last one wins" ||
         fail "THREATS 22: duplicates"
 has "$T/t22.out" "error apply t22:2000000000000:0: EINVAL: " "a limit above 1 TiB refused"
-has "$T/audit" '"op":"snap_apply","args":{"id":"t22","max_bytes":67108864,"max_entries":1000000},"decision":"deny","result":"error","errno":27' \
+has "$T/audit" '"op":"snap_apply","args":{"id":"t22","max_bytes":67108864,"max_entries":1000000,"lower":[]},"decision":"deny","result":"error","errno":27' \
         "THREATS 22: bomb refusal audited deny"
 
 # ---- not a layer at all ---------------------------------------------------
