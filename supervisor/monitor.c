@@ -165,6 +165,10 @@ spawn_helper(struct monitor *m, int id)
                 argv[argc++] = "--snapshot-root";
                 argv[argc++] = m->d->snap_root;
         }
+        if (id == CNR_HELPER_NETD) {
+                argv[argc++] = "--run-root";
+                argv[argc++] = m->d->cfg.run_root;
+        }
         argv[argc] = NULL;
         pid = cnr_spawn(path, argv, NULL, (int[]){sv[1], lg[1], audit}, 3, SIGKILL, &pidfd, &err);
         if (pid < 0) {

@@ -2,7 +2,7 @@
  * drive it from the supervisor's side of its channel, for tests.
  *
  *   helper-drive [--uid N] [--gid N] [--audit FILE] [--snapshot-root DIR]
- *                [--log-level LEVEL] [--timeout SEC] BINARY CMD...
+ *                [--run-root DIR] [--log-level LEVEL] [--timeout SEC] BINARY CMD...
  *
  * Commands run in order, one output line each (status prints several):
  *
@@ -24,6 +24,15 @@
  *   netns                NetnsCreate: expects one fd, a network namespace
  *                        (NSFS_MAGIC, NS_GET_NSTYPE) other than ours, with
  *                        lo up inside it
+ *   netns-open ID        NetnsOpen (needs --run-root): the same checks
+ *   netns-rm ID          NetnsRemove, expects Done
+ *   cni CMD ID IFNAME CONFLIST PORTS  CniExec ADD|DEL|CHECK of the conflist
+ *                        file; PORTS is a portMappings JSON array or `-`.
+ *                        ADD prints the result and keeps it in
+ *                        CONFLIST.ID.IFNAME.result, which DEL and CHECK send
+ *                        as prev_result (DEL without the file sends none)
+ *   routes               RouteList: "N prefix,prefix,..."
+ *   bridge-rm NAME       BridgeRemove, expects Done
  *   status               the helper's Uid, Gid, Cap..., NoNewPrivs, Seccomp lines
  *                        from /proc/<pid>/status, CapEff/CapBnd by name,
  *                        and every open fd with its target
@@ -231,6 +240,7 @@ send_req(struct drive *d, Cnr__Helper__ToHelper *req, uint32_t *reqid, struct cn
 }
 
 static Cnr__Helper__FromHelper *last_reply; /* of the last successful roundtrip */
+static const char *cni_result_path; /* where the next CniResult is kept, NULL = not kept */
 
 /* One request/reply.  Returns 1 on the expected result case (fds left in
  * *f), 0 on a cnr.Error reply (*errno_code, msg copied), -1 on a protocol
@@ -611,6 +621,22 @@ cmd_request(struct drive *d, const char *cmd, const char *arg, Cnr__Helper__ToHe
                         r = cnr_errf(&err, EPROTO, "the helper's mountinfo changed (%d lines, then %d)", before, after);
         } else if (want_case == CNR__HELPER__FROM_HELPER__MSG_NETNS) {
                 r = check_netns_fd(f.fds[0], desc, sizeof(desc), &err);
+        } else if (want_case == CNR__HELPER__FROM_HELPER__MSG_CNI_RESULT) {
+                snprintf(desc, sizeof(desc), "%s", env->cni_result->result);
+                r = 0;
+                if (cni_result_path && env->cni_result->result[0]) {
+                        FILE *fp = fopen(cni_result_path, "we");
+                        if (fp == NULL || fputs(env->cni_result->result, fp) < 0)
+                                r = cnr_errf(&err, errno, "keep the result in `%s`", cni_result_path);
+                        if (fp)
+                                fclose(fp);
+                }
+        } else if (want_case == CNR__HELPER__FROM_HELPER__MSG_ROUTES) {
+                size_t off = (size_t)snprintf(desc, sizeof(desc), "%zu ", env->routes->n_prefixes);
+                for (size_t k = 0; k < env->routes->n_prefixes && off < sizeof(desc); k++)
+                        off += (size_t)snprintf(desc + off, sizeof(desc) - off, "%s%s", k ? "," : "",
+                                                env->routes->prefixes[k]);
+                r = 0;
         } else {
                 r = 0;
         }
@@ -769,6 +795,71 @@ snap_cmd(struct drive *d, const char *cmd, int argc, char **argv, int *i, bool r
         }
 }
 
+static char *
+slurp(const char *path)
+{
+        FILE *fp = fopen(path, "re");
+        char *buf = NULL;
+        size_t len = 0;
+
+        if (fp == NULL)
+                return NULL;
+        if (getdelim(&buf, &len, '\0', fp) < 0) {
+                free(buf);
+                buf = xstrdup("");
+        }
+        fclose(fp);
+        return buf;
+}
+
+/* cni CMD ID IFNAME CONFLIST PORTS */
+static int
+cni_cmd(struct drive *d, int argc, char **argv, int *i, bool refuse)
+{
+        Cnr__Helper__ToHelper req = CNR__HELPER__TO_HELPER__INIT;
+        Cnr__Helper__CniExec c = CNR__HELPER__CNI_EXEC__INIT;
+        _cleanup_free_ char *conf = NULL, *prev = NULL, *caps = NULL, *arg = NULL, *keep = NULL;
+        const char *cmd;
+        int r;
+
+        if (*i + 5 >= argc) {
+                printf("error cni: usage: cni ADD|DEL|CHECK ID IFNAME CONFLIST PORTS\n");
+                return -1;
+        }
+        cmd = argv[*i + 1];
+        c.command = strcmp(cmd, "ADD") == 0 ? 1 : strcmp(cmd, "DEL") == 0 ? 2 : strcmp(cmd, "CHECK") == 0 ? 3 : 9;
+        c.id = argv[*i + 2];
+        c.ifname = argv[*i + 3];
+        conf = slurp(argv[*i + 4]);
+        if (conf == NULL) {
+                printf("error cni: read `%s`: %s\n", argv[*i + 4], strerror(errno));
+                return -1;
+        }
+        c.conflist = conf;
+        if (strcmp(argv[*i + 5], "-") != 0) {
+                caps = xasprintf("{\"portMappings\":%s}", argv[*i + 5]);
+                c.capability_args = caps;
+        }
+        keep = xasprintf("%s.%s.%s.result", argv[*i + 4], c.id, c.ifname);
+        if (c.command != 1) {
+                prev = slurp(keep);
+                if (prev)
+                        c.prev_result = prev;
+        }
+        if (getenv("CNR_CNI_PLUGIN_DIR"))
+                c.plugin_dir = getenv("CNR_CNI_PLUGIN_DIR");
+        arg = xasprintf("%s %s %s", cmd, c.id, c.ifname);
+        *i += 5;
+        req.op_case = CNR__HELPER__TO_HELPER__OP_CNI_EXEC;
+        req.cni_exec = &c;
+        cni_result_path = c.command == 1 ? keep : NULL;
+        r = cmd_request(d, "cni", arg, &req, CNR__HELPER__FROM_HELPER__MSG_CNI_RESULT, 0, 0, refuse);
+        cni_result_path = NULL;
+        if (r == 0 && c.command == 2 && !refuse)
+                unlink(keep);
+        return r;
+}
+
 static int
 run(struct drive *d, int argc, char **argv)
 {
@@ -837,6 +928,42 @@ run(struct drive *d, int argc, char **argv)
                         req.op_case = CNR__HELPER__TO_HELPER__OP_NETNS_CREATE;
                         req.netns_create = &n;
                         r = cmd_request(d, cmd, NULL, &req, CNR__HELPER__FROM_HELPER__MSG_NETNS, 1, 0, refuse);
+                } else if (strcmp(cmd, "netns-open") == 0 || strcmp(cmd, "netns-rm") == 0 ||
+                           strcmp(cmd, "bridge-rm") == 0) {
+                        Cnr__Helper__NetnsOpen o = CNR__HELPER__NETNS_OPEN__INIT;
+                        Cnr__Helper__NetnsRemove rm = CNR__HELPER__NETNS_REMOVE__INIT;
+                        Cnr__Helper__BridgeRemove br = CNR__HELPER__BRIDGE_REMOVE__INIT;
+                        if (i + 1 >= argc) {
+                                printf("error %s: missing argument\n", cmd);
+                                return 1;
+                        }
+                        i++;
+                        if (strcmp(cmd, "netns-open") == 0) {
+                                o.id = argv[i];
+                                req.op_case = CNR__HELPER__TO_HELPER__OP_NETNS_OPEN;
+                                req.netns_open = &o;
+                                r = cmd_request(d, cmd, argv[i], &req, CNR__HELPER__FROM_HELPER__MSG_NETNS, 1, 0,
+                                                refuse);
+                        } else if (strcmp(cmd, "netns-rm") == 0) {
+                                rm.id = argv[i];
+                                req.op_case = CNR__HELPER__TO_HELPER__OP_NETNS_REMOVE;
+                                req.netns_remove = &rm;
+                                r = cmd_request(d, cmd, argv[i], &req, CNR__HELPER__FROM_HELPER__MSG_DONE, 0, 0,
+                                                refuse);
+                        } else {
+                                br.name = argv[i];
+                                req.op_case = CNR__HELPER__TO_HELPER__OP_BRIDGE_REMOVE;
+                                req.bridge_remove = &br;
+                                r = cmd_request(d, cmd, argv[i], &req, CNR__HELPER__FROM_HELPER__MSG_DONE, 0, 0,
+                                                refuse);
+                        }
+                } else if (strcmp(cmd, "cni") == 0) {
+                        r = cni_cmd(d, argc, argv, &i, refuse);
+                } else if (strcmp(cmd, "routes") == 0) {
+                        Cnr__Helper__RouteList rl = CNR__HELPER__ROUTE_LIST__INIT;
+                        req.op_case = CNR__HELPER__TO_HELPER__OP_ROUTE_LIST;
+                        req.route_list = &rl;
+                        r = cmd_request(d, cmd, NULL, &req, CNR__HELPER__FROM_HELPER__MSG_ROUTES, 0, 0, refuse);
                 } else if (strcmp(cmd, "status") == 0 && !refuse) {
                         r = cmd_status(d);
                 } else if (strcmp(cmd, "garbage") == 0 && !refuse) {
@@ -861,11 +988,12 @@ static void
 usage(void)
 {
         fprintf(stderr, "usage: helper-drive [--uid N] [--gid N] [--audit FILE] [--snapshot-root DIR]\n"
-                        "                    [--log-level LEVEL] [--timeout SEC] BINARY CMD...\n"
+                        "                    [--run-root DIR] [--log-level LEVEL] [--timeout SEC] BINARY CMD...\n"
                         "commands: ping, tmpfs [SIZE MODE], mkdir NAME, rmdir NAME, netns, status,\n"
                         "          create ID[:PARENT[:work]], remove ID, usage ID, list,\n"
                         "          apply ID[:BYTES:ENTRIES[:LOWER,...]] FILE, mount UPPER:LOWER,...:ro|rw,\n"
-                        "          garbage, foreign, eof; prefix `!` to expect a refusal\n");
+                        "          netns-open ID, netns-rm ID, cni CMD ID IFNAME CONFLIST PORTS, routes,\n"
+                        "          bridge-rm NAME, garbage, foreign, eof; prefix `!` to expect a refusal\n");
         exit(2);
 }
 
@@ -873,6 +1001,7 @@ int
 main(int argc, char **argv)
 {
         const char *uid = "65534", *gid = "65534", *audit = "/dev/null", *snaproot = NULL, *level = "debug";
+        const char *runroot = NULL;
         static struct drive d;
         struct cnr_err *err = NULL;
         char *hargv[16];
@@ -894,6 +1023,8 @@ main(int argc, char **argv)
                         audit = argv[i + 1];
                 else if (strcmp(argv[i], "--snapshot-root") == 0)
                         snaproot = argv[i + 1];
+                else if (strcmp(argv[i], "--run-root") == 0)
+                        runroot = argv[i + 1];
                 else if (strcmp(argv[i], "--log-level") == 0)
                         level = argv[i + 1];
                 else if (strcmp(argv[i], "--timeout") == 0 && cnr_parse_uint(argv[i + 1], 3600, &v) == 0 && v > 0)
@@ -928,6 +1059,10 @@ main(int argc, char **argv)
         if (snaproot) {
                 hargv[hn++] = (char *)"--snapshot-root";
                 hargv[hn++] = (char *)snaproot;
+        }
+        if (runroot) {
+                hargv[hn++] = (char *)"--run-root";
+                hargv[hn++] = (char *)runroot;
         }
         hargv[hn] = NULL;
         fds[0] = ipc[1];

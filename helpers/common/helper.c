@@ -116,6 +116,10 @@ parse_args(const struct cnr_helper_def *def, int argc, char **argv, enum cnr_log
                         if (val[0] != '/')
                                 usage_exit("--snapshot-root `%s`: not an absolute path", val);
                         H.env.snapshot_root = val;
+                } else if (strcmp(flag, "--run-root") == 0 && def->wants_run_root && H.env.run_root == NULL) {
+                        if (val[0] != '/')
+                                usage_exit("--run-root `%s`: not an absolute path", val);
+                        H.env.run_root = val;
                 } else {
                         usage_exit("argument `%s`: unknown or repeated flag", flag);
                 }
@@ -255,6 +259,12 @@ send_reply(struct cnr_helper_req *r, struct cnr_err **err)
                 break;
         case CNR__HELPER__FROM_HELPER__MSG_LISTING:
                 out.listing = &r->reply.listing;
+                break;
+        case CNR__HELPER__FROM_HELPER__MSG_CNI_RESULT:
+                out.cni_result = &r->reply.cni_result;
+                break;
+        case CNR__HELPER__FROM_HELPER__MSG_ROUTES:
+                out.routes = &r->reply.routes;
                 break;
         default:
                 return cnr_errf(err, EINVAL, "reply case %d is not a result", (int)r->reply_case);

@@ -4,7 +4,8 @@
  * the order the monitor's contract (man/containr-helpers.7) fixes:
  *
  *   1. parse argv strictly: --uid N --gid N --log-level LEVEL, and
- *      --snapshot-root DIR for the helper that asks for it; anything else
+ *      --snapshot-root DIR or --run-root DIR for the helper that asks
+ *      for it; anything else
  *      is exit 2
  *   2. check fds 3 (IPC, SEQPACKET), 4 (log, SEQPACKET) and 5 (audit log)
  *      are open, mark them close-on-exec, close every fd above 5
@@ -54,6 +55,7 @@ struct cnr_helper_env {
         uid_t uid;
         gid_t gid;
         const char *snapshot_root; /* --snapshot-root, NULL when not asked for */
+        const char *run_root;      /* --run-root, NULL when not asked for */
         void *state;               /* the helper's own, set by its setup hook */
 };
 
@@ -82,6 +84,8 @@ struct cnr_helper_req {
                 Cnr__Helper__Usage usage;
                 Cnr__Helper__Applied applied;
                 Cnr__Helper__Listing listing;
+                Cnr__Helper__CniResult cni_result;
+                Cnr__Helper__Routes routes;
         } reply;
         int fds[CNR_IPC_MAX_FDS];
         size_t nfds;
@@ -105,6 +109,7 @@ struct cnr_helper_def {
          * scmp_filter_ctx), e.g. socket(AF_NETLINK, ...) only; NULL if none. */
         int (*seccomp_extra)(void *ctx, struct cnr_err **err);
         bool wants_snapshot_root; /* accept (and require) --snapshot-root */
+        bool wants_run_root;      /* accept --run-root (optional: ops needing it fail without) */
         /* Pre-drop setup, as root with every capability; NULL if none. */
         int (*setup)(struct cnr_helper_env *env, struct cnr_err **err);
 };

@@ -5,6 +5,11 @@
 
 static const struct cnr_helper_op ops[] = {
         {CNR__HELPER__TO_HELPER__OP_NETNS_CREATE, "netns_create", 0, netd_netns_create},
+        {CNR__HELPER__TO_HELPER__OP_NETNS_OPEN, "netns_open", 0, netd_netns_open},
+        {CNR__HELPER__TO_HELPER__OP_NETNS_REMOVE, "netns_remove", 0, netd_netns_remove},
+        {CNR__HELPER__TO_HELPER__OP_CNI_EXEC, "cni_exec", 0, netd_cni_exec},
+        {CNR__HELPER__TO_HELPER__OP_ROUTE_LIST, "route_list", 0, netd_route_list},
+        {CNR__HELPER__TO_HELPER__OP_BRIDGE_REMOVE, "bridge_remove", 0, netd_bridge_remove},
 };
 
 static const struct cnr_helper_def def = {
@@ -13,7 +18,8 @@ static const struct cnr_helper_def def = {
         .nops = CNR_ARRAY_LEN(ops),
         .syscalls = netd_syscalls,
         .seccomp_extra = netd_seccomp_extra,
-        .setup = netd_setup, /* keeps the original network namespace */
+        .setup = netd_setup, /* keeps the original network namespace, makes its run-root dirs */
+        .wants_run_root = true,
 };
 
 int

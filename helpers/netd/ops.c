@@ -1,17 +1,26 @@
 /* containr-netd's privileged work: the only code in this helper that
- * uses CAP_SYS_ADMIN (unshare, setns) and CAP_NET_ADMIN (links). */
+ * uses CAP_SYS_ADMIN (unshare, setns, the nsfs bind mounts of netns
+ * handles) and CAP_NET_ADMIN (links).  cni.c runs the CNI plugins. */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <arpa/inet.h>
 #include <libmnl/libmnl.h>
+#include <linux/if_link.h>
+#include <linux/magic.h>
 #include <linux/rtnetlink.h>
 
 #include "common/audit.h"
@@ -22,13 +31,67 @@
  * that enters another namespace comes back here before it answers. */
 static int orig_netns = -1;
 
+struct netd_state netd;
+
+/* <run_root>/netns and <run_root>/cni, owned by netd's user, made while
+ * netd is still root: after the drop it can write nowhere else. */
+static int
+own_dir(struct cnr_helper_env *env, const char *path, mode_t mode, struct cnr_err **err)
+{
+        _cleanup_close_ int fd = -1;
+        struct stat st;
+
+        if (mkdir(path, mode) < 0 && errno != EEXIST)
+                return cnr_errf(err, errno, "mkdir `%s`", path);
+        fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return cnr_errf(err, errno, "open `%s`", path);
+        if (fstat(fd, &st) < 0)
+                return cnr_errf(err, errno, "stat `%s`", path);
+        if (fchown(fd, env->uid, env->gid) < 0 || fchmod(fd, mode) < 0)
+                return cnr_errf(err, errno, "`%s`: owner %u:%u, mode %04o", path, (unsigned)env->uid,
+                                (unsigned)env->gid, (unsigned)mode);
+        return 0;
+}
+
 int
 netd_setup(struct cnr_helper_env *env, struct cnr_err **err)
 {
         orig_netns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (orig_netns < 0)
                 return cnr_errf(err, errno, "open the original network namespace `/proc/thread-self/ns/net`");
+        if (env->run_root == NULL)
+                return 0; /* NetnsCreate only: every other op says why it cannot run */
+        netd.netns_dir = xasprintf("%s/netns", env->run_root);
+        netd.cni_dir = xasprintf("%s/cni", env->run_root);
+        netd.ipam_dir = xasprintf("%s/cni/ipam", env->run_root);
+        if (own_dir(env, netd.netns_dir, 0711, err) < 0 || own_dir(env, netd.cni_dir, 0700, err) < 0 ||
+            own_dir(env, netd.ipam_dir, 0700, err) < 0)
+                return cnr_err_wrap(err, "netd state directories");
         return 0;
+}
+
+int
+netd_need_run_root(struct cnr_err **err)
+{
+        if (netd.netns_dir == NULL)
+                return cnr_errf(err, ENOTSUP, "netd was started without --run-root: no netns handles, no CNI");
+        return 0;
+}
+
+/* A container id: the CNI rule [A-Za-z0-9][A-Za-z0-9_.-]*, at most 128
+ * bytes, so it is always one path component and never `.` or `..`. */
+bool
+netd_valid_id(const char *id)
+{
+        size_t n = id ? strlen(id) : 0;
+
+        if (n == 0 || n > 128 || !isalnum((unsigned char)id[0]))
+                return false;
+        for (size_t i = 1; i < n; i++)
+                if (!isalnum((unsigned char)id[i]) && id[i] != '_' && id[i] != '.' && id[i] != '-')
+                        return false;
+        return true;
 }
 
 /* Back to the original namespace.  If that fails netd would serve the
@@ -121,5 +184,348 @@ netd_netns_create(struct cnr_helper_req *r, struct cnr_err **err)
         cnr__helper__netns__init(&r->reply.netns);
         r->fds[0] = steal_fd(&nsfd);
         r->nfds = 1;
+        return 0;
+}
+
+/* ---- persistent handles ---------------------------------------------- */
+
+/* The handle of container `id`: an nsfs bind mount on an empty file in
+ * <run_root>/netns.  It lives in the host's mount namespace (netd shares
+ * it), keeps the namespace alive after the container is gone, and gives
+ * the CNI plugins a path (CNI_NETNS) for DEL. */
+static char *
+handle_path(const char *id)
+{
+        return xasprintf("%s/%s", netd.netns_dir, id);
+}
+
+/* Open an existing handle: it must be an nsfs file of a network namespace. */
+static int
+open_handle(const char *path, struct cnr_err **err)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        struct statfs sfs;
+
+        if (fd < 0)
+                return cnr_errf(err, errno, "open the netns handle `%s`", path);
+        if (fstatfs(fd, &sfs) < 0)
+                return cnr_errf(err, errno, "statfs `%s`", path);
+        if (sfs.f_type != NSFS_MAGIC)
+                return cnr_errf(err, ENOTSUP, "`%s` is not a namespace handle (no nsfs mount on it)", path);
+        return steal_fd(&fd);
+}
+
+int
+netd_netns_open(struct cnr_helper_req *r, struct cnr_err **err)
+{
+        const Cnr__Helper__NetnsOpen *q = r->req->netns_open;
+        _cleanup_free_ char *path = NULL;
+        _cleanup_close_ int nsfd = -1, file = -1;
+        bool created = false;
+
+        json_object_set_new(r->args, "id", json_string(q->id));
+        if (!netd_valid_id(q->id)) {
+                r->deny = true;
+                return cnr_errf(err, EINVAL, "container id `%s`: not [A-Za-z0-9][A-Za-z0-9_.-]{0,127}", q->id);
+        }
+        if (netd_need_run_root(err) < 0)
+                return -1;
+        path = handle_path(q->id);
+        file = open(path, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+        if (file < 0 && errno == EEXIST) {
+                /* Already there (a second attach, a retry): the same namespace. */
+                nsfd = open_handle(path, err);
+                if (nsfd < 0)
+                        return -1;
+        } else if (file < 0) {
+                return cnr_errf(err, errno, "create the netns handle `%s`", path);
+        } else {
+                created = true;
+                if (unshare(CLONE_NEWNET) < 0) {
+                        cnr_errf(err, errno, "unshare a new network namespace");
+                        goto fail;
+                }
+                if (loopback_up(err) < 0) {
+                        restore_netns();
+                        cnr_err_wrap(err, "new network namespace");
+                        goto fail;
+                }
+                if (mount("/proc/thread-self/ns/net", path, NULL, MS_BIND, NULL) < 0) {
+                        cnr_errf(err, errno, "bind-mount the new network namespace on `%s`", path);
+                        restore_netns();
+                        goto fail;
+                }
+                restore_netns();
+                nsfd = open_handle(path, err);
+                if (nsfd < 0)
+                        goto fail;
+        }
+        json_object_set_new(r->args, "created", json_boolean(created));
+        r->reply_case = CNR__HELPER__FROM_HELPER__MSG_NETNS;
+        cnr__helper__netns__init(&r->reply.netns);
+        r->fds[0] = steal_fd(&nsfd);
+        r->nfds = 1;
+        return 0;
+fail:
+        umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW);
+        unlink(path);
+        return -1;
+}
+
+int
+netd_netns_remove(struct cnr_helper_req *r, struct cnr_err **err)
+{
+        const Cnr__Helper__NetnsRemove *q = r->req->netns_remove;
+        _cleanup_free_ char *path = NULL;
+
+        json_object_set_new(r->args, "id", json_string(q->id));
+        if (!netd_valid_id(q->id)) {
+                r->deny = true;
+                return cnr_errf(err, EINVAL, "container id `%s`: not [A-Za-z0-9][A-Za-z0-9_.-]{0,127}", q->id);
+        }
+        if (netd_need_run_root(err) < 0)
+                return -1;
+        path = handle_path(q->id);
+        /* EINVAL: nothing mounted there (a crash between create and mount). */
+        if (umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 && errno != EINVAL && errno != ENOENT)
+                return cnr_errf(err, errno, "unmount the netns handle `%s`", path);
+        if (unlink(path) < 0 && errno != ENOENT)
+                return cnr_errf(err, errno, "remove the netns handle `%s`", path);
+        r->reply_case = CNR__HELPER__FROM_HELPER__MSG_DONE;
+        cnr__helper__done__init(&r->reply.done);
+        return 0;
+}
+
+/* ---- rtnetlink queries ------------------------------------------------ */
+
+struct nl {
+        struct mnl_socket *sock;
+        unsigned portid, seq;
+};
+
+static void
+nl_close(struct nl *n)
+{
+        if (n->sock)
+                mnl_socket_close(n->sock);
+        n->sock = NULL;
+}
+
+static int
+nl_open(struct nl *n, struct cnr_err **err)
+{
+        n->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+        if (n->sock == NULL)
+                return cnr_errf(err, errno, "open an rtnetlink socket");
+        if (mnl_socket_bind(n->sock, 0, MNL_SOCKET_AUTOPID) < 0) {
+                int e = errno;
+                nl_close(n);
+                return cnr_errf(err, e, "bind the rtnetlink socket");
+        }
+        n->portid = mnl_socket_get_portid(n->sock);
+        n->seq = (unsigned)time(NULL);
+        return 0;
+}
+
+/* Send one request and run cb over every reply until done or error. */
+static int
+nl_talk(struct nl *n, struct nlmsghdr *nlh, mnl_cb_t cb, void *data, const char *what, struct cnr_err **err)
+{
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        ssize_t len;
+        int r = MNL_CB_OK;
+
+        nlh->nlmsg_seq = ++n->seq;
+        if (mnl_socket_sendto(n->sock, nlh, nlh->nlmsg_len) < 0)
+                return cnr_errf(err, errno, "%s: send", what);
+        while (r > MNL_CB_STOP) {
+                len = mnl_socket_recvfrom(n->sock, buf, sizeof(buf));
+                if (len < 0)
+                        return cnr_errf(err, errno, "%s: receive", what);
+                r = mnl_cb_run(buf, (size_t)len, n->seq, n->portid, cb, data);
+        }
+        if (r < 0)
+                return cnr_errf(err, errno, "%s", what);
+        return 0;
+}
+
+struct routes {
+        char **v;
+        size_t n;
+};
+
+static int
+route_attr(const struct nlattr *a, void *data)
+{
+        const struct nlattr **tb = data;
+        int type = mnl_attr_get_type(a);
+
+        if (mnl_attr_type_valid(a, RTA_MAX) < 0)
+                return MNL_CB_OK;
+        tb[type] = a;
+        return MNL_CB_OK;
+}
+
+static int
+route_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct routes *rs = data;
+        const struct rtmsg *rm = mnl_nlmsg_get_payload(nlh);
+        const struct nlattr *tb[RTA_MAX + 1] = {0};
+        char addr[INET_ADDRSTRLEN];
+        uint32_t table;
+
+        if (rm->rtm_family != AF_INET || rm->rtm_dst_len == 0)
+                return MNL_CB_OK; /* the default route overlaps everything: not a claim */
+        mnl_attr_parse(nlh, sizeof(*rm), route_attr, tb);
+        table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rm->rtm_table;
+        if (table == RT_TABLE_LOCAL || tb[RTA_DST] == NULL)
+                return MNL_CB_OK; /* local and broadcast addresses: their subnet is in main */
+        if (inet_ntop(AF_INET, mnl_attr_get_payload(tb[RTA_DST]), addr, sizeof(addr)) == NULL)
+                return MNL_CB_OK;
+        if (rs->n >= 4096)
+                return MNL_CB_OK;
+        rs->v = xrealloc(rs->v, (rs->n + 1) * sizeof(*rs->v));
+        rs->v[rs->n++] = xasprintf("%s/%u", addr, (unsigned)rm->rtm_dst_len);
+        return MNL_CB_OK;
+}
+
+/* The reply owns nothing: the strings of the previous answer are freed on
+ * the next call. */
+static struct routes last_routes;
+
+int
+netd_route_list(struct cnr_helper_req *r, struct cnr_err **err)
+{
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nl n = {0};
+        struct nlmsghdr *nlh;
+        struct rtmsg *rm;
+        int rc;
+
+        for (size_t i = 0; i < last_routes.n; i++)
+                free(last_routes.v[i]);
+        free(last_routes.v);
+        last_routes = (struct routes){0};
+        if (nl_open(&n, err) < 0)
+                return -1;
+        nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = RTM_GETROUTE;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+        rm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rm));
+        rm->rtm_family = AF_INET;
+        rc = nl_talk(&n, nlh, route_cb, &last_routes, "dump the IPv4 routes", err);
+        nl_close(&n);
+        if (rc < 0)
+                return -1;
+        json_object_set_new(r->args, "routes", json_integer((json_int_t)last_routes.n));
+        r->reply_case = CNR__HELPER__FROM_HELPER__MSG_ROUTES;
+        cnr__helper__routes__init(&r->reply.routes);
+        r->reply.routes.n_prefixes = last_routes.n;
+        r->reply.routes.prefixes = last_routes.v;
+        return 0;
+}
+
+/* A bridge netd may remove: one the supervisor names, never another's. */
+bool
+netd_valid_bridge(const char *name)
+{
+        size_t n = name ? strlen(name) : 0;
+
+        if (n == 0 || n >= IFNAMSIZ)
+                return false;
+        if (strncmp(name, "cnr-", 4) != 0 && strncmp(name, "containr", 8) != 0)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!isalnum((unsigned char)name[i]) && name[i] != '-' && name[i] != '_')
+                        return false;
+        return true;
+}
+
+struct linkinfo {
+        bool found;
+        int index;
+        char kind[32];
+};
+
+static int
+link_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct linkinfo *li = data;
+        const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+        const struct nlattr *a, *b;
+
+        li->found = true;
+        li->index = ifm->ifi_index;
+        mnl_attr_for_each(a, nlh, sizeof(*ifm))
+        {
+                if (mnl_attr_get_type(a) != IFLA_LINKINFO)
+                        continue;
+                mnl_attr_for_each_nested(b, a)
+                {
+                        if (mnl_attr_get_type(b) == IFLA_INFO_KIND)
+                                snprintf(li->kind, sizeof(li->kind), "%s", mnl_attr_get_str(b));
+                }
+        }
+        return MNL_CB_OK;
+}
+
+int
+netd_bridge_remove(struct cnr_helper_req *r, struct cnr_err **err)
+{
+        const char *name = r->req->bridge_remove->name;
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct linkinfo li = {0};
+        struct nl n = {0};
+        struct nlmsghdr *nlh;
+        struct ifinfomsg *ifm;
+        struct cnr_err *e2 = NULL;
+        int rc;
+
+        json_object_set_new(r->args, "name", json_string(name));
+        if (!netd_valid_bridge(name)) {
+                r->deny = true;
+                return cnr_errf(err, EPERM, "bridge `%s`: netd removes only bridges named cnr-* or containr*", name);
+        }
+        if (nl_open(&n, err) < 0)
+                return -1;
+        nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = RTM_GETLINK;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK; /* the ack ends the exchange */
+        ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+        ifm->ifi_family = AF_UNSPEC;
+        mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+        rc = nl_talk(&n, nlh, link_cb, &li, "look up the link", &e2);
+        if (rc < 0 && e2->code == ENODEV) {
+                cnr_err_free(&e2);
+                nl_close(&n);
+                json_object_set_new(r->args, "existed", json_false());
+                goto done;
+        }
+        if (rc < 0) {
+                nl_close(&n);
+                *err = e2;
+                return cnr_err_wrap(err, "bridge `%s`", name);
+        }
+        if (strcmp(li.kind, "bridge") != 0) {
+                nl_close(&n);
+                r->deny = true;
+                return cnr_errf(err, EPERM, "link `%s` is a `%s`, not a bridge: not removed", name,
+                                li.kind[0] ? li.kind : "device");
+        }
+        nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = RTM_DELLINK;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+        ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+        ifm->ifi_family = AF_UNSPEC;
+        ifm->ifi_index = li.index;
+        rc = nl_talk(&n, nlh, NULL, NULL, "delete the link", err);
+        nl_close(&n);
+        if (rc < 0)
+                return cnr_err_wrap(err, "bridge `%s`", name);
+        json_object_set_new(r->args, "existed", json_true());
+done:
+        r->reply_case = CNR__HELPER__FROM_HELPER__MSG_DONE;
+        cnr__helper__done__init(&r->reply.done);
         return 0;
 }
