@@ -21,6 +21,7 @@
 
 #include <yaml.h>
 
+#include "common/cidr.h"
 #include "common/conf.h"
 #include "common/util.h"
 
@@ -43,6 +44,11 @@ cnr_config_init(struct cnr_config *c)
         c->restart_max_ms = 30000;
         c->registries = NULL;
         c->nregistries = 0;
+        c->net.pool = xcalloc(1, sizeof(char *));
+        c->net.pool[0] = xstrdup(CNR_CONFIG_NET_POOL);
+        c->net.npool = 1;
+        c->net.subnet_prefix = 24;
+        c->net.cni_plugin_dir = xstrdup(CNR_CONFIG_CNI_DIR);
 }
 
 void
@@ -63,6 +69,10 @@ cnr_config_free(struct cnr_config *c)
                 free(c->registries[i].mirrors);
         }
         free(c->registries);
+        for (size_t i = 0; i < c->net.npool; i++)
+                free(c->net.pool[i]);
+        free(c->net.pool);
+        free(c->net.cni_plugin_dir);
         memset(c, 0, sizeof(*c));
 }
 
@@ -89,6 +99,10 @@ config_copy(struct cnr_config *dst, const struct cnr_config *src)
                 for (size_t j = 0; j < a->nmirrors; j++)
                         b->mirrors[j] = xstrdup(a->mirrors[j]);
         }
+        dst->net.pool = xcalloc(src->net.npool + 1, sizeof(char *));
+        for (size_t i = 0; i < src->net.npool; i++)
+                dst->net.pool[i] = xstrdup(src->net.pool[i]);
+        dst->net.cni_plugin_dir = xstrdup(src->net.cni_plugin_dir);
 }
 
 /* ---- did you mean ---- */
@@ -712,6 +726,80 @@ set_registries(struct ctx *x, const char *key, const yaml_node_t *v, size_t off)
         return 0;
 }
 
+/* ---- networks ---- */
+
+static int
+set_pool(struct ctx *x, const char *key, const yaml_node_t *v, size_t off)
+{
+        struct cnr_config_networks *n = &x->c->net;
+        yaml_node_item_t *it;
+        const char *sv;
+
+        if (v->type != YAML_SEQUENCE_NODE || is_null(v))
+                return fail(x, v, "%s: expected a list of IPv4 prefixes (like 10.88.0.0/16), not %s", key,
+                            node_kind(v));
+        if (v->data.sequence.items.top == v->data.sequence.items.start)
+                return fail(x, v, "%s: the pool is empty", key);
+        for (size_t i = 0; i < n->npool; i++)
+                free(n->pool[i]);
+        n->npool = 0;
+        for (it = v->data.sequence.items.start; it < v->data.sequence.items.top; it++) {
+                const yaml_node_t *e = yaml_document_get_node(x->doc, *it);
+                struct cnr_cidr4 c, o;
+
+                if (n->npool >= CNR_CONFIG_POOL_MAX)
+                        return fail(x, e, "%s: more than %d prefixes", key, CNR_CONFIG_POOL_MAX);
+                if (scalar(x, key, e, "an IPv4 prefix", &sv) < 0)
+                        return -1;
+                if (cnr_cidr4_parse(sv, true, &c) < 0)
+                        return fail(x, e, "%s: `%s` is not an IPv4 prefix with its host bits zero (like 10.88.0.0/16)",
+                                    key, sv);
+                if (c.len < 8 || c.len > 30)
+                        return fail(x, e, "%s: `%s`: the prefix length must be 8 to 30", key, sv);
+                for (size_t i = 0; i < n->npool; i++)
+                        if (cnr_cidr4_parse(n->pool[i], true, &o) == 0 && cnr_cidr4_overlap(&c, &o))
+                                return fail(x, e, "%s: `%s` overlaps `%s`", key, sv, n->pool[i]);
+                n->pool = xrealloc(n->pool, (n->npool + 2) * sizeof(char *));
+                n->pool[n->npool++] = xstrdup(sv);
+                n->pool[n->npool] = NULL;
+        }
+        return 0;
+}
+
+static int
+set_subnet_prefix(struct ctx *x, const char *key, const yaml_node_t *v, size_t off)
+{
+        unsigned long long n;
+        const char *s;
+
+        if (scalar(x, key, v, "a prefix length", &s) < 0)
+                return -1;
+        if (cnr_parse_uint(s, 32, &n) < 0 || n < 16 || n > 29)
+                return fail(x, v, "%s: `%s`: expected a prefix length from 16 to 29", key, s);
+        x->c->net.subnet_prefix = (unsigned)n;
+        return 0;
+}
+
+static const struct key network_keys[] = {
+        {"pool", set_pool, 0},
+        {"subnet_prefix", set_subnet_prefix, 0},
+        {"cni_plugin_dir", set_path, offsetof(struct cnr_config, net.cni_plugin_dir)},
+};
+
+static int
+set_networks(struct ctx *x, const char *key, const yaml_node_t *v, size_t off)
+{
+        struct cnr_cidr4 c;
+
+        if (section(x, key, v, network_keys, CNR_ARRAY_LEN(network_keys)) < 0)
+                return -1;
+        for (size_t i = 0; i < x->c->net.npool; i++)
+                if (cnr_cidr4_parse(x->c->net.pool[i], true, &c) == 0 && c.len > x->c->net.subnet_prefix)
+                        return fail(x, v, "%s: pool `%s` is smaller than one /%u subnet (subnet_prefix)", key,
+                                    x->c->net.pool[i], x->c->net.subnet_prefix);
+        return 0;
+}
+
 static const struct key top_keys[] = {
         {"root", set_path, offsetof(struct cnr_config, root)},
         {"run_root", set_run_root, offsetof(struct cnr_config, run_root)},
@@ -723,6 +811,7 @@ static const struct key top_keys[] = {
         {"helpers", set_helpers, 0},
         {"restart", set_restart, 0},
         {"registries", set_registries, 0},
+        {"networks", set_networks, 0},
 };
 
 static int
@@ -892,6 +981,16 @@ cnr_config_dump(const struct cnr_config *c, FILE *f)
                 fputc('\n', f);
         }
         fprintf(f, "restart:\n  initial_ms: %u\n  max_ms: %u\n", c->restart_initial_ms, c->restart_max_ms);
+        /* networks: only when not the defaults (older golden dumps stay true) */
+        if (c->net.npool != 1 || strcmp(c->net.pool[0], CNR_CONFIG_NET_POOL) != 0 || c->net.subnet_prefix != 24 ||
+            strcmp(c->net.cni_plugin_dir, CNR_CONFIG_CNI_DIR) != 0) {
+                fputs("networks:\n  pool:\n", f);
+                for (size_t i = 0; i < c->net.npool; i++)
+                        fprintf(f, "    - %s\n", c->net.pool[i]);
+                fprintf(f, "  subnet_prefix: %u\n  cni_plugin_dir: ", c->net.subnet_prefix);
+                put_scalar(f, c->net.cni_plugin_dir);
+                fputc('\n', f);
+        }
         if (c->nregistries == 0)
                 return;
         fputs("registries:\n", f);

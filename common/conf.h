@@ -43,6 +43,17 @@ struct cnr_config_registry {
 #define CNR_CONFIG_MIRRORS_MAX 8
 #define CNR_CONFIG_TIMEOUT_MAX 3600
 
+/* `networks:` (supervisor/networks.c): where bridge subnets come from. */
+struct cnr_config_networks {
+        char **pool;            /* IPv4 CIDRs; default CNR_CONFIG_NET_POOL */
+        size_t npool;
+        unsigned subnet_prefix; /* each network's size; default 24 */
+        char *cni_plugin_dir;   /* default CNR_CONFIG_CNI_DIR */
+};
+#define CNR_CONFIG_NET_POOL "10.88.0.0/16"
+#define CNR_CONFIG_CNI_DIR "/usr/lib/cni"
+#define CNR_CONFIG_POOL_MAX 16
+
 struct cnr_config {
         char *root;       /* default LOCALSTATEDIR/lib/containr */
         char *run_root;   /* default RUNSTATEDIR/containr */
@@ -56,6 +67,7 @@ struct cnr_config {
         unsigned restart_max_ms;      /* default 30000 */
         struct cnr_config_registry *registries; /* default none */
         size_t nregistries;
+        struct cnr_config_networks net;
 };
 
 /* Bounds of restart.initial_ms and restart.max_ms. */
