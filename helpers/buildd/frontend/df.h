@@ -11,7 +11,7 @@
  *      through a keyword table that says which flags the instruction takes
  *      (bool, string or list) and how many arguments; nothing is expanded
  *      yet.
- *   3. plan (plan.c, lex.c, cachekey.c, lint.c): stages, ARG scoping, word
+ *   3. plan (plan.c, imgconfig.c, lex.c, cachekey.c, lint.c): stages, ARG scoping, word
  *      expansion with the stage's environment, the stage graph pruned to
  *      --target, per-step cache keys over the build context index
  *      (context.c, ignore.c), and the image config and history the plan

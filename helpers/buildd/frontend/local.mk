@@ -14,7 +14,9 @@ helpers_buildd_frontend_libfrontend_la_SOURCES = \
 	helpers/buildd/frontend/lex.c \
 	helpers/buildd/frontend/ignore.c \
 	helpers/buildd/frontend/context.c \
+	helpers/buildd/frontend/planner.h \
 	helpers/buildd/frontend/plan.c \
+	helpers/buildd/frontend/imgconfig.c \
 	helpers/buildd/frontend/cachekey.c \
 	helpers/buildd/frontend/lint.c \
 	helpers/buildd/frontend/report.c

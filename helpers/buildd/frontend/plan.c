@@ -1,7 +1,7 @@
 /* Layer 3: the plan.  Instructions -> stages (split at FROM), ARG scoping,
  * expansion with each stage's environment, the stage graph (FROM <stage>,
- * COPY --from, RUN --mount from=) pruned to the target, per-step cache
- * keys, and the image config and history each stage implies.
+ * COPY --from, RUN --mount from=) pruned to the target and per-step cache
+ * keys; the image config and history each stage implies are imgconfig.c's.
  *
  * Scopes: ARGs before the first FROM (meta ARGs) and the automatic platform
  * ARGs are visible in FROM lines only; inside a stage an ARG is visible from
@@ -24,44 +24,10 @@
 #include <sys/utsname.h>
 
 #include "common/util.h"
-#include "helpers/buildd/frontend/df.h"
-
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#include "helpers/buildd/frontend/planner.h"
 
 static const char *const proxy_args[] = {"HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy", "FTP_PROXY",
                                          "ftp_proxy",  "NO_PROXY",   "no_proxy",    "ALL_PROXY",   "all_proxy"};
-
-struct planner {
-        struct cnr_df_plan *p;
-        const struct cnr_df_opts *o;
-        const struct cnr_df_context *ctx;
-        struct cnr_df_ignore *ig;
-        struct cnr_df_vars platform; /* BUILDPLATFORM, TARGETOS, ... */
-        struct cnr_df_vars meta;     /* meta ARGs that have a value */
-        struct cnr_df_strv meta_declared;
-        struct cnr_df_strv consumed; /* build args that some ARG declared */
-        struct cnr_df_ast **trigger_asts;
-        size_t ntrigger_asts;
-        struct cnr_df_instr **trigger_ins;
-        size_t ntrigger_ins;
-};
-
-/* The state of the stage being dispatched. */
-struct sstate {
-        struct planner *pl;
-        struct cnr_df_stage *st;
-        struct cnr_df_vars env;      /* ENV */
-        struct cnr_df_vars args;     /* declared ARGs with a value */
-        struct cnr_df_strv declared; /* every declared ARG name */
-        char *workdir;
-        char *user;
-        struct cnr_df_strv shell;
-        bool cmd_set;
-        json_t *config;
-        json_t *history;
-        char fs_key[72];
-        struct cnr_df_strv unmatched;
-};
 
 /* ---- diagnostics -------------------------------------------------------- */
 
@@ -235,36 +201,26 @@ stage_lookup(const char *name, void *arg)
         return v ? v : cnr_df_vars_get(&s->args, name);
 }
 
-static int
-expand(struct sstate *s, const char *w, char **out, struct cnr_err **err)
+int
+cnr_df_sexpand(struct sstate *s, const char *w, char **out, struct cnr_err **err)
 {
         struct cnr_df_lex lx = {
                 .escape = s->pl->p->ast->escape, .lookup = stage_lookup, .arg = s, .unmatched = &s->unmatched};
         return cnr_df_expand(&lx, w, out, err);
 }
 
-static int
-expand_words(struct sstate *s, const char *w, struct cnr_df_strv *out, struct cnr_err **err)
+int
+cnr_df_sexpand_words(struct sstate *s, const char *w, struct cnr_df_strv *out, struct cnr_err **err)
 {
         struct cnr_df_lex lx = {
                 .escape = s->pl->p->ast->escape, .lookup = stage_lookup, .arg = s, .unmatched = &s->unmatched};
         return cnr_df_expand_words(&lx, w, out, err);
 }
 
-/* ---- helpers for config ------------------------------------------------- */
+/* ---- small helpers ------------------------------------------------------ */
 
-static void
-env_to_config(struct sstate *s)
-{
-        json_t *a = json_array();
-
-        for (size_t i = 0; i < s->env.names.n; i++)
-                json_array_append_new(a, json_sprintf("%s=%s", s->env.names.v[i], s->env.values.v[i]));
-        json_object_set_new(s->config, "Env", a);
-}
-
-static json_t *
-strv_json(const struct cnr_df_strv *sv)
+json_t *
+cnr_df_strv_json(const struct cnr_df_strv *sv)
 {
         json_t *a = json_array();
 
@@ -273,9 +229,8 @@ strv_json(const struct cnr_df_strv *sv)
         return a;
 }
 
-/* argv of a RUN/CMD/ENTRYPOINT: exec form as is, shell form under SHELL. */
-static void
-command_argv(struct sstate *s, const struct cnr_df_instr *in, size_t skip, struct cnr_df_strv *argv)
+void
+cnr_df_command_argv(struct sstate *s, const struct cnr_df_instr *in, size_t skip, struct cnr_df_strv *argv)
 {
         if (in->json) {
                 for (size_t i = skip; i < in->args.n; i++)
@@ -288,23 +243,8 @@ command_argv(struct sstate *s, const struct cnr_df_instr *in, size_t skip, struc
                 cnr_df_strv_push(argv, in->args.v[skip]);
 }
 
-static char *
-quoted_list(const struct cnr_df_strv *sv)
-{
-        struct cnr_df_buf b = {0};
-
-        cnr_df_buf_addc(&b, '[');
-        for (size_t i = 0; i < sv->n; i++) {
-                if (i)
-                        cnr_df_buf_addc(&b, ' ');
-                cnr_df_buf_quote(&b, sv->v[i]);
-        }
-        cnr_df_buf_addc(&b, ']');
-        return cnr_df_buf_steal(&b);
-}
-
-static char *
-join(const struct cnr_df_strv *sv, const char *sep)
+char *
+cnr_df_strv_join(const struct cnr_df_strv *sv, const char *sep)
 {
         struct cnr_df_buf b = {0};
 
@@ -316,8 +256,8 @@ join(const struct cnr_df_strv *sv, const char *sep)
         return cnr_df_buf_steal(&b);
 }
 
-static char *
-path_join(const char *base, const char *rel)
+char *
+cnr_df_path_join(const char *base, const char *rel)
 {
         _cleanup_free_ char *j = NULL;
         char *clean;
@@ -364,37 +304,6 @@ valid_chmod(const char *m)
         }
 }
 
-static bool
-valid_signal(const char *s)
-{
-        static const char *const names[] = {"ABRT", "ALRM",   "BUS",  "CHLD",   "CLD",   "CONT", "FPE",  "HUP",  "ILL",
-                                            "INT",  "IO",     "IOT",  "KILL",   "PIPE",  "POLL", "PROF", "PWR",  "QUIT",
-                                            "SEGV", "STKFLT", "STOP", "SYS",    "TERM",  "TRAP", "TSTP", "TTIN", "TTOU",
-                                            "URG",  "USR1",   "USR2", "VTALRM", "WINCH", "XCPU", "XFSZ"};
-        const char *n = s;
-        char *end;
-
-        if (isdigit((unsigned char)*s)) {
-                unsigned long v = strtoul(s, &end, 10);
-                return *end == '\0' && v >= 1 && v <= 64;
-        }
-        if (strncasecmp(n, "SIG", 3) == 0)
-                n += 3;
-        for (size_t i = 0; i < CNR_ARRAY_LEN(names); i++)
-                if (strcasecmp(n, names[i]) == 0)
-                        return true;
-        if (strncasecmp(n, "RTMIN", 5) == 0 || strncasecmp(n, "RTMAX", 5) == 0) {
-                const char *q = n + 5;
-                if (*q == '\0')
-                        return true;
-                if (*q != '+' && *q != '-')
-                        return false;
-                unsigned long v = strtoul(q + 1, &end, 10);
-                return q[1] != '\0' && *end == '\0' && v <= 30;
-        }
-        return false;
-}
-
 /* ---- steps ---------------------------------------------------------------- */
 
 static struct cnr_df_step *
@@ -430,14 +339,7 @@ seal(struct sstate *s, struct cnr_df_step *step, json_t *def)
                 if (step->note == NULL)
                         step->note = xstrdup("base image facts unknown");
         }
-        if (step->history && step->created_by) {
-                json_t *h = json_object();
-                json_object_set_new(h, "created_by", json_string(step->created_by));
-                json_object_set_new(h, "comment", json_string("buildkit.dockerfile.v0"));
-                if (!step->layer)
-                        json_object_set_new(h, "empty_layer", json_true());
-                json_array_append_new(s->history, h);
-        }
+        cnr_df_config_history(s, step);
 }
 
 static int
@@ -525,8 +427,8 @@ do_run(struct sstate *s, const struct cnr_df_instr *in, struct cnr_df_step *step
         _cleanup_free_ char *cmd = NULL;
         const char *net = cnr_df_instr_flagv(in, "network"), *sec = cnr_df_instr_flagv(in, "security");
 
-        command_argv(s, in, 0, &argv);
-        json_object_set_new(def, "argv", strv_json(&argv));
+        cnr_df_command_argv(s, in, 0, &argv);
+        json_object_set_new(def, "argv", cnr_df_strv_json(&argv));
         json_object_set_new(def, "env", run_env(s, &argdesc));
         json_object_set_new(def, "cwd", json_string(s->workdir));
         json_object_set_new(def, "user", json_string(s->user ? s->user : ""));
@@ -543,7 +445,7 @@ do_run(struct sstate *s, const struct cnr_df_instr *in, struct cnr_df_step *step
                         char *x = NULL;
                         if (vals[k] == NULL)
                                 continue;
-                        if (expand(s, vals[k], &x, &err) < 0) {
+                        if (cnr_df_sexpand(s, vals[k], &x, &err) < 0) {
                                 cnr_df_plan_diag(p, CNR_DF_ERROR, in->line, NULL, "--mount %s: %s", keys[k], err->msg);
                                 cnr_err_free(&err);
                                 continue;
@@ -592,10 +494,10 @@ do_run(struct sstate *s, const struct cnr_df_instr *in, struct cnr_df_step *step
         for (size_t i = 0; i < in->node->nheredocs; i++)
                 json_array_append_new(hd, json_string(in->node->heredocs[i].content));
         json_object_set_new(def, "heredocs", hd);
-        cmd = join(&argv, " ");
+        cmd = cnr_df_strv_join(&argv, " ");
         cnr_df_buf_adds(&cb, "RUN ");
         if (argdesc.n) {
-                _cleanup_free_ char *a = join(&argdesc, " ");
+                _cleanup_free_ char *a = cnr_df_strv_join(&argdesc, " ");
                 cnr_df_buf_addf(&cb, "|%zu %s ", argdesc.n, a);
         }
         cnr_df_buf_adds(&cb, cmd);
@@ -635,7 +537,7 @@ do_copy(struct sstate *s, const struct cnr_df_instr *in, struct cnr_df_step *ste
                         cnr_df_strv_push(&srcs, in->args.v[i]);
                         continue;
                 }
-                if (expand(s, in->args.v[i], &x, &err) < 0)
+                if (cnr_df_sexpand(s, in->args.v[i], &x, &err) < 0)
                         goto experr;
                 if (!strncmp(x, "http://", 7) || !strncmp(x, "https://", 8) || !strncmp(x, "git@", 4))
                         remote = true;
@@ -643,12 +545,12 @@ do_copy(struct sstate *s, const struct cnr_df_instr *in, struct cnr_df_step *ste
                         wildcard = true;
                 cnr_df_strv_take(&srcs, x);
         }
-        if (expand(s, in->args.v[in->args.n - 1], &dest, &err) < 0)
+        if (cnr_df_sexpand(s, in->args.v[in->args.n - 1], &dest, &err) < 0)
                 goto experr;
-        if (chown && expand(s, chown, &xchown, &err) < 0)
+        if (chown && cnr_df_sexpand(s, chown, &xchown, &err) < 0)
                 goto experr;
         if (chmod) {
-                if (expand(s, chmod, &xchmod, &err) < 0)
+                if (cnr_df_sexpand(s, chmod, &xchmod, &err) < 0)
                         goto experr;
                 if (!valid_chmod(xchmod)) {
                         cnr_df_plan_diag(p, CNR_DF_ERROR, in->line, NULL,
@@ -665,7 +567,7 @@ do_copy(struct sstate *s, const struct cnr_df_instr *in, struct cnr_df_step *ste
                                  kw);
                 goto out;
         }
-        destabs = path_join(s->workdir, dest);
+        destabs = cnr_df_path_join(s->workdir, dest);
         if (dest[0] && dest[strlen(dest) - 1] == '/' && strcmp(destabs, "/") != 0) {
                 char *t = xasprintf("%s/", destabs);
                 free(destabs);
@@ -674,17 +576,17 @@ do_copy(struct sstate *s, const struct cnr_df_instr *in, struct cnr_df_step *ste
         if (ex)
                 for (size_t i = 0; i < ex->list.n; i++) {
                         char *x;
-                        if (expand(s, ex->list.v[i], &x, &err) < 0)
+                        if (cnr_df_sexpand(s, ex->list.v[i], &x, &err) < 0)
                                 goto experr;
                         cnr_df_strv_take(&excl, x);
                 }
         if (from && resolve_from(s, from, in->line, &dep, &img) < 0)
                 goto out;
-        json_object_set_new(def, "srcs", strv_json(&srcs));
+        json_object_set_new(def, "srcs", cnr_df_strv_json(&srcs));
         json_object_set_new(def, "dest", json_string(destabs));
         json_object_set_new(def, "chown", json_string(xchown ? xchown : ""));
         json_object_set_new(def, "chmod", json_string(xchmod ? xchmod : ""));
-        json_object_set_new(def, "exclude", strv_json(&excl));
+        json_object_set_new(def, "exclude", cnr_df_strv_json(&excl));
         json_object_set_new(def, "link", json_boolean(cnr_df_instr_flagb(in, "link")));
         json_object_set_new(def, "parents", json_boolean(cnr_df_instr_flagb(in, "parents")));
         if (in->kind == CNR_DF_ADD) {
@@ -743,7 +645,7 @@ do_copy(struct sstate *s, const struct cnr_df_instr *in, struct cnr_df_step *ste
                 cnr_df_buf_addf(&cb, " --chown=%s", xchown);
         if (xchmod)
                 cnr_df_buf_addf(&cb, " --chmod=%s", xchmod);
-        sl = join(&srcs, " ");
+        sl = cnr_df_strv_join(&srcs, " ");
         cnr_df_buf_addf(&cb, " %s %s", sl, dest);
         step->text = xstrdup(cb.s);
         if (from)
@@ -770,384 +672,83 @@ out:
 }
 
 static int
-cmp_str(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static int
-do_expose(struct sstate *s, const struct cnr_df_instr *in, struct cnr_df_step *step, json_t *def)
+do_arg(struct sstate *s, const struct cnr_df_instr *in, struct cnr_df_step *step, json_t *def)
 {
         struct cnr_df_plan *p = s->pl->p;
-        struct cnr_df_strv words = {0}, ports = {0};
+        struct cnr_df_strv shown = {0};
         struct cnr_err *err = NULL;
-        json_t *ep = json_object_get(s->config, "ExposedPorts");
-        int rc = -1;
+        _cleanup_free_ char *x = NULL;
 
-        for (size_t i = 0; i < in->args.n; i++)
-                if (expand_words(s, in->args.v[i], &words, &err) < 0) {
-                        cnr_df_plan_diag(p, CNR_DF_ERROR, in->line, NULL, "EXPOSE: %s", err->msg);
+        for (size_t i = 0; i < in->args.n; i++) {
+                const char *name = in->args.v[i];
+                const char *ba = cnr_df_vars_get(&s->pl->o->build_args, name);
+                _cleanup_free_ char *val = NULL;
+
+                if (!cnr_df_strv_has(&s->pl->consumed, name))
+                        cnr_df_strv_push(&s->pl->consumed, name);
+                if (in->has_default[i] && cnr_df_sexpand(s, in->defaults.v[i], &val, &err) < 0) {
+                        cnr_df_plan_diag(p, CNR_DF_ERROR, in->line, NULL, "ARG %s: %s", name, err->msg);
                         cnr_err_free(&err);
-                        goto out;
+                        continue;
                 }
-        for (size_t i = 0; i < words.n; i++) {
-                char *w = words.v[i], *slash = strchr(w, '/'), *dash, *end;
-                const char *proto = "tcp";
-                unsigned long lo, hi;
-
-                if (slash) {
-                        *slash = '\0';
-                        proto = slash + 1;
-                        if (strcasecmp(proto, "tcp") && strcasecmp(proto, "udp") && strcasecmp(proto, "sctp")) {
-                                cnr_df_plan_diag(p, CNR_DF_ERROR, in->line, NULL, "invalid proto: `%s`", proto);
-                                goto out;
-                        }
+                if (ba) {
+                        free(val);
+                        val = xstrdup(ba);
+                } else if (!in->has_default[i]) {
+                        const char *mv = cnr_df_vars_get(&s->pl->meta, name);
+                        if (mv == NULL && !cnr_df_strv_has(&s->pl->meta_declared, name))
+                                mv = cnr_df_vars_get(&s->pl->platform, name);
+                        if (mv)
+                                val = xstrdup(mv);
                 }
-                if (strchr(w, ':')) {
-                        cnr_df_plan_diag(p, CNR_DF_ERROR, in->line, "ExposeInvalidFormat",
-                                         "EXPOSE `%s`: an IP address or host port does not belong in EXPOSE", w);
-                        goto out;
-                }
-                dash = strchr(w, '-');
-                lo = strtoul(w, &end, 10);
-                if (end == w || (dash ? end != dash : *end != '\0') || lo == 0 || lo > 65535) {
-                        cnr_df_plan_diag(p, CNR_DF_ERROR, in->line, NULL, "invalid containerPort: `%s`", w);
-                        goto out;
-                }
-                hi = lo;
-                if (dash) {
-                        hi = strtoul(dash + 1, &end, 10);
-                        if (end == dash + 1 || *end || hi < lo || hi > 65535) {
-                                cnr_df_plan_diag(p, CNR_DF_ERROR, in->line, NULL, "invalid port range: `%s`", w);
-                                goto out;
-                        }
-                }
-                for (unsigned long port = lo; port <= hi; port++) {
-                        char key[32], lp[8];
-                        size_t k;
-                        for (k = 0; proto[k] && k < sizeof(lp) - 1; k++)
-                                lp[k] = (char)tolower((unsigned char)proto[k]);
-                        lp[k] = '\0';
-                        snprintf(key, sizeof(key), "%lu/%s", port, lp);
-                        json_object_set_new(ep, key, json_object());
-                        if (!cnr_df_strv_has(&ports, key))
-                                cnr_df_strv_push(&ports, key);
+                if (!cnr_df_strv_has(&s->declared, name))
+                        cnr_df_strv_push(&s->declared, name);
+                if (val) {
+                        cnr_df_vars_set(&s->args, name, val);
+                        cnr_df_strv_take(&shown, xasprintf("%s=%s", name, val));
+                } else {
+                        cnr_df_vars_unset(&s->args, name);
+                        cnr_df_strv_push(&shown, name);
                 }
         }
-        json_object_set_new(def, "ports", strv_json(&ports));
-        {
-                /* History lists every exposed port, sorted. */
-                struct cnr_df_strv all = {0};
-                const char *k;
-                json_t *v;
-                _cleanup_free_ char *j = NULL;
-                json_object_foreach(ep, k, v) cnr_df_strv_push(&all, k);
-                if (all.n > 1)
-                        qsort(all.v, all.n, sizeof(char *), cmp_str);
-                j = join(&all, " ");
-                step->created_by = xasprintf("EXPOSE [%s]", j);
-                cnr_df_strv_free(&all);
-        }
-        {
-                _cleanup_free_ char *pj = join(&ports, " ");
-                step->text = xasprintf("EXPOSE %s", pj);
-        }
-        rc = 0;
-out:
-        cnr_df_strv_free(&words);
-        cnr_df_strv_free(&ports);
-        return rc;
-}
-
-static void
-healthcheck(struct sstate *s, const struct cnr_df_instr *in, struct cnr_df_step *step)
-{
-        json_t *hc = json_object(), *test = json_array();
-        struct cnr_df_buf b = {0};
-        _cleanup_free_ char *t = NULL;
-
-        if (strcmp(in->hc_type, "NONE") == 0) {
-                json_array_append_new(test, json_string("NONE"));
-        } else if (in->json) {
-                json_array_append_new(test, json_string("CMD"));
-                for (size_t i = 1; i < in->args.n; i++)
-                        json_array_append_new(test, json_string(in->args.v[i]));
-        } else {
-                json_array_append_new(test, json_string("CMD-SHELL"));
-                json_array_append_new(test, json_string(in->args.v[1]));
-        }
-        json_object_set_new(hc, "Test", test);
-        if (in->hc_interval)
-                json_object_set_new(hc, "Interval", json_integer(in->hc_interval));
-        if (in->hc_timeout)
-                json_object_set_new(hc, "Timeout", json_integer(in->hc_timeout));
-        if (in->hc_start_period)
-                json_object_set_new(hc, "StartPeriod", json_integer(in->hc_start_period));
-        if (in->hc_start_interval)
-                json_object_set_new(hc, "StartInterval", json_integer(in->hc_start_interval));
-        if (cnr_df_instr_flagv(in, "retries"))
-                json_object_set_new(hc, "Retries", json_integer(in->hc_retries));
-        t = json_dumps(hc, JSON_COMPACT | JSON_SORT_KEYS);
-        cnr_df_buf_addf(&b, "HEALTHCHECK %s", t);
-        step->created_by = cnr_df_buf_steal(&b);
-        step->text = xstrdup(in->node->original);
-        json_object_set_new(s->config, "Healthcheck", hc);
+        x = cnr_df_strv_join(&shown, " ");
+        json_object_set_new(def, "args", cnr_df_strv_json(&shown));
+        step->created_by = xasprintf("ARG %s", x);
+        step->text = xasprintf("ARG %s", x);
+        cnr_df_strv_free(&shown);
+        return 0;
 }
 
 static int
 do_instr(struct sstate *s, const struct cnr_df_instr *in, bool trigger)
 {
-        struct cnr_df_plan *p = s->pl->p;
-        struct cnr_df_step *step;
-        struct cnr_err *err = NULL;
+        struct cnr_df_step *step = new_step(s, in, trigger);
         json_t *def = json_object();
-        struct cnr_df_strv tmp = {0};
-        char *x = NULL;
+        int rc;
 
-        if (in->kind == CNR_DF_ONBUILD) {
-                json_t *ob = json_object_get(s->config, "OnBuild");
-                if (!json_is_array(ob)) {
-                        ob = json_array();
-                        json_object_set_new(s->config, "OnBuild", ob);
-                }
-                json_array_append_new(ob, json_string(in->trigger_text));
-                cnr_df_strv_push(&s->st->onbuild, in->trigger_text);
-                step = new_step(s, in, trigger);
-                step->text = xasprintf("ONBUILD %s", in->trigger_text);
-                json_object_set_new(def, "op", json_string("onbuild"));
-                json_object_set_new(def, "trigger", json_string(in->trigger_text));
-                seal(s, step, def);
-                return 0;
-        }
-        step = new_step(s, in, trigger);
-        json_object_set_new(def, "op", json_string(cnr_df_kind_name(in->kind)));
-        step->history = true;
+        json_object_set_new(def, "op",
+                            json_string(in->kind == CNR_DF_ONBUILD ? "onbuild" : cnr_df_kind_name(in->kind)));
+        step->history = in->kind != CNR_DF_ONBUILD;
         switch (in->kind) {
         case CNR_DF_RUN:
-                do_run(s, in, step, def);
+                rc = do_run(s, in, step, def);
                 break;
         case CNR_DF_COPY:
         case CNR_DF_ADD:
-                if (do_copy(s, in, step, def) < 0)
-                        goto fail;
+                rc = do_copy(s, in, step, def);
                 break;
-        case CNR_DF_ARG: {
-                struct cnr_df_strv shown = {0};
-                for (size_t i = 0; i < in->args.n; i++) {
-                        const char *name = in->args.v[i];
-                        const char *ba = cnr_df_vars_get(&s->pl->o->build_args, name);
-                        _cleanup_free_ char *val = NULL;
-
-                        if (!cnr_df_strv_has(&s->pl->consumed, name))
-                                cnr_df_strv_push(&s->pl->consumed, name);
-                        if (in->has_default[i] && expand(s, in->defaults.v[i], &val, &err) < 0) {
-                                cnr_df_plan_diag(p, CNR_DF_ERROR, in->line, NULL, "ARG %s: %s", name, err->msg);
-                                cnr_err_free(&err);
-                                continue;
-                        }
-                        if (ba) {
-                                free(val);
-                                val = xstrdup(ba);
-                        } else if (!in->has_default[i]) {
-                                const char *mv = cnr_df_vars_get(&s->pl->meta, name);
-                                if (mv == NULL && !cnr_df_strv_has(&s->pl->meta_declared, name))
-                                        mv = cnr_df_vars_get(&s->pl->platform, name);
-                                if (mv)
-                                        val = xstrdup(mv);
-                        }
-                        if (!cnr_df_strv_has(&s->declared, name))
-                                cnr_df_strv_push(&s->declared, name);
-                        if (val) {
-                                cnr_df_vars_set(&s->args, name, val);
-                                cnr_df_strv_take(&shown, xasprintf("%s=%s", name, val));
-                        } else {
-                                cnr_df_vars_unset(&s->args, name);
-                                cnr_df_strv_push(&shown, name);
-                        }
-                }
-                x = join(&shown, " ");
-                json_object_set_new(def, "args", strv_json(&shown));
-                step->created_by = xasprintf("ARG %s", x);
-                step->text = xasprintf("ARG %s", x);
-                cnr_df_strv_free(&shown);
-                break;
-        }
-        case CNR_DF_ENV:
-        case CNR_DF_LABEL: {
-                struct cnr_df_strv kv = {0};
-                bool env = in->kind == CNR_DF_ENV;
-                json_t *labels = json_object_get(s->config, "Labels");
-
-                for (size_t i = 0; i + 1 < in->args.n; i += 2) {
-                        char *k, *v;
-                        if (expand(s, in->args.v[i], &k, &err) < 0) {
-                                cnr_df_plan_diag(p, CNR_DF_ERROR, in->line, NULL, "%s: %s", cnr_df_kind_name(in->kind),
-                                                 err->msg);
-                                cnr_err_free(&err);
-                                cnr_df_strv_free(&kv);
-                                goto fail;
-                        }
-                        if (expand(s, in->args.v[i + 1], &v, &err) < 0) {
-                                free(k);
-                                cnr_df_plan_diag(p, CNR_DF_ERROR, in->line, NULL, "%s: %s", cnr_df_kind_name(in->kind),
-                                                 err->msg);
-                                cnr_err_free(&err);
-                                cnr_df_strv_free(&kv);
-                                goto fail;
-                        }
-                        cnr_df_strv_take(&kv, k);
-                        cnr_df_strv_take(&kv, v);
-                }
-                /* All pairs saw the old values; now apply. */
-                for (size_t i = 0; i + 1 < kv.n; i += 2) {
-                        if (env) {
-                                cnr_df_vars_set(&s->env, kv.v[i], kv.v[i + 1]);
-                        } else {
-                                if (!json_is_object(labels)) {
-                                        labels = json_object();
-                                        json_object_set_new(s->config, "Labels", labels);
-                                }
-                                json_object_set_new(labels, kv.v[i], json_string(kv.v[i + 1]));
-                        }
-                        cnr_df_strv_take(&tmp, xasprintf("%s=%s", kv.v[i], kv.v[i + 1]));
-                }
-                if (env) {
-                        /* ENV keeps the order of first definition: rebuild Env in place. */
-                        env_to_config(s);
-                }
-                x = join(&tmp, " ");
-                json_object_set_new(def, "pairs", strv_json(&tmp));
-                step->created_by = xasprintf("%s %s", cnr_df_kind_name(in->kind), x);
-                step->text = xstrdup(step->created_by);
-                cnr_df_strv_free(&kv);
-                break;
-        }
-        case CNR_DF_WORKDIR: {
-                char *abs;
-                if (expand(s, in->args.v[0], &x, &err) < 0)
-                        goto experr;
-                abs = path_join(s->workdir, x);
-                free(s->workdir);
-                s->workdir = abs;
-                json_object_set_new(s->config, "WorkingDir", json_string(abs));
-                json_object_set_new(def, "path", json_string(abs));
-                json_object_set_new(def, "user", json_string(s->user ? s->user : ""));
-                step->layer = strcmp(abs, "/") != 0;
-                step->created_by = xasprintf("WORKDIR %s", abs);
-                step->text = xstrdup(step->created_by);
-                break;
-        }
-        case CNR_DF_USER:
-                if (expand(s, in->args.v[0], &x, &err) < 0)
-                        goto experr;
-                if (*x == '\0') {
-                        cnr_df_plan_diag(p, CNR_DF_ERROR, in->line, NULL, "USER: the user is empty");
-                        goto fail;
-                }
-                free(s->user);
-                s->user = xstrdup(x);
-                json_object_set_new(s->config, "User", json_string(x));
-                json_object_set_new(def, "user", json_string(x));
-                step->created_by = xasprintf("USER %s", x);
-                step->text = xstrdup(step->created_by);
-                break;
-        case CNR_DF_VOLUME: {
-                json_t *vols = json_object_get(s->config, "Volumes");
-                if (!json_is_object(vols)) {
-                        vols = json_object();
-                        json_object_set_new(s->config, "Volumes", vols);
-                }
-                for (size_t i = 0; i < in->args.n; i++) {
-                        char *v;
-                        if (expand(s, in->args.v[i], &v, &err) < 0)
-                                goto experr;
-                        if (*v == '\0') {
-                                free(v);
-                                cnr_df_plan_diag(p, CNR_DF_ERROR, in->line, NULL,
-                                                 "VOLUME specified can not be an empty string");
-                                goto fail;
-                        }
-                        json_object_set_new(vols, v, json_object());
-                        cnr_df_strv_take(&tmp, v);
-                }
-                x = join(&tmp, " ");
-                json_object_set_new(def, "volumes", strv_json(&tmp));
-                step->created_by = xasprintf("VOLUME [%s]", x);
-                step->text = xasprintf("VOLUME %s", x);
-                break;
-        }
-        case CNR_DF_EXPOSE:
-                if (!json_is_object(json_object_get(s->config, "ExposedPorts")))
-                        json_object_set_new(s->config, "ExposedPorts", json_object());
-                if (do_expose(s, in, step, def) < 0)
-                        goto fail;
-                break;
-        case CNR_DF_CMD:
-        case CNR_DF_ENTRYPOINT: {
-                bool cmd = in->kind == CNR_DF_CMD;
-                json_t *v;
-                command_argv(s, in, 0, &tmp);
-                x = quoted_list(&tmp);
-                v = (!cmd && in->json && tmp.n == 0) ? json_null() : strv_json(&tmp);
-                json_object_set_new(s->config, cmd ? "Cmd" : "Entrypoint", v);
-                if (cmd) {
-                        s->cmd_set = true;
-                        if (!in->json)
-                                json_object_set_new(s->config, "ArgsEscaped", json_true());
-                } else if (!s->cmd_set) {
-                        json_object_set_new(s->config, "Cmd", json_null());
-                }
-                json_object_set_new(def, "argv", strv_json(&tmp));
-                step->created_by = xasprintf("%s %s", cnr_df_kind_name(in->kind), x);
-                step->text = xstrdup(step->created_by);
-                break;
-        }
-        case CNR_DF_SHELL:
-                cnr_df_strv_free(&s->shell);
-                for (size_t i = 0; i < in->args.n; i++)
-                        cnr_df_strv_push(&s->shell, in->args.v[i]);
-                json_object_set_new(s->config, "Shell", strv_json(&s->shell));
-                x = join(&s->shell, " ");
-                json_object_set_new(def, "shell", strv_json(&s->shell));
-                step->created_by = xasprintf("SHELL [%s]", x);
-                step->text = xstrdup(in->node->original);
-                break;
-        case CNR_DF_STOPSIGNAL:
-                if (expand(s, in->args.v[0], &x, &err) < 0)
-                        goto experr;
-                if (!valid_signal(x)) {
-                        cnr_df_plan_diag(p, CNR_DF_ERROR, in->line, NULL, "invalid signal: `%s`", x);
-                        goto fail;
-                }
-                json_object_set_new(s->config, "StopSignal", json_string(x));
-                json_object_set_new(def, "signal", json_string(x));
-                step->created_by = xasprintf("STOPSIGNAL %s", x);
-                step->text = xstrdup(step->created_by);
-                break;
-        case CNR_DF_HEALTHCHECK:
-                healthcheck(s, in, step);
-                json_object_set_new(def, "healthcheck", json_deep_copy(json_object_get(s->config, "Healthcheck")));
-                break;
-        case CNR_DF_MAINTAINER:
-                json_object_set_new(s->config, "Author", json_string(in->args.v[0]));
-                json_object_set_new(def, "author", json_string(in->args.v[0]));
-                step->created_by = xasprintf("MAINTAINER %s", in->args.v[0]);
-                step->text = xstrdup(step->created_by);
+        case CNR_DF_ARG:
+                rc = do_arg(s, in, step, def);
                 break;
         default:
+                rc = cnr_df_config_instr(s, in, step, def);
                 break;
         }
-        seal(s, step, def);
-        free(x);
-        cnr_df_strv_free(&tmp);
-        return 0;
-experr:
-        cnr_df_plan_diag(p, CNR_DF_ERROR, in->line, NULL, "%s: %s", cnr_df_kind_name(in->kind), err->msg);
-        cnr_err_free(&err);
-fail:
+        if (rc == 0) {
+                seal(s, step, def);
+                return 0;
+        }
         json_decref(def);
-        free(x);
-        cnr_df_strv_free(&tmp);
         /* Drop the half-made step. */
         s->st->nsteps--;
         free(step->text);
@@ -1174,56 +775,25 @@ sstate_free(struct sstate *s)
 }
 
 static void
-env_from_config(struct sstate *s)
-{
-        json_t *env = json_object_get(s->config, "Env");
-        size_t i;
-        json_t *v;
-
-        json_array_foreach(env, i, v)
-        {
-                const char *e = json_string_value(v), *eq = e ? strchr(e, '=') : NULL;
-                if (eq) {
-                        _cleanup_free_ char *k = xstrndup(e, (size_t)(eq - e));
-                        cnr_df_vars_set(&s->env, k, eq + 1);
-                }
-        }
-}
-
-static void
 dispatch_stage(struct planner *pl, struct cnr_df_stage *st)
 {
         struct cnr_df_plan *p = pl->p;
         struct sstate s = {.pl = pl, .st = st};
         struct cnr_df_strv triggers = {0};
+        struct cnr_df_image_facts facts = {0};
 
         if (st->base_stage >= 0) {
                 const struct cnr_df_stage *b = &p->stages[st->base_stage];
-                s.config = json_deep_copy(b->config);
-                json_object_del(s.config, "OnBuild");
-                s.history = json_deep_copy(b->history);
-                cnr_df_vars_copy(&s.env, &b->env);
-                cnr_df_vars_copy(&s.args, &b->args);
-                for (size_t i = 0; i < b->args.names.n; i++)
-                        cnr_df_strv_push(&s.declared, b->args.names.v[i]);
+                cnr_df_config_start(&s, b, NULL);
                 memcpy(st->base_key, b->final_key, sizeof(st->base_key));
                 st->facts_unknown = b->facts_unknown;
                 for (size_t i = 0; i < b->onbuild.n; i++)
                         cnr_df_strv_push(&triggers, b->onbuild.v[i]);
         } else {
-                struct cnr_df_image_facts facts = {0};
                 _cleanup_free_ char *src = NULL;
 
-                s.config = json_object();
-                s.history = json_array();
                 if (!st->scratch && pl->o->image &&
                     pl->o->image(st->image_ref, st->platform, &facts, pl->o->image_arg) == 0 && facts.known) {
-                        if (json_is_object(facts.config)) {
-                                json_decref(s.config);
-                                s.config = json_deep_copy(facts.config);
-                                json_object_del(s.config, "OnBuild");
-                        }
-                        env_from_config(&s);
                         for (size_t i = 0; i < facts.onbuild.n; i++)
                                 cnr_df_strv_push(&triggers, facts.onbuild.v[i]);
                         src = xasprintf("image\n%s\n%s\n%s", st->image_ref, facts.digest ? facts.digest : "",
@@ -1235,28 +805,10 @@ dispatch_stage(struct planner *pl, struct cnr_df_stage *st)
                         src = xasprintf("image\n%s\nunresolved\n%s", st->image_ref, st->platform);
                 }
                 cnr_df_sha256_hex(src, strlen(src), st->base_key);
+                cnr_df_config_start(&s, NULL, &facts);
                 free(facts.digest);
                 json_decref(facts.config);
                 cnr_df_strv_free(&facts.onbuild);
-                if (cnr_df_vars_get(&s.env, "PATH") == NULL)
-                        cnr_df_vars_set(&s.env, "PATH", DEFAULT_PATH);
-                env_to_config(&s);
-                if (st->scratch)
-                        json_object_set_new(s.config, "WorkingDir", json_string("/"));
-        }
-        {
-                const char *wd = json_string_value(json_object_get(s.config, "WorkingDir"));
-                const char *u = json_string_value(json_object_get(s.config, "User"));
-                json_t *sh = json_object_get(s.config, "Shell");
-                size_t i;
-                json_t *v;
-                s.workdir = xstrdup(wd && *wd ? wd : "/");
-                s.user = u && *u ? xstrdup(u) : NULL;
-                json_array_foreach(sh, i, v) cnr_df_strv_push(&s.shell, json_string_value(v));
-                if (s.shell.n == 0) {
-                        cnr_df_strv_push(&s.shell, "/bin/sh");
-                        cnr_df_strv_push(&s.shell, "-c");
-                }
         }
         memcpy(s.fs_key, st->base_key, sizeof(s.fs_key));
         /* The base's ONBUILD triggers run first. */
