@@ -32,7 +32,7 @@
  *                        CONFLIST.ID.IFNAME.result, which DEL and CHECK send
  *                        as prev_result (DEL without the file sends none)
  *   routes               RouteList: "N prefix,prefix,..."
- *   bridge-rm NAME       BridgeRemove, expects Done
+ *   bridge-rm NAME[:NETWORK]  BridgeRemove (and NETWORK's IPAM state), expects Done
  *   status               the helper's Uid, Gid, Cap..., NoNewPrivs, Seccomp lines
  *                        from /proc/<pid>/status, CapEff/CapBnd by name,
  *                        and every open fd with its target
@@ -951,7 +951,12 @@ run(struct drive *d, int argc, char **argv)
                                 r = cmd_request(d, cmd, argv[i], &req, CNR__HELPER__FROM_HELPER__MSG_DONE, 0, 0,
                                                 refuse);
                         } else {
+                                char *colon = strchr(argv[i], ':');
                                 br.name = argv[i];
+                                if (colon) {
+                                        *colon = '\0';
+                                        br.network = colon + 1;
+                                }
                                 req.op_case = CNR__HELPER__TO_HELPER__OP_BRIDGE_REMOVE;
                                 req.bridge_remove = &br;
                                 r = cmd_request(d, cmd, argv[i], &req, CNR__HELPER__FROM_HELPER__MSG_DONE, 0, 0,

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include <ctype.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
@@ -470,6 +471,47 @@ link_cb(const struct nlmsghdr *nlh, void *data)
         return MNL_CB_OK;
 }
 
+/* host-local's directory of a network: its lock, last_reserved_ip.N and
+ * any lease the network still held.  Only regular files, one level. */
+static int
+ipam_remove(struct cnr_helper_req *r, const char *network, struct cnr_err **err)
+{
+        _cleanup_free_ char *path = NULL;
+        _cleanup_closedir_ DIR *d = NULL;
+        struct dirent *de;
+        int dfd, n = 0;
+
+        if (!netd_valid_id(network)) {
+                r->deny = true;
+                return cnr_errf(err, EINVAL, "network `%s`: not a valid network name", network);
+        }
+        if (netd_need_run_root(err) < 0)
+                return -1;
+        json_object_set_new(r->args, "network", json_string(network));
+        path = xasprintf("%s/%s", netd.ipam_dir, network);
+        dfd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (dfd < 0 && errno == ENOENT)
+                return 0;
+        if (dfd < 0)
+                return cnr_errf(err, errno, "open the IPAM directory `%s`", path);
+        d = fdopendir(dfd);
+        if (d == NULL) {
+                close(dfd);
+                return cnr_errf(err, errno, "read the IPAM directory `%s`", path);
+        }
+        while ((de = readdir(d)) != NULL) {
+                if (de->d_type != DT_REG)
+                        continue;
+                if (unlinkat(dirfd(d), de->d_name, 0) < 0)
+                        return cnr_errf(err, errno, "remove `%s/%s`", path, de->d_name);
+                n++;
+        }
+        if (rmdir(path) < 0)
+                return cnr_errf(err, errno, "remove the IPAM directory `%s`", path);
+        json_object_set_new(r->args, "ipam_files", json_integer(n));
+        return 0;
+}
+
 int
 netd_bridge_remove(struct cnr_helper_req *r, struct cnr_err **err)
 {
@@ -525,6 +567,8 @@ netd_bridge_remove(struct cnr_helper_req *r, struct cnr_err **err)
                 return cnr_err_wrap(err, "bridge `%s`", name);
         json_object_set_new(r->args, "existed", json_true());
 done:
+        if (r->req->bridge_remove->network[0] && ipam_remove(r, r->req->bridge_remove->network, err) < 0)
+                return -1;
         r->reply_case = CNR__HELPER__FROM_HELPER__MSG_DONE;
         cnr__helper__done__init(&r->reply.done);
         return 0;
