@@ -36,6 +36,7 @@ struct cnr_cli_cmd {
 /* Tables of the groups (cmd_*.c). */
 extern const struct cnr_cli_cmd cnr_cmd_system[];
 extern const struct cnr_cli_cmd cnr_cmd_image[];
+extern const struct cnr_cli_cmd cnr_cmd_network[]; /* cmd_network.c */
 
 /* Handlers. */
 int cnr_cmd_version(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);

@@ -2,6 +2,7 @@
 bin_PROGRAMS += cli/containr
 cli_containr_SOURCES = \
 	cli/main.c cli/cli.h \
+	cli/cmd_network.c \
 	cli/client.c cli/client.h \
 	cli/table.c \
 	cli/cmd_version.c \

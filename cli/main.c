@@ -126,6 +126,7 @@ static const struct cnr_cli_cmd commands[] = {
          "\n"
          "Exit status: 0 no errors, 1 errors (or warnings under check=error=true).\n",
          NULL},
+        {"network", NULL, "Manage networks", "COMMAND", NULL, cnr_cmd_network},
         {"system", NULL, "Audit logs and self-checks of the engine", "COMMAND", NULL, cnr_cmd_system},
         {"help", cmd_help, "Show help for a command", "[COMMAND...]", NULL, NULL},
         {NULL, NULL, NULL, NULL, NULL, NULL},

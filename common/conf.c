@@ -49,6 +49,7 @@ cnr_config_init(struct cnr_config *c)
         c->net.npool = 1;
         c->net.subnet_prefix = 24;
         c->net.cni_plugin_dir = xstrdup(CNR_CONFIG_CNI_DIR);
+        c->net.default_bridge = xstrdup("containr0");
 }
 
 void
@@ -73,6 +74,7 @@ cnr_config_free(struct cnr_config *c)
                 free(c->net.pool[i]);
         free(c->net.pool);
         free(c->net.cni_plugin_dir);
+        free(c->net.default_bridge);
         memset(c, 0, sizeof(*c));
 }
 
@@ -103,6 +105,7 @@ config_copy(struct cnr_config *dst, const struct cnr_config *src)
         for (size_t i = 0; i < src->net.npool; i++)
                 dst->net.pool[i] = xstrdup(src->net.pool[i]);
         dst->net.cni_plugin_dir = xstrdup(src->net.cni_plugin_dir);
+        dst->net.default_bridge = xstrdup(src->net.default_bridge);
 }
 
 /* ---- did you mean ---- */
@@ -780,10 +783,30 @@ set_subnet_prefix(struct ctx *x, const char *key, const yaml_node_t *v, size_t o
         return 0;
 }
 
+/* A Linux interface name netd agrees to manage: containr* or cnr-*. */
+static int
+set_default_bridge(struct ctx *x, const char *key, const yaml_node_t *v, size_t off)
+{
+        const char *s;
+        size_t n;
+
+        if (scalar(x, key, v, "a bridge name", &s) < 0)
+                return -1;
+        n = strlen(s);
+        if (n >= 16 || (strncmp(s, "containr", 8) != 0 && strncmp(s, "cnr-", 4) != 0) ||
+            strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
+                return fail(x, v, "%s: `%s`: expected containr* or cnr-* (lower case, digits, -; at most 15)", key,
+                            s);
+        free(x->c->net.default_bridge);
+        x->c->net.default_bridge = xstrdup(s);
+        return 0;
+}
+
 static const struct key network_keys[] = {
         {"pool", set_pool, 0},
         {"subnet_prefix", set_subnet_prefix, 0},
         {"cni_plugin_dir", set_path, offsetof(struct cnr_config, net.cni_plugin_dir)},
+        {"default_bridge", set_default_bridge, 0},
 };
 
 static int
@@ -983,13 +1006,13 @@ cnr_config_dump(const struct cnr_config *c, FILE *f)
         fprintf(f, "restart:\n  initial_ms: %u\n  max_ms: %u\n", c->restart_initial_ms, c->restart_max_ms);
         /* networks: only when not the defaults (older golden dumps stay true) */
         if (c->net.npool != 1 || strcmp(c->net.pool[0], CNR_CONFIG_NET_POOL) != 0 || c->net.subnet_prefix != 24 ||
-            strcmp(c->net.cni_plugin_dir, CNR_CONFIG_CNI_DIR) != 0) {
+            strcmp(c->net.cni_plugin_dir, CNR_CONFIG_CNI_DIR) != 0 || strcmp(c->net.default_bridge, "containr0") != 0) {
                 fputs("networks:\n  pool:\n", f);
                 for (size_t i = 0; i < c->net.npool; i++)
                         fprintf(f, "    - %s\n", c->net.pool[i]);
                 fprintf(f, "  subnet_prefix: %u\n  cni_plugin_dir: ", c->net.subnet_prefix);
                 put_scalar(f, c->net.cni_plugin_dir);
-                fputc('\n', f);
+                fprintf(f, "\n  default_bridge: %s\n", c->net.default_bridge);
         }
         if (c->nregistries == 0)
                 return;

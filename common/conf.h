@@ -49,6 +49,7 @@ struct cnr_config_networks {
         size_t npool;
         unsigned subnet_prefix; /* each network's size; default 24 */
         char *cni_plugin_dir;   /* default CNR_CONFIG_CNI_DIR */
+        char *default_bridge;   /* the default network's bridge; default "containr0" */
 };
 #define CNR_CONFIG_NET_POOL "10.88.0.0/16"
 #define CNR_CONFIG_CNI_DIR "/usr/lib/cni"

@@ -36,6 +36,7 @@
 #include "supervisor/api.h"
 #include "supervisor/api_registry.h"
 #include "supervisor/api_images.h"
+#include "supervisor/api_networks.h"
 #include "supervisor/build.h"
 #include "supervisor/sup.h"
 
@@ -629,6 +630,12 @@ static const struct cnr_permit api_permits[] = {
         {CNR__API__REQUEST__OP_PULL, 0, 0, "pull", sup_api_pull},
         {CNR__API__REQUEST__OP_PUSH, 0, 0, "push", sup_api_push},
         {CNR__API__REQUEST__OP_REGISTRY_LOGIN, 0, 0, "registry_login", sup_api_registry_login},
+        {CNR__API__REQUEST__OP_NETWORK_CREATE, 0, 0, "network_create", sup_api_network_create},
+        {CNR__API__REQUEST__OP_NETWORK_LIST, 0, 0, "network_list", sup_api_network_list},
+        {CNR__API__REQUEST__OP_NETWORK_INSPECT, 0, 0, "network_inspect", sup_api_network_inspect},
+        {CNR__API__REQUEST__OP_NETWORK_REMOVE, 0, 0, "network_remove", sup_api_network_remove},
+        {CNR__API__REQUEST__OP_NETWORK_CONNECT, 0, 0, "network_connect", sup_api_network_connect},
+        {CNR__API__REQUEST__OP_NETWORK_DISCONNECT, 0, 0, "network_disconnect", sup_api_network_disconnect},
 };
 
 static void

@@ -9,6 +9,8 @@ supervisor_containrd_SOURCES = \
 	supervisor/api_registry.c supervisor/api_registry.h \
 	supervisor/build.c supervisor/build.h \
 	supervisor/sup_snapshots.c \
+	supervisor/networks.c supervisor/networks.h \
+	supervisor/api_networks.c supervisor/api_networks.h \
 	supervisor/procinfo.c
 supervisor_containrd_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) \
 	$(LIBSECCOMP_CFLAGS) $(LIBCAP_CFLAGS) $(YAML_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS)

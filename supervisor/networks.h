@@ -36,9 +36,9 @@
 
 struct sup;
 
-/* The default network: Docker's name for it, and the Linux bridge it uses. */
+/* The default network: Docker's name for it. */
 #define CNR_NET_DEFAULT "bridge"
-#define CNR_NET_DEFAULT_BRIDGE "containr0"
+/* Its bridge: networks.default_bridge in containr.yaml (default containr0). */
 
 /* -p [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp] */
 struct sup_port_map {
@@ -49,9 +49,9 @@ struct sup_port_map {
 };
 
 struct sup_net_request {
-        const char *container_id;   /* [A-Za-z0-9][A-Za-z0-9_.-]*, the CNI container id */
-        const char *container_name; /* for inspect; may be NULL */
-        const char *hostname;       /* for /etc/hosts; NULL = container_id's first 12 */
+        const char *container_id;    /* [A-Za-z0-9][A-Za-z0-9_.-]*, the CNI container id */
+        const char *container_name;  /* for inspect; may be NULL */
+        const char *hostname;        /* for /etc/hosts; NULL = container_id's first 12 */
         const char *const *networks; /* names (CNR_NET_DEFAULT for --network bridge) */
         size_t nnetworks;            /* 0: --network none (lo only) */
         const struct sup_port_map *ports;
@@ -60,11 +60,11 @@ struct sup_net_request {
 
 /* One interface of an attached container, from the CNI result. */
 struct sup_net_ip {
-        char *network;   /* network name */
-        char *ifname;    /* eth0, eth1, ... */
-        char *address;   /* CIDR, e.g. 10.88.0.5/24 */
-        char *gateway;   /* may be NULL */
-        char *mac;       /* may be NULL */
+        char *network; /* network name */
+        char *ifname;  /* eth0, eth1, ... */
+        char *address; /* CIDR, e.g. 10.88.0.5/24 */
+        char *gateway; /* may be NULL */
+        char *mac;     /* may be NULL */
 };
 
 struct sup_net_attachment {
@@ -94,8 +94,7 @@ void sup_networks_helper_up(struct sup *s);
 int sup_network_attach(struct sup *s, const struct sup_net_request *req, sup_net_attach_cb cb, void *arg,
                        struct cnr_err **err);
 /* CNI DEL for every network of the container, then its handle. */
-int sup_network_detach(struct sup *s, const char *container_id, sup_net_done_cb cb, void *arg,
-                       struct cnr_err **err);
+int sup_network_detach(struct sup *s, const char *container_id, sup_net_done_cb cb, void *arg, struct cnr_err **err);
 
 /* Start-up cleanup of attachments whose container is gone: `known` says
  * whether a container id still has a record.  The lifecycle code calls it
@@ -105,5 +104,38 @@ typedef bool (*sup_net_known_fn)(struct sup *s, const char *container_id, void *
 void sup_networks_reconcile(struct sup *s, sup_net_known_fn known, void *arg);
 
 void sup_net_attachment_clear(struct sup_net_attachment *a);
+
+/* Parse -p as typed: [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp].  A host IP
+ * is copied into ipbuf (out->host_ip points there). */
+int sup_port_map_parse(const char *s, struct sup_port_map *out, char *ipbuf, size_t ipbuflen, struct cnr_err **err);
+
+/* ---- the `network` commands (api_networks.c) ---- */
+
+struct sup_net_create {
+        const char *name;
+        const char *subnet;  /* NULL/"" = from the pool */
+        const char *gateway; /* NULL/"" = the subnet's first address */
+        char *const *labels; /* "K=V" */
+        size_t nlabels;
+        char *const *options; /* "mtu=N", "bridge=cnr-NAME" */
+        size_t noptions;
+};
+typedef void (*sup_net_create_cb)(struct sup *s, const char *id, const char *subnet, const char *gateway,
+                                  struct cnr_err *err, void *arg);
+int sup_network_create(struct sup *s, const struct sup_net_create *req, sup_net_create_cb cb, void *arg,
+                       struct cnr_err **err);
+/* Refused (EBUSY) while containers are attached; removes the bridge and
+ * the network's IPAM state. */
+int sup_network_remove(struct sup *s, const char *ref, sup_net_done_cb cb, void *arg, struct cnr_err **err);
+typedef void (*sup_net_connect_cb)(struct sup *s, const char *container_id, const char *ifname, const char *address,
+                                   struct cnr_err *err, void *arg);
+int sup_network_connect(struct sup *s, const char *network, const char *container, sup_net_connect_cb cb, void *arg,
+                        struct cnr_err **err);
+int sup_network_disconnect(struct sup *s, const char *network, const char *container, sup_net_connect_cb cb, void *arg,
+                           struct cnr_err **err);
+/* ls (names empty, missing NULL: the summary) and inspect (full records;
+ * names not found are appended to missing). */
+#include <jansson.h>
+json_t *sup_networks_json(struct sup *s, char *const *names, size_t n, json_t *missing, struct cnr_err **err);
 
 #endif

@@ -26,6 +26,7 @@
 #include "ipc/common.pb-c.h"
 #include "ipc/helper.pb-c.h"
 #include "ipc/monitor.pb-c.h"
+#include "supervisor/networks.h"
 #include "supervisor/sup.h"
 
 #define HELPER_TIMEOUT_MS 30000
@@ -135,6 +136,8 @@ on_helper_hello(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, vo
         h->hello = true;
         log_info("helper %s up (pid %d, version %s)", hi->name, hi->pid, hi->version);
         sup_snapshots_helper_up(s, id);
+        if (id == CNR_HELPER_NETD)
+                sup_networks_helper_up(s);
         maybe_ready(s);
 }
 
@@ -149,6 +152,8 @@ static const struct cnr_permit helper_permits[] = {
         {CNR__HELPER__FROM_HELPER__MSG_USAGE, CNR_PERMIT_REPLY, 0, "usage", NULL},
         {CNR__HELPER__FROM_HELPER__MSG_APPLIED, CNR_PERMIT_REPLY, 0, "applied", NULL},
         {CNR__HELPER__FROM_HELPER__MSG_LISTING, CNR_PERMIT_REPLY, 1, "listing", NULL},
+        {CNR__HELPER__FROM_HELPER__MSG_CNI_RESULT, CNR_PERMIT_REPLY, 0, "cni_result", NULL},
+        {CNR__HELPER__FROM_HELPER__MSG_ROUTES, CNR_PERMIT_REPLY, 0, "routes", NULL},
 };
 
 static void
@@ -440,7 +445,7 @@ cnr_supervisor_main(struct cnr_daemon *d)
 
                 if (cnr_db_open(dbpath, &s->db, &err) < 0 || cnr_content_open(cpath, &s->content, &err) < 0 ||
                     cnr_images_open(s->db, s->content, &s->images, &err) < 0 ||
-                    sup_snapshots_start(s, &err) < 0) {
+                    sup_snapshots_start(s, &err) < 0 || sup_networks_start(s, &err) < 0) {
                         log_error("%s", cnr_err_str(err));
                         _exit(1);
                 }
@@ -454,6 +459,7 @@ cnr_supervisor_main(struct cnr_daemon *d)
         event_base_dispatch(s->base);
         sup_api_stop(s);
         cnr_reg_free(s->reg);
+        sup_networks_stop(s);
         sup_snapshots_stop(s);
         cnr_images_close(s->images);
         cnr_content_close(s->content);

@@ -1,0 +1,1980 @@
+/* Container networks: records, conflists, attachments (see networks.h).
+ *
+ * Tables (module "networks"):
+ *   networks        one row per network: name, id, driver (bridge), subnet,
+ *                   gateway, Linux bridge name, options, labels
+ *   net_handles     one row per container that has a netns handle; written
+ *                   before netd creates the handle
+ *   net_attachments one row per (container, network): interface name, port
+ *                   mappings, state (adding, attached) and the CNI result
+ *                   that DEL and CHECK need; written before CNI ADD
+ *
+ * Crash ordering: a row always exists before the thing it describes, and
+ * goes only after the thing is gone, so start-up finds everything a crash
+ * left behind (CNI DEL is idempotent; so is NetnsRemove).
+ *
+ * Operations on one container are serialised (the CNI spec forbids
+ * parallel ADD/DEL for one container): a second one is refused with EBUSY.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "common/audit.h"
+#include "common/cidr.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "ipc/helper.pb-c.h"
+#include "supervisor/networks.h"
+#include "supervisor/sup.h"
+
+#define NET_TIMEOUT_MS 150000 /* a CNI chain: netd gives each plugin 60 s */
+
+static const char *const schema[] = {
+        "CREATE TABLE networks ("
+        " id TEXT PRIMARY KEY,"
+        " name TEXT NOT NULL UNIQUE,"
+        " driver TEXT NOT NULL,"
+        " subnet TEXT NOT NULL,"
+        " gateway TEXT NOT NULL,"
+        " bridge TEXT NOT NULL UNIQUE,"
+        " options TEXT NOT NULL DEFAULT '{}',"
+        " labels TEXT NOT NULL DEFAULT '{}',"
+        " created INTEGER NOT NULL)",
+        "CREATE TABLE net_handles ("
+        " container_id TEXT PRIMARY KEY,"
+        " container_name TEXT NOT NULL DEFAULT '',"
+        " hostname TEXT NOT NULL DEFAULT '',"
+        " created INTEGER NOT NULL)",
+        "CREATE TABLE net_attachments ("
+        " container_id TEXT NOT NULL REFERENCES net_handles(container_id),"
+        " network_id TEXT NOT NULL REFERENCES networks(id),"
+        " ifname TEXT NOT NULL,"
+        " ports TEXT NOT NULL DEFAULT '',"
+        " state TEXT NOT NULL,"
+        " result TEXT NOT NULL DEFAULT '',"
+        " created INTEGER NOT NULL,"
+        " PRIMARY KEY (container_id, network_id))",
+};
+
+struct net {
+        char *id, *name, *driver, *subnet, *gateway, *bridge, *options, *labels;
+        long long created;
+};
+
+struct busy {
+        char *id;
+        struct busy *next;
+};
+
+struct waiter {
+        void (*fn)(struct sup *s, struct cnr_err *err, void *arg);
+        void *arg;
+        struct waiter *next;
+};
+
+static struct {
+        struct sup *s;
+        bool ensuring;          /* the default network is being created */
+        struct waiter *waiters; /* for the default network */
+        struct busy *busy;      /* containers with an operation in flight */
+        sup_net_known_fn known; /* set by sup_networks_reconcile */
+        void *known_arg;
+        bool reconcile_wanted, reconciled;
+} N;
+
+/* ---- small things ------------------------------------------------------- */
+
+static bool
+netd_up(void)
+{
+        return N.s && N.s->h[CNR_HELPER_NETD].hello;
+}
+
+static void
+net_free(struct net *n)
+{
+        if (n == NULL)
+                return;
+        free(n->id);
+        free(n->name);
+        free(n->driver);
+        free(n->subnet);
+        free(n->gateway);
+        free(n->bridge);
+        free(n->options);
+        free(n->labels);
+        free(n);
+}
+
+static void
+nets_free(struct net **v, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                net_free(v[i]);
+        free(v);
+}
+
+static bool
+valid_name(const char *s)
+{
+        size_t n = s ? strlen(s) : 0;
+
+        if (n == 0 || n > 64 || !isalnum((unsigned char)s[0]))
+                return false;
+        for (size_t i = 1; i < n; i++)
+                if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '.' && s[i] != '-')
+                        return false;
+        return true;
+}
+
+static bool
+is_busy(const char *id)
+{
+        for (struct busy *b = N.busy; b; b = b->next)
+                if (strcmp(b->id, id) == 0)
+                        return true;
+        return false;
+}
+
+static int
+busy_take(const char *id, struct cnr_err **err)
+{
+        struct busy *b;
+
+        if (is_busy(id))
+                return cnr_errf(err, EBUSY, "container `%.12s`: a network operation is already running", id);
+        b = xcalloc(1, sizeof(*b));
+        b->id = xstrdup(id);
+        b->next = N.busy;
+        N.busy = b;
+        return 0;
+}
+
+static void
+busy_drop(const char *id)
+{
+        for (struct busy **p = &N.busy; *p; p = &(*p)->next) {
+                if (strcmp((*p)->id, id) == 0) {
+                        struct busy *b = *p;
+                        *p = b->next;
+                        free(b->id);
+                        free(b);
+                        return;
+                }
+        }
+}
+
+static struct cnr_err *
+reply_error(ProtobufCMessage *env, struct cnr_err *err, struct cnr_err **own)
+{
+        Cnr__Helper__FromHelper *m = (Cnr__Helper__FromHelper *)env;
+
+        if (err)
+                return err;
+        if (m && m->msg_case == CNR__HELPER__FROM_HELPER__MSG_ERROR) {
+                cnr_errf(own, m->error->errno_code ? m->error->errno_code : EIO, "%s", m->error->message);
+                return *own;
+        }
+        return NULL;
+}
+
+static struct cnr_err *
+err_copy(const struct cnr_err *e)
+{
+        struct cnr_err *out = NULL;
+
+        cnr_errf(&out, e->code, "%s", cnr_err_str((struct cnr_err *)e));
+        return out;
+}
+
+static void
+audit(const char *op, json_t *args, struct cnr_err *err)
+{
+        cnr_audit_event(op, "allow", args, err ? err->code : 0, err ? cnr_err_str(err) : NULL);
+        json_decref(args);
+}
+
+/* ---- the database ------------------------------------------------------- */
+
+static char *
+col(sqlite3_stmt *st, int i)
+{
+        const unsigned char *t = sqlite3_column_text(st, i);
+        return xstrdup(t ? (const char *)t : "");
+}
+
+#define NET_COLS "id, name, driver, subnet, gateway, bridge, options, labels, created"
+
+static struct net *
+net_row(sqlite3_stmt *st)
+{
+        struct net *n = xcalloc(1, sizeof(*n));
+
+        n->id = col(st, 0);
+        n->name = col(st, 1);
+        n->driver = col(st, 2);
+        n->subnet = col(st, 3);
+        n->gateway = col(st, 4);
+        n->bridge = col(st, 5);
+        n->options = col(st, 6);
+        n->labels = col(st, 7);
+        n->created = sqlite3_column_int64(st, 8);
+        return n;
+}
+
+static int
+nets_all(struct net ***out, size_t *n, struct cnr_err **err)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        *out = NULL;
+        *n = 0;
+        if (cnr_db_prepare(N.s->db, "SELECT " NET_COLS " FROM networks ORDER BY name", &st, err) < 0)
+                return -1;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                *out = xrealloc(*out, (*n + 1) * sizeof(**out));
+                (*out)[(*n)++] = net_row(st);
+        }
+        if (r != SQLITE_DONE)
+                return cnr_db_err(N.s->db, err, "read networks");
+        return 0;
+}
+
+/* By name, by id, by unambiguous id prefix.  NULL with ENOENT/EINVAL. */
+static struct net *
+net_find(const char *ref, struct cnr_err **err)
+{
+        struct net **all = NULL, *found = NULL;
+        size_t n = 0, hits = 0, rl = strlen(ref);
+
+        if (nets_all(&all, &n, err) < 0)
+                return NULL;
+        for (size_t i = 0; i < n && !found; i++)
+                if (strcmp(all[i]->name, ref) == 0 || strcmp(all[i]->id, ref) == 0)
+                        found = all[i];
+        if (!found && rl >= 1) {
+                for (size_t i = 0; i < n; i++)
+                        if (strncmp(all[i]->id, ref, rl) == 0) {
+                                found = all[i];
+                                hits++;
+                        }
+                if (hits > 1) {
+                        nets_free(all, n);
+                        cnr_errf(err, EINVAL, "network `%s`: the id prefix is ambiguous", ref);
+                        return NULL;
+                }
+        }
+        for (size_t i = 0; i < n; i++)
+                if (all[i] != found)
+                        net_free(all[i]);
+        free(all);
+        if (found == NULL)
+                cnr_errf(err, ENOENT, "network `%s` not found", ref);
+        return found;
+}
+
+static int
+net_insert(const struct net *n, struct cnr_err **err)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+        if (cnr_db_prepare(N.s->db, "INSERT INTO networks (" NET_COLS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)", &st,
+                           err) < 0)
+                return -1;
+        sqlite3_bind_text(st, 1, n->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, n->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, n->driver, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, n->subnet, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 5, n->gateway, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, n->bridge, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 7, n->options, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 8, n->labels, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 9, n->created);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                return cnr_db_err(N.s->db, err, "insert network");
+        return 0;
+}
+
+static int
+exec_bind(const char *sql, const char *a, const char *b, struct cnr_err **err)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+        if (cnr_db_prepare(N.s->db, sql, &st, err) < 0)
+                return -1;
+        sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+        if (b)
+                sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                return cnr_db_err(N.s->db, err, "update network records");
+        return 0;
+}
+
+/* Attachments of a container, in the order they were made. */
+struct att {
+        char *network_id, *ifname, *ports, *state, *result;
+        struct net *net; /* NULL if the network row is gone (never: FK) */
+};
+
+static void
+atts_free(struct att *v, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                free(v[i].network_id);
+                free(v[i].ifname);
+                free(v[i].ports);
+                free(v[i].state);
+                free(v[i].result);
+                net_free(v[i].net);
+        }
+        free(v);
+}
+
+static int
+atts_of(const char *cid, struct att **out, size_t *n, struct cnr_err **err)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        *out = NULL;
+        *n = 0;
+        if (cnr_db_prepare(N.s->db,
+                           "SELECT a.network_id, a.ifname, a.ports, a.state, a.result, " NET_COLS
+                           " FROM net_attachments a JOIN networks n ON n.id = a.network_id"
+                           " WHERE a.container_id = ?1 ORDER BY a.created, a.ifname",
+                           &st, err) < 0)
+                return -1;
+        sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                struct att *a;
+                struct net *nn = xcalloc(1, sizeof(*nn));
+
+                *out = xrealloc(*out, (*n + 1) * sizeof(**out));
+                a = &(*out)[(*n)++];
+                a->network_id = col(st, 0);
+                a->ifname = col(st, 1);
+                a->ports = col(st, 2);
+                a->state = col(st, 3);
+                a->result = col(st, 4);
+                nn->id = col(st, 5);
+                nn->name = col(st, 6);
+                nn->driver = col(st, 7);
+                nn->subnet = col(st, 8);
+                nn->gateway = col(st, 9);
+                nn->bridge = col(st, 10);
+                nn->options = col(st, 11);
+                nn->labels = col(st, 12);
+                nn->created = sqlite3_column_int64(st, 13);
+                a->net = nn;
+        }
+        if (r != SQLITE_DONE)
+                return cnr_db_err(N.s->db, err, "read network attachments");
+        return 0;
+}
+
+static bool
+has_handle(const char *cid)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        struct cnr_err *err = NULL;
+
+        if (cnr_db_prepare(N.s->db, "SELECT 1 FROM net_handles WHERE container_id = ?1", &st, &err) < 0) {
+                cnr_err_free(&err);
+                return false;
+        }
+        sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+        return sqlite3_step(st) == SQLITE_ROW;
+}
+
+/* A container by full id, unambiguous id prefix or the name given at
+ * attach time, among the containers that have a handle. */
+static char *
+handle_find(const char *ref, struct cnr_err **err)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        char *found = NULL;
+        size_t rl = strlen(ref);
+        int hits = 0, r;
+
+        if (cnr_db_prepare(N.s->db, "SELECT container_id, container_name FROM net_handles", &st, err) < 0)
+                return NULL;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *id = (const char *)sqlite3_column_text(st, 0);
+                const char *name = (const char *)sqlite3_column_text(st, 1);
+
+                if (strcmp(id, ref) == 0 || (name && strcmp(name, ref) == 0)) {
+                        free(found);
+                        found = xstrdup(id);
+                        hits = 1;
+                        break;
+                }
+                if (rl > 0 && strncmp(id, ref, rl) == 0) {
+                        free(found);
+                        found = xstrdup(id);
+                        hits++;
+                }
+        }
+        if (hits > 1) {
+                free(found);
+                cnr_errf(err, EINVAL, "container `%s`: the id prefix is ambiguous", ref);
+                return NULL;
+        }
+        if (found == NULL)
+                cnr_errf(err, ENOENT,
+                         "container `%s`: no network namespace of containr's (not running on a "
+                         "network, or --network host)",
+                         ref);
+        return found;
+}
+
+/* ---- conflists ---------------------------------------------------------- */
+
+/* The list netd runs for a network: bridge with host-local IPAM, portmap
+ * (-p), firewall.  `lo` needs no plugin: netd brings it up when it makes
+ * the namespace. */
+static char *
+conflist_of(const struct net *n)
+{
+        json_t *opts = json_loads(n->options, 0, NULL);
+        json_t *bridge, *ipam, *c;
+        char *s;
+
+        ipam = json_pack("{s:s, s:[[{s:s, s:s}]], s:[{s:s}]}", "type", "host-local", "ranges", "subnet", n->subnet,
+                         "gateway", n->gateway, "routes", "dst", "0.0.0.0/0");
+        bridge = json_pack("{s:s, s:s, s:b, s:b, s:b, s:o}", "type", "bridge", "bridge", n->bridge, "isGateway", 1,
+                           "ipMasq", 1, "hairpinMode", 1, "ipam", ipam);
+        if (json_is_object(opts) && json_is_integer(json_object_get(opts, "mtu")))
+                json_object_set(bridge, "mtu", json_object_get(opts, "mtu"));
+        c = json_pack("{s:s, s:s, s:[o, {s:s, s:{s:b}, s:b}, {s:s}]}", "cniVersion", "1.0.0", "name", n->name,
+                      "plugins", bridge, "type", "portmap", "capabilities", "portMappings", 1, "snat", 1, "type",
+                      "firewall");
+        s = json_dumps(c, JSON_COMPACT);
+        json_decref(c);
+        json_decref(opts);
+        return s;
+}
+
+/* ---- subnets ------------------------------------------------------------ */
+
+static bool
+overlaps_any(const struct cnr_cidr4 *c, struct cnr_cidr4 *v, size_t n, size_t *which)
+{
+        for (size_t i = 0; i < n; i++)
+                if (cnr_cidr4_overlap(c, &v[i])) {
+                        if (which)
+                                *which = i;
+                        return true;
+                }
+        return false;
+}
+
+/* The first subnet of the configured size in the pool that overlaps
+ * neither a host route nor another network. */
+static int
+pick_subnet(struct cnr_cidr4 *routes, size_t nroutes, struct cnr_cidr4 *taken, size_t ntaken, struct cnr_cidr4 *out,
+            struct cnr_err **err)
+{
+        const struct cnr_config_networks *cfg = &N.s->d->cfg.net;
+        unsigned len = cfg->subnet_prefix;
+
+        for (size_t i = 0; i < cfg->npool; i++) {
+                struct cnr_cidr4 pool;
+                uint64_t count, step;
+
+                if (cnr_cidr4_parse(cfg->pool[i], true, &pool) < 0 || pool.len > len)
+                        continue;
+                count = 1ULL << (len - pool.len);
+                step = 1ULL << (32 - len);
+                for (uint64_t k = 0; k < count; k++) {
+                        struct cnr_cidr4 c = {.addr = pool.addr + (uint32_t)(k * step), .len = len};
+
+                        if (!overlaps_any(&c, routes, nroutes, NULL) && !overlaps_any(&c, taken, ntaken, NULL)) {
+                                *out = c;
+                                return 0;
+                        }
+                }
+        }
+        return cnr_errf(err, ENOSPC,
+                        "no free /%u subnet left in the pool (networks.pool in containr.yaml): every "
+                        "one overlaps a route on the host or another network",
+                        len);
+}
+
+static size_t
+taken_subnets(struct net **all, size_t n, struct cnr_cidr4 **out)
+{
+        size_t k = 0;
+
+        *out = xcalloc(n + 1, sizeof(**out));
+        for (size_t i = 0; i < n; i++)
+                if (cnr_cidr4_parse(all[i]->subnet, false, &(*out)[k]) == 0)
+                        k++;
+        return k;
+}
+
+static void
+random_hex(char *out, size_t bytes)
+{
+        unsigned char b[32];
+
+        if (bytes > sizeof(b) || getrandom(b, bytes, 0) != (ssize_t)bytes)
+                abort();
+        for (size_t i = 0; i < bytes; i++)
+                snprintf(out + 2 * i, 3, "%02x", b[i]);
+}
+
+/* ---- network create ----------------------------------------------------- */
+
+struct create_op {
+        char *name, *subnet, *gateway, *options, *labels, *bridge;
+        sup_net_create_cb cb;
+        void *arg;
+};
+
+static void
+create_op_free(struct create_op *o)
+{
+        free(o->name);
+        free(o->subnet);
+        free(o->gateway);
+        free(o->options);
+        free(o->labels);
+        free(o->bridge);
+        free(o);
+}
+
+static int
+do_create(struct create_op *o, struct cnr_cidr4 *routes, size_t nroutes, struct net **out, struct cnr_err **err)
+{
+        struct net **all = NULL, n = {0};
+        struct cnr_cidr4 sub, *taken = NULL;
+        size_t nall = 0, ntaken, which;
+        char id[65], sbuf[32], gbuf[INET_ADDRSTRLEN];
+        int rc = -1;
+
+        if (nets_all(&all, &nall, err) < 0)
+                return -1;
+        for (size_t i = 0; i < nall; i++)
+                if (strcmp(all[i]->name, o->name) == 0) {
+                        cnr_errf(err, EEXIST, "network `%s` already exists", o->name);
+                        goto out;
+                }
+        ntaken = taken_subnets(all, nall, &taken);
+        if (o->subnet) {
+                if (cnr_cidr4_parse(o->subnet, true, &sub) < 0 || sub.len < 8 || sub.len > 30) {
+                        cnr_errf(err, EINVAL, "subnet `%s`: not an IPv4 prefix /8 to /30 with its host bits zero",
+                                 o->subnet);
+                        goto out;
+                }
+                if (overlaps_any(&sub, taken, ntaken, &which)) {
+                        cnr_errf(err, EEXIST, "subnet %s overlaps network `%s` (%s)", o->subnet, all[which]->name,
+                                 all[which]->subnet);
+                        goto out;
+                }
+                if (overlaps_any(&sub, routes, nroutes, &which)) {
+                        cnr_errf(err, EEXIST, "subnet %s overlaps %s, routed on the host", o->subnet,
+                                 cnr_cidr4_format(&routes[which], sbuf, sizeof(sbuf)));
+                        goto out;
+                }
+        } else if (pick_subnet(routes, nroutes, taken, ntaken, &sub, err) < 0) {
+                goto out;
+        }
+        cnr_cidr4_format(&sub, sbuf, sizeof(sbuf));
+        if (o->gateway) {
+                struct in_addr ga;
+                uint32_t g;
+
+                if (inet_pton(AF_INET, o->gateway, &ga) != 1) {
+                        cnr_errf(err, EINVAL, "gateway `%s`: not an IPv4 address", o->gateway);
+                        goto out;
+                }
+                g = ntohl(ga.s_addr);
+                if ((g & cnr_cidr4_mask(sub.len)) != sub.addr || g == sub.addr ||
+                    g == (sub.addr | ~cnr_cidr4_mask(sub.len))) {
+                        cnr_errf(err, EINVAL, "gateway %s is not a host address of %s", o->gateway, sbuf);
+                        goto out;
+                }
+                snprintf(gbuf, sizeof(gbuf), "%s", o->gateway);
+        } else {
+                cnr_ip4_format(sub.addr + 1, gbuf, sizeof(gbuf));
+        }
+        random_hex(id, 32);
+        n.id = id;
+        n.name = o->name;
+        n.driver = (char *)"bridge";
+        n.subnet = sbuf;
+        n.gateway = gbuf;
+        n.options = o->options ? o->options : (char *)"{}";
+        n.labels = o->labels ? o->labels : (char *)"{}";
+        n.created = (long long)time(NULL);
+        if (o->bridge) {
+                n.bridge = o->bridge;
+        } else {
+                n.bridge = xasprintf("cnr-%.8s", id);
+        }
+        for (size_t i = 0; i < nall; i++)
+                if (strcmp(all[i]->bridge, n.bridge) == 0) {
+                        cnr_errf(err, EEXIST, "bridge `%s` is already network `%s`'s", n.bridge, all[i]->name);
+                        goto out2;
+                }
+        if (net_insert(&n, err) < 0)
+                goto out2;
+        *out = net_find(n.id, err);
+        rc = *out ? 0 : -1;
+out2:
+        if (n.bridge != o->bridge)
+                free(n.bridge);
+out:
+        free(taken);
+        nets_free(all, nall);
+        return rc;
+}
+
+static void
+on_routes(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
+{
+        struct create_op *o = arg;
+        struct cnr_err *own = NULL, *e = reply_error(env, err, &own);
+        Cnr__Helper__FromHelper *m = (Cnr__Helper__FromHelper *)env;
+        struct cnr_cidr4 *routes = NULL;
+        size_t nr = 0;
+        struct net *n = NULL;
+
+        if (e == NULL && m->msg_case != CNR__HELPER__FROM_HELPER__MSG_ROUTES) {
+                cnr_errf(&own, EPROTO, "netd answered RouteList with case %d", (int)m->msg_case);
+                e = own;
+        }
+        if (e == NULL) {
+                routes = xcalloc(m->routes->n_prefixes + 1, sizeof(*routes));
+                for (size_t i = 0; i < m->routes->n_prefixes; i++)
+                        if (cnr_cidr4_parse(m->routes->prefixes[i], false, &routes[nr]) == 0)
+                                nr++;
+                if (do_create(o, routes, nr, &n, &own) < 0)
+                        e = own;
+        } else {
+                if (e != own)
+                        own = err_copy(e);
+                cnr_err_wrap(&own, "list the host's routes (netd)");
+                e = own;
+        }
+        audit("network_create",
+              json_pack("{s:s, s:s?, s:s?}", "name", o->name, "subnet", n ? n->subnet : o->subnet, "id",
+                        n ? n->id : NULL),
+              e);
+        if (e == NULL)
+                log_info("network `%s` created: %s, gateway %s, bridge %s", n->name, n->subnet, n->gateway, n->bridge);
+        o->cb(N.s, n ? n->id : NULL, n ? n->subnet : NULL, n ? n->gateway : NULL, e, o->arg);
+        net_free(n);
+        free(routes);
+        cnr_err_free(&own);
+        create_op_free(o);
+}
+
+int
+sup_network_create(struct sup *s, const struct sup_net_create *req, sup_net_create_cb cb, void *arg,
+                   struct cnr_err **err)
+{
+        Cnr__Helper__ToHelper env = CNR__HELPER__TO_HELPER__INIT;
+        Cnr__Helper__RouteList rl = CNR__HELPER__ROUTE_LIST__INIT;
+        struct create_op *o;
+        json_t *opts = json_object(), *labels = json_object();
+        const char *bridge = NULL;
+
+        if (!valid_name(req->name))
+                return cnr_errf(err, EINVAL, "network name `%s`: not [A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
+                                req->name ? req->name : "");
+        if (strcmp(req->name, "host") == 0 || strcmp(req->name, "none") == 0)
+                return cnr_errf(err, EINVAL, "network name `%s` is reserved (--network %s)", req->name, req->name);
+        for (size_t i = 0; i < req->nlabels; i++) {
+                const char *eq = strchr(req->labels[i], '=');
+                _cleanup_free_ char *k = eq ? xstrndup(req->labels[i], (size_t)(eq - req->labels[i])) : NULL;
+
+                if (k == NULL || k[0] == '\0') {
+                        json_decref(opts);
+                        json_decref(labels);
+                        return cnr_errf(err, EINVAL, "label `%s`: expected KEY=VALUE", req->labels[i]);
+                }
+                json_object_set_new(labels, k, json_string(eq + 1));
+        }
+        for (size_t i = 0; i < req->noptions; i++) {
+                const char *opt = req->options[i];
+                unsigned long long v;
+
+                if (strncmp(opt, "mtu=", 4) == 0 && cnr_parse_uint(opt + 4, 65535, &v) == 0 && v >= 576) {
+                        json_object_set_new(opts, "mtu", json_integer((json_int_t)v));
+                } else if (strncmp(opt, "bridge=", 7) == 0 && strncmp(opt + 7, "cnr-", 4) == 0 &&
+                           strlen(opt + 7) < 16 && strlen(opt + 7) > 4 &&
+                           strspn(opt + 7, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(opt + 7)) {
+                        bridge = opt + 7;
+                        json_object_set_new(opts, "bridge", json_string(bridge));
+                } else {
+                        json_decref(opts);
+                        json_decref(labels);
+                        return cnr_errf(err, EINVAL,
+                                        "option `%s`: expected mtu=576..65535 or bridge=cnr-NAME (at most "
+                                        "15 characters, lower case, digits, -)",
+                                        opt);
+                }
+        }
+        if (!netd_up()) {
+                json_decref(opts);
+                json_decref(labels);
+                return cnr_errf(err, EAGAIN, "netd is not up yet: try again");
+        }
+        o = xcalloc(1, sizeof(*o));
+        o->name = xstrdup(req->name);
+        o->subnet = req->subnet && req->subnet[0] ? xstrdup(req->subnet) : NULL;
+        o->gateway = req->gateway && req->gateway[0] ? xstrdup(req->gateway) : NULL;
+        o->bridge = bridge ? xstrdup(bridge) : NULL;
+        o->options = json_dumps(opts, JSON_COMPACT | JSON_SORT_KEYS);
+        o->labels = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
+        o->cb = cb;
+        o->arg = arg;
+        json_decref(opts);
+        json_decref(labels);
+        env.op_case = CNR__HELPER__TO_HELPER__OP_ROUTE_LIST;
+        env.route_list = &rl;
+        if (sup_helper_request_fds(s, CNR_HELPER_NETD, env.op_case, &env.base, NULL, 0, 0, on_routes, o, err) < 0) {
+                create_op_free(o);
+                return -1;
+        }
+        return 0;
+}
+
+/* ---- the default network ----------------------------------------------- */
+
+static int sup_network_create_bridge(struct sup *s, const struct sup_net_create *req, const char *bridge,
+                                     sup_net_create_cb cb, void *arg, struct cnr_err **err);
+
+static void
+on_default_created(struct sup *s, const char *id, const char *subnet, const char *gateway, struct cnr_err *err,
+                   void *arg)
+{
+        struct waiter *w = N.waiters;
+
+        N.ensuring = false;
+        N.waiters = NULL;
+        if (err)
+                log_error("default network `%s`: %s", CNR_NET_DEFAULT, cnr_err_str(err));
+        while (w) {
+                struct waiter *next = w->next;
+                w->fn(s, err, w->arg);
+                free(w);
+                w = next;
+        }
+}
+
+/* Calls fn once the default network exists (at once if it does). */
+static int
+ensure_default(void (*fn)(struct sup *s, struct cnr_err *err, void *arg), void *arg, struct cnr_err **err)
+{
+        struct net *n;
+        struct cnr_err *e = NULL;
+        struct waiter *w;
+
+        n = net_find(CNR_NET_DEFAULT, &e);
+        if (n) {
+                net_free(n);
+                fn(N.s, NULL, arg);
+                return 0;
+        }
+        if (e->code != ENOENT) {
+                *err = e;
+                return -1;
+        }
+        cnr_err_free(&e);
+        w = xcalloc(1, sizeof(*w));
+        w->fn = fn;
+        w->arg = arg;
+        w->next = N.waiters;
+        N.waiters = w;
+        if (!N.ensuring) {
+                struct sup_net_create req = {.name = CNR_NET_DEFAULT};
+
+                N.ensuring = true;
+                if (sup_network_create_bridge(N.s, &req, N.s->d->cfg.net.default_bridge, on_default_created, NULL,
+                                              err) < 0) {
+                        N.ensuring = false;
+                        N.waiters = w->next;
+                        free(w);
+                        return -1;
+                }
+        }
+        return 0;
+}
+
+/* The default network's bridge is containr0, which the bridge= option
+ * (cnr-* only) cannot name. */
+static int
+sup_network_create_bridge(struct sup *s, const struct sup_net_create *req, const char *bridge, sup_net_create_cb cb,
+                          void *arg, struct cnr_err **err)
+{
+        Cnr__Helper__ToHelper env = CNR__HELPER__TO_HELPER__INIT;
+        Cnr__Helper__RouteList rl = CNR__HELPER__ROUTE_LIST__INIT;
+        struct create_op *o;
+
+        if (!netd_up())
+                return cnr_errf(err, EAGAIN, "netd is not up yet: try again");
+        o = xcalloc(1, sizeof(*o));
+        o->name = xstrdup(req->name);
+        o->subnet = req->subnet && req->subnet[0] ? xstrdup(req->subnet) : NULL;
+        o->bridge = xstrdup(bridge);
+        o->options = xstrdup("{}");
+        o->labels = xstrdup("{}");
+        o->cb = cb;
+        o->arg = arg;
+        env.op_case = CNR__HELPER__TO_HELPER__OP_ROUTE_LIST;
+        env.route_list = &rl;
+        if (sup_helper_request_fds(s, CNR_HELPER_NETD, env.op_case, &env.base, NULL, 0, 0, on_routes, o, err) < 0) {
+                create_op_free(o);
+                return -1;
+        }
+        return 0;
+}
+
+/* ---- netd requests ------------------------------------------------------ */
+
+static int
+netd_cni(const char *cmd, const char *cid, const char *ifname, const struct net *n, const char *capargs,
+         const char *prev, cnr_reply_cb cb, void *arg, struct cnr_err **err)
+{
+        Cnr__Helper__ToHelper env = CNR__HELPER__TO_HELPER__INIT;
+        Cnr__Helper__CniExec c = CNR__HELPER__CNI_EXEC__INIT;
+        _cleanup_free_ char *conf = conflist_of(n);
+
+        c.command = strcmp(cmd, "ADD") == 0 ? 1 : strcmp(cmd, "DEL") == 0 ? 2 : 3;
+        c.id = (char *)cid;
+        c.ifname = (char *)ifname;
+        c.conflist = conf;
+        c.capability_args = (char *)(capargs ? capargs : "");
+        c.prev_result = (char *)(prev ? prev : "");
+        c.plugin_dir = N.s->d->cfg.net.cni_plugin_dir;
+        env.op_case = CNR__HELPER__TO_HELPER__OP_CNI_EXEC;
+        env.cni_exec = &c;
+        return sup_helper_request_fds(N.s, CNR_HELPER_NETD, env.op_case, &env.base, NULL, 0, NET_TIMEOUT_MS, cb, arg,
+                                      err);
+}
+
+static int
+netd_simple(int op, const char *id, cnr_reply_cb cb, void *arg, struct cnr_err **err)
+{
+        Cnr__Helper__ToHelper env = CNR__HELPER__TO_HELPER__INIT;
+        Cnr__Helper__NetnsOpen o = CNR__HELPER__NETNS_OPEN__INIT;
+        Cnr__Helper__NetnsRemove r = CNR__HELPER__NETNS_REMOVE__INIT;
+
+        env.op_case = op;
+        if (op == CNR__HELPER__TO_HELPER__OP_NETNS_OPEN) {
+                o.id = (char *)id;
+                env.netns_open = &o;
+        } else {
+                r.id = (char *)id;
+                env.netns_remove = &r;
+        }
+        return sup_helper_request_fds(N.s, CNR_HELPER_NETD, env.op_case, &env.base, NULL, 0, 0, cb, arg, err);
+}
+
+/* ---- detach ------------------------------------------------------------- */
+
+struct detach_op {
+        char *cid;
+        char *only; /* network id: disconnect one network, keep the handle */
+        struct att *atts;
+        size_t n, next; /* DEL from the last one down */
+        struct cnr_err *first;
+        sup_net_done_cb cb;
+        void *arg;
+};
+
+static void detach_step(struct detach_op *o);
+
+static void
+detach_finish(struct detach_op *o)
+{
+        audit(o->only ? "network_disconnect" : "network_detach",
+              json_pack("{s:s, s:s?, s:i}", "container", o->cid, "network", o->only, "networks", (int)o->n), o->first);
+        busy_drop(o->cid);
+        if (o->cb)
+                o->cb(N.s, o->first, o->arg);
+        else if (o->first)
+                log_warn("network cleanup of container %.12s: %s", o->cid, cnr_err_str(o->first));
+        cnr_err_free(&o->first);
+        atts_free(o->atts, o->n);
+        free(o->cid);
+        free(o->only);
+        free(o);
+}
+
+static void
+on_handle_removed(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
+{
+        struct detach_op *o = arg;
+        struct cnr_err *own = NULL, *e = reply_error(env, err, &own);
+        struct cnr_err *dbe = NULL;
+
+        if (e) {
+                if (o->first == NULL) {
+                        o->first = err_copy(e);
+                        cnr_err_wrap(&o->first, "remove the network namespace handle");
+                }
+        } else if (exec_bind("DELETE FROM net_handles WHERE container_id = ?1", o->cid, NULL, &dbe) < 0) {
+                if (o->first == NULL)
+                        o->first = dbe;
+                else
+                        cnr_err_free(&dbe);
+        }
+        cnr_err_free(&own);
+        detach_finish(o);
+}
+
+static void
+on_del(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
+{
+        struct detach_op *o = arg;
+        struct cnr_err *own = NULL, *e = reply_error(env, err, &own);
+        struct att *a = &o->atts[o->next];
+        struct cnr_err *dbe = NULL;
+
+        if (e) {
+                /* Kept: start-up cleanup tries again. */
+                if (o->first == NULL) {
+                        o->first = err_copy(e);
+                        cnr_err_wrap(&o->first, "CNI DEL of network `%s`", a->net->name);
+                }
+        } else if (exec_bind("DELETE FROM net_attachments WHERE container_id = ?1 AND network_id = ?2", o->cid,
+                             a->network_id, &dbe) < 0) {
+                if (o->first == NULL)
+                        o->first = dbe;
+                else
+                        cnr_err_free(&dbe);
+        }
+        cnr_err_free(&own);
+        detach_step(o);
+}
+
+static void
+detach_step(struct detach_op *o)
+{
+        struct cnr_err *err = NULL;
+
+        while (o->next > 0) {
+                struct att *a = &o->atts[--o->next];
+                _cleanup_free_ char *caps = NULL;
+
+                if (o->only && strcmp(a->network_id, o->only) != 0)
+                        continue;
+                if (a->ports[0])
+                        caps = xasprintf("{\"portMappings\":%s}", a->ports);
+                if (netd_cni("DEL", o->cid, a->ifname, a->net, caps, a->result[0] ? a->result : NULL, on_del, o,
+                             &err) == 0)
+                        return;
+                if (o->first == NULL)
+                        o->first = err;
+                else
+                        cnr_err_free(&err);
+        }
+        if (o->only || o->first) {
+                /* disconnect keeps the namespace; a failed DEL keeps it for the retry */
+                detach_finish(o);
+                return;
+        }
+        if (netd_simple(CNR__HELPER__TO_HELPER__OP_NETNS_REMOVE, o->cid, on_handle_removed, o, &err) < 0) {
+                o->first = err;
+                detach_finish(o);
+        }
+}
+
+static int
+detach(const char *cid, const char *only, sup_net_done_cb cb, void *arg, struct cnr_err **err)
+{
+        struct detach_op *o;
+
+        if (busy_take(cid, err) < 0)
+                return -1;
+        o = xcalloc(1, sizeof(*o));
+        o->cid = xstrdup(cid);
+        o->only = only ? xstrdup(only) : NULL;
+        o->cb = cb;
+        o->arg = arg;
+        if (atts_of(cid, &o->atts, &o->n, err) < 0) {
+                busy_drop(cid);
+                free(o->cid);
+                free(o->only);
+                free(o);
+                return -1;
+        }
+        o->next = o->n;
+        if (!has_handle(cid) && o->n == 0) {
+                /* nothing was ever made: succeed, later (callers expect async) */
+                detach_step(o);
+                return 0;
+        }
+        detach_step(o);
+        return 0;
+}
+
+int
+sup_network_detach(struct sup *s, const char *container_id, sup_net_done_cb cb, void *arg, struct cnr_err **err)
+{
+        if (!netd_up() && has_handle(container_id))
+                return cnr_errf(err, EAGAIN, "netd is not up yet: try again");
+        return detach(container_id, NULL, cb, arg, err);
+}
+
+/* ---- attach ------------------------------------------------------------- */
+
+struct attach_op {
+        char *cid, *cname, *hostname;
+        char **names; /* requested networks */
+        size_t nnames;
+        struct net **nets;
+        size_t nnets, next;
+        char *ports; /* JSON array or NULL */
+        int nsfd;
+        char **results;
+        sup_net_attach_cb cb;
+        void *arg;
+        struct cnr_err *failed;
+};
+
+static void
+attach_op_free(struct attach_op *o)
+{
+        if (o->nsfd >= 0)
+                close(o->nsfd);
+        for (size_t i = 0; i < o->nnames; i++)
+                free(o->names[i]);
+        free(o->names);
+        for (size_t i = 0; i < o->nnets; i++)
+                free(o->results ? o->results[i] : NULL);
+        free(o->results);
+        nets_free(o->nets, o->nnets);
+        free(o->cid);
+        free(o->cname);
+        free(o->hostname);
+        free(o->ports);
+        cnr_err_free(&o->failed);
+        free(o);
+}
+
+/* The nameservers a container can reach: the host's, minus loopback ones
+ * (a resolver on 127.0.0.x is not in the container's namespace). */
+static char *
+resolv_conf(void)
+{
+        _cleanup_fclose_ FILE *fp = fopen("/etc/resolv.conf", "re");
+        char *line = NULL, *out = NULL;
+        size_t cap = 0, n = 0, len = 0;
+        bool any = false;
+        FILE *mem = open_memstream(&out, &len);
+
+        fputs("# written by containr from the host's /etc/resolv.conf\n", mem);
+        while (fp && getline(&line, &cap, fp) > 0 && n++ < 200) {
+                char ns[64];
+
+                if (sscanf(line, "nameserver %63s", ns) == 1) {
+                        if (strncmp(ns, "127.", 4) == 0 || strcmp(ns, "::1") == 0)
+                                continue;
+                        fprintf(mem, "nameserver %s\n", ns);
+                        any = true;
+                } else if (strncmp(line, "search ", 7) == 0 || strncmp(line, "options ", 8) == 0) {
+                        fputs(line, mem);
+                        if (line[strlen(line) - 1] != '\n')
+                                fputc('\n', mem);
+                }
+        }
+        free(line);
+        if (!any)
+                fputs("# no nameserver of the host is reachable from a container network\n", mem);
+        fclose(mem);
+        return out;
+}
+
+static void
+attach_done(struct attach_op *o)
+{
+        struct sup_net_attachment a = {.netns_fd = o->nsfd};
+        FILE *hosts;
+        size_t hl = 0;
+        const char *host = o->hostname;
+        char shorth[13];
+
+        if (host == NULL || host[0] == '\0') {
+                snprintf(shorth, sizeof(shorth), "%.12s", o->cid);
+                host = shorth;
+        }
+        a.netns_path = xasprintf("%s/netns/%s", N.s->d->cfg.run_root, o->cid);
+        hosts = open_memstream(&a.etc_hosts, &hl);
+        fputs("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n", hosts);
+        for (size_t i = 0; i < o->nnets; i++) {
+                json_t *r = json_loads(o->results[i], 0, NULL), *ip, *ifs = json_object_get(r, "interfaces");
+                size_t k;
+
+                json_array_foreach(json_object_get(r, "ips"), k, ip)
+                {
+                        const char *addr = json_string_value(json_object_get(ip, "address"));
+                        json_t *ifc = json_array_get(ifs, (size_t)json_integer_value(json_object_get(ip, "interface")));
+                        struct sup_net_ip *x;
+                        char bare[64];
+
+                        if (addr == NULL)
+                                continue;
+                        a.ips = xrealloc(a.ips, (a.nips + 1) * sizeof(*a.ips));
+                        x = &a.ips[a.nips++];
+                        memset(x, 0, sizeof(*x));
+                        x->network = xstrdup(o->nets[i]->name);
+                        x->ifname = xasprintf("eth%zu", i);
+                        x->address = xstrdup(addr);
+                        if (json_string_value(json_object_get(ip, "gateway")))
+                                x->gateway = xstrdup(json_string_value(json_object_get(ip, "gateway")));
+                        if (json_string_value(json_object_get(ifc, "mac")))
+                                x->mac = xstrdup(json_string_value(json_object_get(ifc, "mac")));
+                        snprintf(bare, sizeof(bare), "%s", addr);
+                        if (strchr(bare, '/'))
+                                *strchr(bare, '/') = '\0';
+                        fprintf(hosts, "%s\t%s%s%s\n", bare, host,
+                                o->cname && o->cname[0] && strcmp(o->cname, host) != 0 ? " " : "",
+                                o->cname && o->cname[0] && strcmp(o->cname, host) != 0 ? o->cname : "");
+                }
+                json_decref(r);
+        }
+        fclose(hosts);
+        a.etc_resolv_conf = resolv_conf();
+        audit("network_attach",
+              json_pack("{s:s, s:i, s:i, s:s?}", "container", o->cid, "networks", (int)o->nnets, "addresses",
+                        (int)a.nips, "ports", o->ports),
+              NULL);
+        busy_drop(o->cid);
+        o->cb(N.s, &a, NULL, o->arg);
+        if (a.netns_fd == o->nsfd)
+                a.netns_fd = -1; /* not taken: attach_op_free closes it */
+        else
+                o->nsfd = -1;
+        sup_net_attachment_clear(&a);
+        attach_op_free(o);
+}
+
+static void
+attach_failed_done(struct sup *s, struct cnr_err *err, void *arg)
+{
+        struct attach_op *o = arg;
+
+        if (err)
+                log_warn("undo the network attachment of container %.12s: %s", o->cid, cnr_err_str(err));
+        audit("network_attach", json_pack("{s:s}", "container", o->cid), o->failed);
+        o->cb(N.s, NULL, o->failed, o->arg);
+        attach_op_free(o);
+}
+
+/* Undo: DEL what was added, remove the handle, drop the rows. */
+static void
+attach_fail(struct attach_op *o, struct cnr_err *e)
+{
+        struct cnr_err *e2 = NULL;
+
+        o->failed = e;
+        busy_drop(o->cid);
+        if (detach(o->cid, NULL, attach_failed_done, o, &e2) < 0) {
+                log_warn("undo the network attachment of container %.12s: %s", o->cid, cnr_err_str(e2));
+                cnr_err_free(&e2);
+                audit("network_attach", json_pack("{s:s}", "container", o->cid), o->failed);
+                o->cb(N.s, NULL, o->failed, o->arg);
+                attach_op_free(o);
+        }
+}
+
+static void attach_next(struct attach_op *o);
+
+static void
+on_add(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
+{
+        struct attach_op *o = arg;
+        struct cnr_err *own = NULL, *e = reply_error(env, err, &own);
+        Cnr__Helper__FromHelper *m = (Cnr__Helper__FromHelper *)env;
+        struct net *n = o->nets[o->next];
+        _cleanup_free_ char *ifname = xasprintf("eth%zu", o->next);
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        struct cnr_err *dbe = NULL;
+
+        if (e == NULL && m->msg_case != CNR__HELPER__FROM_HELPER__MSG_CNI_RESULT) {
+                cnr_errf(&own, EPROTO, "netd answered CniExec with case %d", (int)m->msg_case);
+                e = own;
+        }
+        if (e) {
+                struct cnr_err *c = err_copy(e);
+                cnr_err_wrap(&c, "network `%s`", n->name);
+                cnr_err_free(&own);
+                attach_fail(o, c);
+                return;
+        }
+        o->results[o->next] = xstrdup(m->cni_result->result);
+        if (cnr_db_prepare(N.s->db,
+                           "UPDATE net_attachments SET state = 'attached', result = ?3"
+                           " WHERE container_id = ?1 AND network_id = ?2",
+                           &st, &dbe) < 0 ||
+            (sqlite3_bind_text(st, 1, o->cid, -1, SQLITE_STATIC), sqlite3_bind_text(st, 2, n->id, -1, SQLITE_STATIC),
+             sqlite3_bind_text(st, 3, o->results[o->next], -1, SQLITE_STATIC), sqlite3_step(st) != SQLITE_DONE)) {
+                if (dbe == NULL)
+                        cnr_db_err(N.s->db, &dbe, "record the CNI result");
+                attach_fail(o, dbe);
+                return;
+        }
+        o->next++;
+        attach_next(o);
+}
+
+static void
+attach_next(struct attach_op *o)
+{
+        struct cnr_err *err = NULL;
+        _cleanup_free_ char *ifname = NULL, *caps = NULL;
+
+        if (o->next >= o->nnets) {
+                attach_done(o);
+                return;
+        }
+        ifname = xasprintf("eth%zu", o->next);
+        /* -p publishes through the first network, as Docker does */
+        if (o->next == 0 && o->ports)
+                caps = xasprintf("{\"portMappings\":%s}", o->ports);
+        if (netd_cni("ADD", o->cid, ifname, o->nets[o->next], caps, NULL, on_add, o, &err) < 0)
+                attach_fail(o, err);
+}
+
+static void
+on_netns(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
+{
+        struct attach_op *o = arg;
+        struct cnr_err *own = NULL, *e = reply_error(env, err, &own);
+        Cnr__Helper__FromHelper *m = (Cnr__Helper__FromHelper *)env;
+
+        if (e == NULL && (m->msg_case != CNR__HELPER__FROM_HELPER__MSG_NETNS || f->nfds != 1)) {
+                cnr_errf(&own, EPROTO, "netd answered NetnsOpen without a namespace fd");
+                e = own;
+        }
+        if (e) {
+                struct cnr_err *c = err_copy(e);
+                cnr_err_wrap(&c, "network namespace");
+                cnr_err_free(&own);
+                attach_fail(o, c);
+                return;
+        }
+        o->nsfd = cnr_frame_take_fd(f, 0);
+        attach_next(o);
+}
+
+/* Rows first (crash ordering), then the handle. */
+static int
+attach_record(struct attach_op *o, struct cnr_err **err)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        long long now = (long long)time(NULL);
+
+        if (cnr_db_begin(N.s->db, err) < 0)
+                return -1;
+        if (cnr_db_prepare(N.s->db,
+                           "INSERT INTO net_handles (container_id, container_name, hostname, created)"
+                           " VALUES (?1, ?2, ?3, ?4)",
+                           &st, err) < 0)
+                goto fail;
+        sqlite3_bind_text(st, 1, o->cid, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, o->cname ? o->cname : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, o->hostname ? o->hostname : "", -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, now);
+        if (sqlite3_step(st) != SQLITE_DONE) {
+                cnr_db_err(N.s->db, err, "record the network namespace handle");
+                goto fail;
+        }
+        for (size_t i = 0; i < o->nnets; i++) {
+                _cleanup_stmt_ sqlite3_stmt *a = NULL;
+                _cleanup_free_ char *ifname = xasprintf("eth%zu", i);
+
+                if (cnr_db_prepare(N.s->db,
+                                   "INSERT INTO net_attachments (container_id, network_id, ifname, ports,"
+                                   " state, created) VALUES (?1, ?2, ?3, ?4, 'adding', ?5)",
+                                   &a, err) < 0)
+                        goto fail;
+                sqlite3_bind_text(a, 1, o->cid, -1, SQLITE_STATIC);
+                sqlite3_bind_text(a, 2, o->nets[i]->id, -1, SQLITE_STATIC);
+                sqlite3_bind_text(a, 3, ifname, -1, SQLITE_STATIC);
+                sqlite3_bind_text(a, 4, i == 0 && o->ports ? o->ports : "", -1, SQLITE_STATIC);
+                sqlite3_bind_int64(a, 5, now);
+                if (sqlite3_step(a) != SQLITE_DONE) {
+                        cnr_db_err(N.s->db, err, "record a network attachment");
+                        goto fail;
+                }
+        }
+        return cnr_db_commit(N.s->db, err);
+fail:
+        cnr_db_rollback(N.s->db);
+        return -1;
+}
+
+static void
+attach_go(struct sup *s, struct cnr_err *e, void *arg)
+{
+        struct attach_op *o = arg;
+        struct cnr_err *err = NULL;
+
+        if (e) {
+                busy_drop(o->cid);
+                err = err_copy(e);
+                cnr_err_wrap(&err, "the default network");
+                o->cb(N.s, NULL, err, o->arg);
+                cnr_err_free(&err);
+                attach_op_free(o);
+                return;
+        }
+        o->nets = xcalloc(o->nnames + 1, sizeof(*o->nets));
+        for (size_t i = 0; i < o->nnames; i++) {
+                o->nets[i] = net_find(o->names[i], &err);
+                if (o->nets[i] == NULL)
+                        goto fail;
+                o->nnets++;
+                for (size_t j = 0; j < i; j++)
+                        if (strcmp(o->nets[j]->id, o->nets[i]->id) == 0) {
+                                cnr_errf(&err, EINVAL, "network `%s` is named twice", o->names[i]);
+                                goto fail;
+                        }
+        }
+        o->results = xcalloc(o->nnets + 1, sizeof(char *));
+        if (attach_record(o, &err) < 0)
+                goto fail;
+        if (netd_simple(CNR__HELPER__TO_HELPER__OP_NETNS_OPEN, o->cid, on_netns, o, &err) < 0) {
+                attach_fail(o, err);
+                return;
+        }
+        return;
+fail:
+        busy_drop(o->cid);
+        o->cb(N.s, NULL, err, o->arg);
+        cnr_err_free(&err);
+        attach_op_free(o);
+}
+
+static json_t *
+ports_json(const struct sup_port_map *p, size_t n, struct cnr_err **err)
+{
+        json_t *a = json_array();
+
+        for (size_t i = 0; i < n; i++) {
+                unsigned char buf[16];
+
+                if (p[i].host_port == 0 || p[i].container_port == 0) {
+                        json_decref(a);
+                        cnr_errf(err, EINVAL, "port mapping %u:%u: ports must be 1-65535", p[i].host_port,
+                                 p[i].container_port);
+                        return NULL;
+                }
+                if (p[i].host_ip && p[i].host_ip[0] && inet_pton(AF_INET, p[i].host_ip, buf) != 1) {
+                        json_decref(a);
+                        cnr_errf(err, EINVAL, "port mapping: `%s` is not an IPv4 address", p[i].host_ip);
+                        return NULL;
+                }
+                for (size_t j = 0; j < i; j++)
+                        if (p[j].host_port == p[i].host_port && p[j].udp == p[i].udp) {
+                                json_decref(a);
+                                cnr_errf(err, EINVAL, "host port %u/%s is published twice", p[i].host_port,
+                                         p[i].udp ? "udp" : "tcp");
+                                return NULL;
+                        }
+                json_array_append_new(a,
+                                      json_pack("{s:i, s:i, s:s, s:s}", "hostPort", (int)p[i].host_port,
+                                                "containerPort", (int)p[i].container_port, "protocol",
+                                                p[i].udp ? "udp" : "tcp", "hostIP", p[i].host_ip ? p[i].host_ip : ""));
+        }
+        return a;
+}
+
+int
+sup_network_attach(struct sup *s, const struct sup_net_request *req, sup_net_attach_cb cb, void *arg,
+                   struct cnr_err **err)
+{
+        struct attach_op *o;
+        bool wants_default = false;
+        json_t *pj = NULL;
+
+        if (req->container_id == NULL || req->container_id[0] == '\0' || !valid_name(req->container_id) ||
+            strlen(req->container_id) > 128)
+                return cnr_errf(err, EINVAL, "container id `%s`: not a valid CNI container id",
+                                req->container_id ? req->container_id : "");
+        if (req->nports && req->nnetworks == 0)
+                return cnr_errf(err, EINVAL, "-p needs a network (not --network none)");
+        if (req->nnetworks > 16)
+                return cnr_errf(err, EINVAL, "at most 16 networks per container");
+        if (!netd_up())
+                return cnr_errf(err, EAGAIN, "netd is not up yet: try again");
+        if (has_handle(req->container_id))
+                return cnr_errf(err, EEXIST, "container `%.12s` is already attached (detach it first)",
+                                req->container_id);
+        if (req->nports) {
+                pj = ports_json(req->ports, req->nports, err);
+                if (pj == NULL)
+                        return -1;
+        }
+        if (busy_take(req->container_id, err) < 0) {
+                json_decref(pj);
+                return -1;
+        }
+        o = xcalloc(1, sizeof(*o));
+        o->nsfd = -1;
+        o->cid = xstrdup(req->container_id);
+        o->cname = req->container_name ? xstrdup(req->container_name) : NULL;
+        o->hostname = req->hostname ? xstrdup(req->hostname) : NULL;
+        o->ports = pj ? json_dumps(pj, JSON_COMPACT) : NULL;
+        json_decref(pj);
+        o->cb = cb;
+        o->arg = arg;
+        o->names = xcalloc(req->nnetworks + 1, sizeof(char *));
+        for (size_t i = 0; i < req->nnetworks; i++) {
+                o->names[i] = xstrdup(req->networks[i]);
+                o->nnames++;
+                if (strcmp(req->networks[i], CNR_NET_DEFAULT) == 0)
+                        wants_default = true;
+        }
+        if (wants_default) {
+                if (ensure_default(attach_go, o, err) < 0) {
+                        busy_drop(o->cid);
+                        attach_op_free(o);
+                        return -1;
+                }
+                return 0;
+        }
+        attach_go(s, NULL, o);
+        return 0;
+}
+
+void
+sup_net_attachment_clear(struct sup_net_attachment *a)
+{
+        if (a->netns_fd >= 0)
+                close(a->netns_fd);
+        a->netns_fd = -1;
+        for (size_t i = 0; i < a->nips; i++) {
+                free(a->ips[i].network);
+                free(a->ips[i].ifname);
+                free(a->ips[i].address);
+                free(a->ips[i].gateway);
+                free(a->ips[i].mac);
+        }
+        free(a->ips);
+        free(a->netns_path);
+        free(a->etc_hosts);
+        free(a->etc_resolv_conf);
+        memset(a, 0, sizeof(*a));
+        a->netns_fd = -1;
+}
+
+/* ---- connect / disconnect ----------------------------------------------- */
+
+struct connect_op {
+        char *cid, *ifname;
+        struct net *net;
+        sup_net_connect_cb cb;
+        void *arg;
+};
+
+static void
+connect_free(struct connect_op *o)
+{
+        free(o->cid);
+        free(o->ifname);
+        net_free(o->net);
+        free(o);
+}
+
+static void
+on_connect_undone(struct sup *s, struct cnr_err *err, void *arg)
+{
+        /* nothing: the error was reported already */
+}
+
+static void
+on_connect_add(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
+{
+        struct connect_op *o = arg;
+        struct cnr_err *own = NULL, *e = reply_error(env, err, &own), *dbe = NULL, *e2 = NULL;
+        Cnr__Helper__FromHelper *m = (Cnr__Helper__FromHelper *)env;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        const char *addr = NULL;
+        json_t *r = NULL;
+
+        if (e == NULL && m->msg_case != CNR__HELPER__FROM_HELPER__MSG_CNI_RESULT) {
+                cnr_errf(&own, EPROTO, "netd answered CniExec with case %d", (int)m->msg_case);
+                e = own;
+        }
+        if (e == NULL) {
+                if (cnr_db_prepare(N.s->db,
+                                   "UPDATE net_attachments SET state = 'attached', result = ?3"
+                                   " WHERE container_id = ?1 AND network_id = ?2",
+                                   &st, &dbe) == 0) {
+                        sqlite3_bind_text(st, 1, o->cid, -1, SQLITE_STATIC);
+                        sqlite3_bind_text(st, 2, o->net->id, -1, SQLITE_STATIC);
+                        sqlite3_bind_text(st, 3, m->cni_result->result, -1, SQLITE_STATIC);
+                        if (sqlite3_step(st) != SQLITE_DONE)
+                                cnr_db_err(N.s->db, &dbe, "record the CNI result");
+                }
+                e = dbe;
+                r = json_loads(m->cni_result->result, 0, NULL);
+                addr = json_string_value(json_object_get(json_array_get(json_object_get(r, "ips"), 0), "address"));
+        }
+        audit("network_connect",
+              json_pack("{s:s, s:s, s:s, s:s?}", "container", o->cid, "network", o->net->name, "ifname", o->ifname,
+                        "address", addr),
+              e);
+        busy_drop(o->cid);
+        o->cb(N.s, o->cid, o->ifname, addr, e, o->arg);
+        if (e && detach(o->cid, o->net->id, on_connect_undone, NULL, &e2) < 0)
+                cnr_err_free(&e2);
+        json_decref(r);
+        cnr_err_free(&own);
+        cnr_err_free(&dbe);
+        connect_free(o);
+}
+
+int
+sup_network_connect(struct sup *s, const char *network, const char *container, sup_net_connect_cb cb, void *arg,
+                    struct cnr_err **err)
+{
+        struct connect_op *o;
+        struct att *atts = NULL;
+        size_t n = 0, idx = 0;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        char *cid;
+        struct net *net;
+
+        if (!netd_up())
+                return cnr_errf(err, EAGAIN, "netd is not up yet: try again");
+        net = net_find(network, err);
+        if (net == NULL)
+                return -1;
+        cid = handle_find(container, err);
+        if (cid == NULL) {
+                net_free(net);
+                return -1;
+        }
+        if (atts_of(cid, &atts, &n, err) < 0)
+                goto fail;
+        for (size_t i = 0; i < n; i++) {
+                unsigned long long k;
+                if (strcmp(atts[i].network_id, net->id) == 0) {
+                        cnr_errf(err, EEXIST, "container `%.12s` is already on network `%s`", cid, net->name);
+                        goto fail;
+                }
+                if (cnr_parse_uint(atts[i].ifname + 3, 99, &k) == 0 && k + 1 > idx)
+                        idx = (size_t)k + 1;
+        }
+        if (idx > 99) {
+                cnr_errf(err, ENOSPC, "container `%.12s`: no interface name left", cid);
+                goto fail;
+        }
+        if (busy_take(cid, err) < 0)
+                goto fail;
+        o = xcalloc(1, sizeof(*o));
+        o->cid = cid;
+        o->net = net;
+        o->ifname = xasprintf("eth%zu", idx);
+        o->cb = cb;
+        o->arg = arg;
+        if (cnr_db_prepare(N.s->db,
+                           "INSERT INTO net_attachments (container_id, network_id, ifname, state, created)"
+                           " VALUES (?1, ?2, ?3, 'adding', ?4)",
+                           &st, err) < 0)
+                goto fail_op;
+        sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, net->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, o->ifname, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, (long long)time(NULL));
+        if (sqlite3_step(st) != SQLITE_DONE) {
+                cnr_db_err(N.s->db, err, "record the attachment");
+                goto fail_op;
+        }
+        if (netd_cni("ADD", cid, o->ifname, net, NULL, NULL, on_connect_add, o, err) < 0) {
+                exec_bind("DELETE FROM net_attachments WHERE container_id = ?1 AND network_id = ?2", cid, net->id,
+                          NULL);
+                goto fail_op;
+        }
+        atts_free(atts, n);
+        return 0;
+fail_op:
+        busy_drop(cid);
+        connect_free(o);
+        atts_free(atts, n);
+        return -1;
+fail:
+        atts_free(atts, n);
+        free(cid);
+        net_free(net);
+        return -1;
+}
+
+struct disc {
+        char *cid;
+        sup_net_connect_cb cb;
+        void *arg;
+};
+
+static void
+on_disconnected(struct sup *s, struct cnr_err *err, void *arg)
+{
+        struct disc *d = arg;
+
+        d->cb(s, d->cid, NULL, NULL, err, d->arg);
+        free(d->cid);
+        free(d);
+}
+
+int
+sup_network_disconnect(struct sup *s, const char *network, const char *container, sup_net_connect_cb cb, void *arg,
+                       struct cnr_err **err)
+{
+        struct att *atts = NULL;
+        size_t n = 0;
+        bool on = false;
+        struct disc *d;
+        struct net *net;
+        char *cid;
+        int rc = -1;
+
+        if (!netd_up())
+                return cnr_errf(err, EAGAIN, "netd is not up yet: try again");
+        net = net_find(network, err);
+        if (net == NULL)
+                return -1;
+        cid = handle_find(container, err);
+        if (cid == NULL)
+                goto out;
+        if (atts_of(cid, &atts, &n, err) < 0)
+                goto out;
+        for (size_t i = 0; i < n; i++)
+                on = on || strcmp(atts[i].network_id, net->id) == 0;
+        if (!on) {
+                cnr_errf(err, ENOENT, "container `%.12s` is not on network `%s`", cid, net->name);
+                goto out;
+        }
+        d = xcalloc(1, sizeof(*d));
+        d->cid = xstrdup(cid);
+        d->cb = cb;
+        d->arg = arg;
+        rc = detach(cid, net->id, on_disconnected, d, err);
+        if (rc < 0) {
+                free(d->cid);
+                free(d);
+        }
+out:
+        atts_free(atts, n);
+        free(cid);
+        net_free(net);
+        return rc;
+}
+
+/* ---- remove ------------------------------------------------------------- */
+
+struct rm_op {
+        struct net *net;
+        sup_net_done_cb cb;
+        void *arg;
+};
+
+static void
+on_bridge_removed(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
+{
+        struct rm_op *o = arg;
+        struct cnr_err *own = NULL, *e = reply_error(env, err, &own), *dbe = NULL;
+
+        if (e == NULL && exec_bind("DELETE FROM networks WHERE id = ?1", o->net->id, NULL, &dbe) < 0)
+                e = dbe;
+        audit("network_remove",
+              json_pack("{s:s, s:s, s:s}", "name", o->net->name, "id", o->net->id, "bridge", o->net->bridge), e);
+        o->cb(N.s, e, o->arg);
+        cnr_err_free(&own);
+        cnr_err_free(&dbe);
+        net_free(o->net);
+        free(o);
+}
+
+int
+sup_network_remove(struct sup *s, const char *ref, sup_net_done_cb cb, void *arg, struct cnr_err **err)
+{
+        Cnr__Helper__ToHelper env = CNR__HELPER__TO_HELPER__INIT;
+        Cnr__Helper__BridgeRemove br = CNR__HELPER__BRIDGE_REMOVE__INIT;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        struct net *net;
+        struct rm_op *o;
+        int users = 0;
+
+        net = net_find(ref, err);
+        if (net == NULL)
+                return -1;
+        if (cnr_db_prepare(N.s->db, "SELECT COUNT(*) FROM net_attachments WHERE network_id = ?1", &st, err) < 0) {
+                net_free(net);
+                return -1;
+        }
+        sqlite3_bind_text(st, 1, net->id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW)
+                users = sqlite3_column_int(st, 0);
+        if (users > 0) {
+                cnr_errf(err, EBUSY, "network `%s` has %d attached container%s: disconnect or remove them first",
+                         net->name, users, users == 1 ? "" : "s");
+                net_free(net);
+                return -1;
+        }
+        if (!netd_up()) {
+                net_free(net);
+                return cnr_errf(err, EAGAIN, "netd is not up yet: try again");
+        }
+        o = xcalloc(1, sizeof(*o));
+        o->net = net;
+        o->cb = cb;
+        o->arg = arg;
+        br.name = net->bridge;
+        br.network = net->name;
+        env.op_case = CNR__HELPER__TO_HELPER__OP_BRIDGE_REMOVE;
+        env.bridge_remove = &br;
+        if (sup_helper_request_fds(s, CNR_HELPER_NETD, env.op_case, &env.base, NULL, 0, 0, on_bridge_removed, o, err) <
+            0) {
+                net_free(net);
+                free(o);
+                return -1;
+        }
+        return 0;
+}
+
+/* ---- JSON for ls and inspect --------------------------------------------- */
+
+static json_t *
+net_json(const struct net *n, bool full)
+{
+        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "Id", n->id, "Name", n->name, "Driver", n->driver,
+                              "Subnet", n->subnet, "Gateway", n->gateway, "Bridge", n->bridge, "Created",
+                              (json_int_t)n->created);
+        json_t *labels = json_loads(n->labels, 0, NULL), *opts = json_loads(n->options, 0, NULL);
+
+        json_object_set_new(j, "Labels", labels ? labels : json_object());
+        json_object_set_new(j, "Options", opts ? opts : json_object());
+        if (full) {
+                _cleanup_stmt_ sqlite3_stmt *st = NULL;
+                struct cnr_err *err = NULL;
+                json_t *cs = json_object();
+                _cleanup_free_ char *conf = conflist_of(n);
+
+                if (cnr_db_prepare(N.s->db,
+                                   "SELECT a.container_id, h.container_name, a.ifname, a.state, a.result, a.ports"
+                                   " FROM net_attachments a JOIN net_handles h ON h.container_id = a.container_id"
+                                   " WHERE a.network_id = ?1 ORDER BY a.container_id",
+                                   &st, &err) == 0) {
+                        sqlite3_bind_text(st, 1, n->id, -1, SQLITE_STATIC);
+                        while (sqlite3_step(st) == SQLITE_ROW) {
+                                json_t *r = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
+                                json_t *ports = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
+                                json_t *ip = json_array_get(json_object_get(r, "ips"), 0);
+                                json_t *c = json_pack("{s:s, s:s, s:s, s:s?}", "Name",
+                                                      (const char *)sqlite3_column_text(st, 1), "Interface",
+                                                      (const char *)sqlite3_column_text(st, 2), "State",
+                                                      (const char *)sqlite3_column_text(st, 3), "IPv4Address",
+                                                      json_string_value(json_object_get(ip, "address")));
+                                if (ports)
+                                        json_object_set_new(c, "Ports", ports);
+                                json_object_set_new(cs, (const char *)sqlite3_column_text(st, 0), c);
+                                json_decref(r);
+                        }
+                }
+                cnr_err_free(&err);
+                json_object_set_new(j, "Containers", cs);
+                json_object_set_new(j, "Conflist", json_loads(conf, 0, NULL));
+        }
+        return j;
+}
+
+json_t *
+sup_networks_json(struct sup *s, char *const *names, size_t n, json_t *missing, struct cnr_err **err)
+{
+        json_t *out = json_array();
+
+        if (n == 0) {
+                struct net **all = NULL;
+                size_t nall = 0;
+
+                if (nets_all(&all, &nall, err) < 0) {
+                        json_decref(out);
+                        return NULL;
+                }
+                for (size_t i = 0; i < nall; i++)
+                        json_array_append_new(out, net_json(all[i], missing != NULL));
+                nets_free(all, nall);
+                return out;
+        }
+        for (size_t i = 0; i < n; i++) {
+                struct cnr_err *e = NULL;
+                struct net *net = net_find(names[i], &e);
+
+                if (net == NULL) {
+                        if (missing)
+                                json_array_append_new(missing, json_string(names[i]));
+                        cnr_err_free(&e);
+                        continue;
+                }
+                json_array_append_new(out, net_json(net, true));
+                net_free(net);
+        }
+        return out;
+}
+
+/* ---- start-up ----------------------------------------------------------- */
+
+/* Without the lifecycle's own answer: a container is known while its row
+ * in the containers table exists (if there is such a table). */
+static bool
+known_by_table(struct sup *s, const char *cid, void *arg)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        struct cnr_err *err = NULL;
+
+        if (cnr_db_prepare(s->db, "SELECT 1 FROM containers WHERE id = ?1", &st, &err) < 0) {
+                cnr_err_free(&err);
+                return true; /* no table: nothing can be judged gone */
+        }
+        sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
+        return sqlite3_step(st) == SQLITE_ROW;
+}
+
+static void
+run_reconcile(void)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        struct cnr_err *err = NULL;
+        char **gone = NULL;
+        size_t ngone = 0;
+        int r;
+
+        if (N.reconciled || !netd_up() || !N.reconcile_wanted)
+                return;
+        N.reconciled = true;
+        if (cnr_db_prepare(N.s->db, "SELECT container_id FROM net_handles", &st, &err) < 0) {
+                log_warn("network cleanup: %s", cnr_err_str(err));
+                cnr_err_free(&err);
+                return;
+        }
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                const char *cid = (const char *)sqlite3_column_text(st, 0);
+                if (!N.known(N.s, cid, N.known_arg)) {
+                        gone = xrealloc(gone, (ngone + 1) * sizeof(*gone));
+                        gone[ngone++] = xstrdup(cid);
+                }
+        }
+        for (size_t i = 0; i < ngone; i++) {
+                log_info("network cleanup: container %.12s is gone: CNI DEL and handle removal", gone[i]);
+                if (detach(gone[i], NULL, NULL, NULL, &err) < 0) {
+                        log_warn("network cleanup of %.12s: %s", gone[i], cnr_err_str(err));
+                        cnr_err_free(&err);
+                }
+                free(gone[i]);
+        }
+        free(gone);
+}
+
+void
+sup_networks_reconcile(struct sup *s, sup_net_known_fn known, void *arg)
+{
+        N.known = known;
+        N.known_arg = arg;
+        N.reconcile_wanted = true;
+        run_reconcile();
+}
+
+static void
+on_default_ready(struct sup *s, struct cnr_err *err, void *arg)
+{
+        /* logged by on_default_created; attach retries on demand */
+}
+
+void
+sup_networks_helper_up(struct sup *s)
+{
+        struct cnr_err *err = NULL;
+
+        if (ensure_default(on_default_ready, NULL, &err) < 0) {
+                log_error("default network: %s", cnr_err_str(err));
+                cnr_err_free(&err);
+        }
+        if (!N.reconcile_wanted) {
+                /* The lifecycle code may call sup_networks_reconcile with its
+                 * own rule; until it does, judge by the containers table. */
+                N.known = known_by_table;
+                N.reconcile_wanted = true;
+        }
+        run_reconcile();
+}
+
+int
+sup_networks_start(struct sup *s, struct cnr_err **err)
+{
+        N.s = s;
+        return cnr_db_migrate(s->db, "networks", schema, CNR_ARRAY_LEN(schema), err);
+}
+
+void
+sup_networks_stop(struct sup *s)
+{
+        while (N.busy)
+                busy_drop(N.busy->id);
+        N.s = NULL;
+}
+
+/* ---- -p ----------------------------------------------------------------- */
+
+int
+sup_port_map_parse(const char *s, struct sup_port_map *out, char *ipbuf, size_t ipbuflen, struct cnr_err **err)
+{
+        _cleanup_free_ char *dup = xstrdup(s);
+        char *proto = strchr(dup, '/'), *parts[3];
+        unsigned long long hp, cp;
+        size_t n = 0;
+        char *p = dup;
+
+        memset(out, 0, sizeof(*out));
+        if (proto) {
+                *proto++ = '\0';
+                if (strcmp(proto, "tcp") == 0)
+                        out->udp = false;
+                else if (strcmp(proto, "udp") == 0)
+                        out->udp = true;
+                else
+                        return cnr_errf(err, EINVAL, "-p `%s`: protocol `%s` is not tcp or udp", s, proto);
+        }
+        while (n < 3) {
+                char *c = strchr(p, ':');
+                parts[n++] = p;
+                if (c == NULL)
+                        break;
+                *c = '\0';
+                p = c + 1;
+        }
+        if (n < 2 || strchr(p, ':'))
+                return cnr_errf(err, EINVAL, "-p `%s`: expected [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]", s);
+        if (n == 3) {
+                unsigned char b[4];
+                if (inet_pton(AF_INET, parts[0], b) != 1)
+                        return cnr_errf(err, EINVAL, "-p `%s`: `%s` is not an IPv4 address", s, parts[0]);
+                snprintf(ipbuf, ipbuflen, "%s", parts[0]);
+                out->host_ip = ipbuf;
+        }
+        if (cnr_parse_uint(parts[n - 2], 65535, &hp) < 0 || hp == 0 || cnr_parse_uint(parts[n - 1], 65535, &cp) < 0 ||
+            cp == 0)
+                return cnr_errf(err, EINVAL, "-p `%s`: ports must be numbers from 1 to 65535", s);
+        out->host_port = (uint16_t)hp;
+        out->container_port = (uint16_t)cp;
+        return 0;
+}
