@@ -10,6 +10,11 @@
  * The Dockerfile and the chosen ignore file travel under
  * .containr-build-meta/.  The report comes back as a sealed memfd.
  *
+ * The CLI also parses the Dockerfile itself (the same front end, with the
+ * same build args, target and platform) for one thing: the external images
+ * the stages the target needs name, which go with the request so that
+ * containrd can give buildd their facts from the local image store.
+ *
  * Without --check or --print-plan there is nothing this release can do:
  * images are not built until the executor exists, and we say so. */
 #include "config.h"
@@ -248,6 +253,29 @@ stream_context(int wfd, int ctxfd, const struct cnr_df_ignore *ig, const char *d
         _exit(0);
 }
 
+/* The external images the build names, as BuildImage messages. */
+static void
+wanted_images(const char *df, size_t dflen, const char *file, const struct cnr_df_strv *bargs, const char *target,
+              const char *platform, struct cnr_df_strv *refs, struct cnr_df_strv *plats)
+{
+        struct cnr_df_opts o = {
+                .file = file, .target = target[0] ? target : NULL, .platform = platform[0] ? platform : NULL};
+        struct cnr_df_plan *p = NULL;
+        struct cnr_err *err = NULL;
+
+        for (size_t i = 0; i < bargs->n; i++) {
+                const char *eq = strchr(bargs->v[i], '=');
+                _cleanup_free_ char *k = xstrndup(bargs->v[i], (size_t)(eq - bargs->v[i]));
+                cnr_df_vars_set(&o.build_args, k, eq + 1);
+        }
+        /* Its diagnostics are buildd's to report; only the names matter here. */
+        if (cnr_df_plan(df, dflen, NULL, &o, &p, &err) == 0)
+                cnr_df_plan_images(p, refs, plats);
+        cnr_err_free(&err);
+        cnr_df_plan_free(p);
+        cnr_df_vars_free(&o.build_args);
+}
+
 static int
 print_report(int fd)
 {
@@ -287,7 +315,8 @@ cnr_cmd_build(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
         enum cnr_cli_format format = CNR_FORMAT_TEXT;
         bool check = false, plan = false, have_ign = false;
         const char *file = NULL, *target = "", *platform = "";
-        struct cnr_df_strv bargs = {0};
+        struct cnr_df_strv bargs = {0}, irefs = {0}, iplats = {0};
+        Cnr__Api__BuildImage *images = NULL, **pimages = NULL;
         _cleanup_free_ char *df = NULL, *ign = NULL, *dfpath = NULL, *ignname = NULL;
         _cleanup_close_ int ctxfd = -1;
         struct cnr_df_ignore *ig = NULL;
@@ -425,6 +454,19 @@ cnr_cmd_build(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
         bc.platform = (char *)platform;
         bc.plan = plan;
         bc.json = format == CNR_FORMAT_JSON;
+        wanted_images(df, dflen, dfpath, &bargs, target, platform, &irefs, &iplats);
+        if (irefs.n > 0) {
+                images = xcalloc(irefs.n, sizeof(*images));
+                pimages = xcalloc(irefs.n, sizeof(*pimages));
+                for (size_t i = 0; i < irefs.n; i++) {
+                        cnr__api__build_image__init(&images[i]);
+                        images[i].ref = irefs.v[i];
+                        images[i].platform = iplats.v[i];
+                        pimages[i] = &images[i];
+                }
+        }
+        bc.images = pimages;
+        bc.n_images = irefs.n;
         req.op_case = CNR__API__REQUEST__OP_BUILD_CHECK;
         req.build_check = &bc;
         r = cnr_client_open(&cl, cli->host, &err);
@@ -464,5 +506,9 @@ out:
         cnr_err_free(&err);
         cnr_df_ignore_free(ig);
         cnr_df_strv_free(&bargs);
+        cnr_df_strv_free(&irefs);
+        cnr_df_strv_free(&iplats);
+        free(images);
+        free(pimages);
         return rc;
 }

@@ -6,16 +6,29 @@
  * hands it to containr-buildd, which parses, checks and plans, and answers
  * with the report in a sealed memfd.  The supervisor checks the seals
  * (the report cannot change under the CLI) and passes the memfd on.
- * Nothing is built: executing steps comes with the executor. */
+ * Nothing is built: executing steps comes with the executor.
+ *
+ * Base images: buildd cannot read the image store, so the supervisor
+ * looks up the images the request names (the CLI's own parse of the
+ * Dockerfile lists them: FROM after ARG expansion, COPY --from=<image>,
+ * RUN --mount from=<image>, each with its stage's platform) and writes
+ * their facts into a second sealed memfd for buildd: manifest and config
+ * digests, the image's platform, the config's "config" object and its
+ * history, or "missing" for a name the store does not have.  The names
+ * are only lookups (what `containr images` would show the same user);
+ * buildd plans from the Dockerfile and checks the facts' shape. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "common/helpers.h"
 #include "common/log.h"
+#include "common/ref.h"
 #include "common/util.h"
 #include "ipc/api.pb-c.h"
 #include "ipc/helper.pb-c.h"
@@ -27,6 +40,7 @@
 #endif
 
 #define BUILD_MAX_ARGS 256
+#define BUILD_MAX_IMAGES 64 /* buildd's CNR_DF_FACTS_IMAGES */
 
 struct build_req {
         struct sup *s;
@@ -94,6 +108,118 @@ out:
         build_req_free(br);
 }
 
+/* One image's facts; 0 with *out NULL when the name is not one (buildd
+ * then plans without facts and says so). */
+static int
+image_facts(struct sup *s, const Cnr__Api__BuildImage *bi, json_t **out, struct cnr_err **err)
+{
+        struct cnr_ref ref;
+        struct cnr_platform want;
+        struct cnr_image *img = NULL;
+        struct cnr_image_config *cfg = NULL;
+        struct cnr_err *e = NULL;
+        _cleanup_free_ char *buf = NULL;
+        size_t len = 0;
+        char plat[96];
+        json_t *j, *hist;
+
+        *out = NULL;
+        if (cnr_ref_parse(bi->ref, &ref, &e) < 0 || cnr_platform_parse(bi->platform, &want, &e) < 0) {
+                cnr_err_free(&e);
+                return 0;
+        }
+        j = json_pack("{s:s,s:s}", "ref", ref.str, "platform", bi->platform);
+        if (cnr_images_get(s->images, ref.str, &img, &e) < 0) {
+                if (e->code != ENOENT) {
+                        json_decref(j);
+                        *err = e;
+                        return cnr_err_wrap(err, "build: look up `%s`", ref.str);
+                }
+                cnr_err_free(&e);
+                json_object_set_new(j, "missing", json_true());
+                *out = j;
+                return 0;
+        }
+        if (cnr_content_read(s->content, &img->id, CNR_MANIFEST_MAX, &buf, &len, err) < 0 ||
+            cnr_image_config_parse(buf, len, &cfg, err) < 0) {
+                cnr_err_wrap(err, "build: the config of `%s` (%s)", ref.str, img->id.str);
+                cnr_image_free(img);
+                json_decref(j);
+                return -1;
+        }
+        cnr_platform_format(&img->platform, plat, sizeof(plat));
+        json_object_set_new(j, "id", json_string(img->id.str));
+        json_object_set_new(j, "manifest", json_string(img->manifest.str));
+        json_object_set_new(j, "image_platform", json_string(plat));
+        json_object_set_new(j, "config", cfg->config ? json_deep_copy(cfg->config) : json_object());
+        hist = json_array();
+        for (size_t i = 0; i < cfg->nhistory; i++) {
+                const struct cnr_history *h = &cfg->history[i];
+                json_t *o = json_object();
+                if (h->created)
+                        json_object_set_new(o, "created", json_string(h->created));
+                if (h->created_by)
+                        json_object_set_new(o, "created_by", json_string(h->created_by));
+                if (h->author)
+                        json_object_set_new(o, "author", json_string(h->author));
+                if (h->comment)
+                        json_object_set_new(o, "comment", json_string(h->comment));
+                if (h->empty_layer)
+                        json_object_set_new(o, "empty_layer", json_true());
+                json_array_append_new(hist, o);
+        }
+        json_object_set_new(j, "history", hist);
+        cnr_image_config_free(cfg);
+        cnr_image_free(img);
+        *out = j;
+        return 0;
+}
+
+/* The facts document in a sealed memfd, rewound; names looked up go to
+ * the audit record. */
+static int
+facts_memfd(struct sup *s, const Cnr__Api__BuildCheck *q, json_t *audit, struct cnr_err **err)
+{
+        json_t *doc = json_object(), *imgs = json_array(), *seen = json_array();
+        _cleanup_close_ int fd = -1;
+        char *text = NULL;
+        int rc = -1;
+
+        json_object_set_new(doc, "images", imgs);
+        for (size_t i = 0; i < q->n_images; i++) {
+                json_t *j;
+                if (image_facts(s, q->images[i], &j, err) < 0)
+                        goto out;
+                if (j == NULL)
+                        continue;
+                json_array_append_new(seen, json_pack("{s:O,s:b}", "ref", json_object_get(j, "ref"), "found",
+                                                      !json_is_true(json_object_get(j, "missing"))));
+                json_array_append_new(imgs, j);
+        }
+        text = json_dumps(doc, JSON_COMPACT);
+        if (text == NULL) {
+                cnr_errf(err, ENOMEM, "build: encode the image facts");
+                goto out;
+        }
+        fd = memfd_create("containr-build-facts", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0) {
+                cnr_errf(err, errno, "build: memfd_create");
+                goto out;
+        }
+        if (cnr_write_all(fd, text, strlen(text)) < 0 ||
+            fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0 ||
+            lseek(fd, 0, SEEK_SET) < 0) {
+                cnr_errf(err, errno, "build: write the image facts");
+                goto out;
+        }
+        rc = steal_fd(&fd);
+out:
+        json_object_set_new(audit, "images", seen);
+        free(text);
+        json_decref(doc);
+        return rc;
+}
+
 void
 sup_api_build_check(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, void *arg)
 {
@@ -106,6 +232,7 @@ sup_api_build_check(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m
         struct cnr_err *err = NULL;
         json_t *names = json_array();
         struct stat st;
+        int fds[2] = {-1, -1};
 
         (void)p;
         br->s = s;
@@ -127,6 +254,14 @@ sup_api_build_check(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m
                 cnr_errf(&err, E2BIG, "build: %zu build arguments (at most %d)", q->n_build_args, BUILD_MAX_ARGS);
                 goto fail;
         }
+        if (q->n_images > BUILD_MAX_IMAGES) {
+                cnr_errf(&err, E2BIG, "build: %zu images named (at most %d)", q->n_images, BUILD_MAX_IMAGES);
+                goto fail;
+        }
+        fds[0] = f->fds[0];
+        fds[1] = facts_memfd(s, q, br->args, &err);
+        if (fds[1] < 0)
+                goto fail;
         bc.dockerfile_name = q->dockerfile_name;
         bc.build_args = q->build_args;
         bc.n_build_args = q->n_build_args;
@@ -136,9 +271,12 @@ sup_api_build_check(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m
         bc.json = q->json;
         env.op_case = CNR__HELPER__TO_HELPER__OP_BUILD_CHECK;
         env.build_check = &bc;
-        if (sup_helper_request_fds(s, CNR_HELPER_BUILDD, env.op_case, &env.base, &f->fds[0], 1, 0, on_buildd_reply, br,
-                                   &err) < 0)
+        if (sup_helper_request_fds(s, CNR_HELPER_BUILDD, env.op_case, &env.base, fds, 2, 0, on_buildd_reply, br, &err) <
+            0) {
+                close(fds[1]);
                 goto fail;
+        }
+        close(fds[1]); /* sent: buildd holds its copy */
         return;
 fail:
         sup_client_error(c, f->reqid, err->code, cnr_err_str(err));

@@ -6,7 +6,7 @@
 #include "helpers/buildd/buildd.h"
 
 static const struct cnr_helper_op ops[] = {
-        {CNR__HELPER__TO_HELPER__OP_BUILD_CHECK, "build_check", 1, buildd_check},
+        {CNR__HELPER__TO_HELPER__OP_BUILD_CHECK, "build_check", 2, buildd_check},
 };
 
 static const struct cnr_helper_def def = {

@@ -1,7 +1,10 @@
 /* containr-buildd's work: build_check.
  *
- * The request carries the read end of a pipe on which the CLI streams the
- * build context as a tar.  buildd indexes it (bounded: entries, bytes,
+ * The request carries two fds: the read end of a pipe on which the CLI
+ * streams the build context as a tar, and a sealed memfd in which the
+ * supervisor put the facts of the images the build names, from the local
+ * image store (frontend/facts.c checks their shape; buildd has no access
+ * to the store itself).  buildd indexes it (bounded: entries, bytes,
  * time; context.c), takes the Dockerfile and .dockerignore the CLI put under
  * .containr-build-meta/, parses, checks and plans (helpers/buildd/frontend),
  * and answers with the report in a sealed memfd: reports can be larger than
@@ -31,6 +34,33 @@ printable(const char *s, size_t max)
         return true;
 }
 
+/* The facts document, whole: at most CNR_DF_FACTS_MAX bytes. */
+static int
+read_facts(int fd, struct cnr_df_facts **out, struct cnr_err **err)
+{
+        struct cnr_df_buf b = {0};
+        char chunk[16384];
+        ssize_t n;
+        int rc;
+
+        while ((n = read(fd, chunk, sizeof(chunk))) != 0) {
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        free(b.s);
+                        return cnr_errf(err, errno, "read the image facts");
+                }
+                if (b.len + (size_t)n > CNR_DF_FACTS_MAX) {
+                        free(b.s);
+                        return cnr_errf(err, EFBIG, "the image facts exceed %u bytes", CNR_DF_FACTS_MAX);
+                }
+                cnr_df_buf_add(&b, chunk, (size_t)n);
+        }
+        rc = cnr_df_facts_parse(b.s ? b.s : "", b.len, out, err);
+        free(b.s);
+        return rc;
+}
+
 static int
 report_memfd(const char *text, size_t len, struct cnr_err **err)
 {
@@ -52,6 +82,8 @@ buildd_check(struct cnr_helper_req *r, struct cnr_err **err)
 {
         const Cnr__Helper__BuildCheck *m = r->req->build_check;
         _cleanup_close_ int ctxfd = cnr_frame_take_fd(r->frame, 0);
+        _cleanup_close_ int factsfd = cnr_frame_take_fd(r->frame, 1);
+        struct cnr_df_facts *facts = NULL;
         struct cnr_df_limits lim = {CNR_DF_CONTEXT_MAX_BYTES, CNR_DF_CONTEXT_MAX_ENTRIES};
         struct cnr_df_context *ctx = NULL;
         struct cnr_df_plan *plan = NULL;
@@ -75,8 +107,8 @@ buildd_check(struct cnr_helper_req *r, struct cnr_err **err)
         }
         json_object_set_new(r->args, "build_arg_names", names);
 
-        if (ctxfd < 0)
-                return cnr_errf(err, EBADF, "build_check: no context fd");
+        if (ctxfd < 0 || factsfd < 0)
+                return cnr_errf(err, EBADF, "build_check: no context fd or no facts fd");
         if (!printable(file, BUILDD_NAME_MAX) || !printable(m->target, BUILDD_NAME_MAX) ||
             !printable(m->platform, BUILDD_NAME_MAX)) {
                 r->deny = true;
@@ -95,8 +127,16 @@ buildd_check(struct cnr_helper_req *r, struct cnr_err **err)
                 }
         }
 
-        if (cnr_df_context_read_fd(ctxfd, &lim, &ctx, err) < 0)
+        if (read_facts(factsfd, &facts, err) < 0) {
+                r->deny = true;
+                cnr_err_wrap(err, "build_check");
                 return -1;
+        }
+        json_object_set_new(r->args, "images", json_integer((json_int_t)cnr_df_facts_count(facts)));
+        if (cnr_df_context_read_fd(ctxfd, &lim, &ctx, err) < 0) {
+                cnr_df_facts_free(facts);
+                return -1;
+        }
         if (ctx->dockerfile == NULL) {
                 cnr_errf(err, ENOENT, "the build context stream carries no Dockerfile (%s)", CNR_DF_META_DOCKERFILE);
                 goto out;
@@ -104,6 +144,8 @@ buildd_check(struct cnr_helper_req *r, struct cnr_err **err)
         opts.file = file;
         opts.target = m->target[0] ? m->target : NULL;
         opts.platform = m->platform[0] ? m->platform : NULL;
+        opts.image = cnr_df_facts_lookup;
+        opts.image_arg = facts;
         for (size_t i = 0; i < m->n_build_args; i++) {
                 const char *a = m->build_args[i], *eq = strchr(a, '=');
                 _cleanup_free_ char *k = strndup(a, (size_t)(eq - a));
@@ -147,5 +189,6 @@ out:
         cnr_df_vars_free(&opts.build_args);
         cnr_df_plan_free(plan);
         cnr_df_context_free(ctx);
+        cnr_df_facts_free(facts);
         return rc;
 }

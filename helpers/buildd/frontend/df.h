@@ -326,15 +326,43 @@ struct cnr_df_diag {
         char *url; /* docs, or NULL */
 };
 
-/* What is known about a base image.  Until the image store exists every
- * image is `known = false`: no config, no ONBUILD triggers, no digest. */
+/* What the local image store says about an external image.  The
+ * supervisor looks the images up and hands buildd the facts as data
+ * (facts.c checks their shape); the planner never reads a store.
+ *   known = false: nobody asked (no callback, or an image the CLI's parse
+ *                  could not foresee, e.g. named by an ONBUILD trigger):
+ *                  the plan goes on without, its keys provisional;
+ *   missing:       asked, and the store does not have it: an error. */
 struct cnr_df_image_facts {
         bool known;
-        char *digest;   /* manifest digest, "sha256:..." */
-        json_t *config; /* OCI image config "config" object */
+        bool missing;
+        char *digest;        /* manifest digest, "sha256:..." */
+        char *config_digest; /* the image id: what cache keys use */
+        char *platform;      /* the image's own platform, "linux/amd64" */
+        json_t *config;      /* OCI image config "config" object (checked subset) */
+        json_t *history;     /* its history entries, or NULL */
         struct cnr_df_strv onbuild;
 };
+void cnr_df_image_facts_clear(struct cnr_df_image_facts *f);
+/* Fill *out (zeroed by the caller; cleared with cnr_df_image_facts_clear)
+ * for `ref` (normalised) as the stage of platform `platform` uses it. */
 typedef int (*cnr_df_image_fn)(const char *ref, const char *platform, struct cnr_df_image_facts *out, void *arg);
+
+/* A facts document (facts.c): {"images": [{"ref", "platform", "missing"}
+ * | {"ref", "platform", "id", "manifest", "image_platform", "config",
+ * "history"}]}, at most CNR_DF_FACTS_MAX bytes and CNR_DF_FACTS_IMAGES
+ * images; config keys are checked by type and unknown ones dropped. */
+#define CNR_DF_FACTS_MAX (8u * 1024 * 1024)
+#define CNR_DF_FACTS_IMAGES 64
+struct cnr_df_facts;
+int cnr_df_facts_parse(const char *data, size_t len, struct cnr_df_facts **out, struct cnr_err **err);
+void cnr_df_facts_free(struct cnr_df_facts *f);
+size_t cnr_df_facts_count(const struct cnr_df_facts *f);
+/* A cnr_df_image_fn over a parsed document (arg: the struct cnr_df_facts). */
+int cnr_df_facts_lookup(const char *ref, const char *platform, struct cnr_df_image_facts *out, void *arg);
+/* Does an image of platform `have` serve a stage of platform `want`? os
+ * and arch equal; a wanted variant must match (arm64 without one is v8). */
+bool cnr_df_platform_match(const char *want, const char *have);
 
 struct cnr_df_opts {
         const char *file; /* name in messages: "Dockerfile" */
@@ -348,6 +376,7 @@ struct cnr_df_opts {
 struct cnr_df_step {
         const struct cnr_df_instr *in;
         bool onbuild_trigger; /* a trigger of the base, run at stage start */
+        char *origin;         /* triggers: "ONBUILD from image x" / "... stage y" */
         char *text;           /* the instruction after expansion, for people */
         bool layer;           /* changes the filesystem */
         char def_digest[72];  /* "sha256:..." of the step's own definition */
@@ -372,6 +401,9 @@ struct cnr_df_stage {
         int *deps; /* stage indexes it needs */
         size_t ndeps;
         struct cnr_df_strv ext_images; /* COPY --from / mount from images */
+        struct cnr_df_strv ext_platforms; /* the platform each is wanted for */
+        char *image_id;                 /* the base image's config digest, when known */
+        char *image_platform;           /* the base image's own platform, when known */
         struct cnr_df_step *steps;
         size_t nsteps;
         bool needed; /* reachable from the target */
@@ -403,6 +435,12 @@ struct cnr_df_plan {
         size_t nerrors, nwarnings;
         struct cnr_df_strv unused_build_args;
         bool check_error; /* # check=error=true */
+        bool have_facts;  /* an image store answered (opts->image was given) */
+        /* ONBUILD triggers parsed at stage starts; steps point into them. */
+        struct cnr_df_ast **trigger_asts;
+        size_t ntrigger_asts;
+        struct cnr_df_instr **trigger_ins;
+        size_t ntrigger_ins;
 };
 
 /* Parse, validate, expand and plan.  Problems of the Dockerfile are
@@ -413,6 +451,11 @@ int cnr_df_plan(const char *data, size_t len, const struct cnr_df_context *ctx, 
 void cnr_df_plan_free(struct cnr_df_plan *p);
 void cnr_df_plan_diag(struct cnr_df_plan *p, enum cnr_df_severity sev, int line, const char *rule, const char *fmt, ...)
         __attribute__((format(printf, 5, 6)));
+
+/* The external images the stages the target needs name, each once with
+ * the platform of the stage that uses it (for the CLI: what to ask the
+ * image store about). */
+void cnr_df_plan_images(const struct cnr_df_plan *p, struct cnr_df_strv *refs, struct cnr_df_strv *platforms);
 
 /* Normalise an image reference: "alpine" -> "docker.io/library/alpine:latest". */
 char *cnr_df_image_normalize(const char *ref);

@@ -2,8 +2,9 @@
  * plan.c).  A stage starts from its base: a stage of the same Dockerfile
  * (its config cloned without OnBuild, its history kept as the prefix), an
  * image whose facts the image store supplied (the same, from the image's
- * config), or scratch / an image without facts (only PATH and, for
- * scratch, WorkingDir "/").  Then each instruction that only changes the
+ * config and history: Env, Cmd, Entrypoint, WorkingDir, User, Shell,
+ * ExposedPorts, Volumes, Labels, Healthcheck, StopSignal), or scratch / an
+ * image without facts (only PATH and, for scratch, WorkingDir "/").  Then each instruction that only changes the
  * config (ENV, LABEL, WORKDIR, USER, VOLUME, EXPOSE, CMD, ENTRYPOINT,
  * SHELL, STOPSIGNAL, HEALTHCHECK, MAINTAINER, ONBUILD) updates it, and
  * every step but ONBUILD appends a history entry: created_by in
@@ -238,6 +239,10 @@ cnr_df_config_start(struct sstate *s, const struct cnr_df_stage *base, const str
                                 json_decref(s->config);
                                 s->config = json_deep_copy(facts->config);
                                 json_object_del(s->config, "OnBuild");
+                        }
+                        if (json_is_array(facts->history)) {
+                                json_decref(s->history);
+                                s->history = json_deep_copy(facts->history);
                         }
                         env_from_config(s);
                 }

@@ -17,6 +17,7 @@ helpers_buildd_frontend_libfrontend_la_SOURCES = \
 	helpers/buildd/frontend/planner.h \
 	helpers/buildd/frontend/plan.c \
 	helpers/buildd/frontend/imgconfig.c \
+	helpers/buildd/frontend/facts.c \
 	helpers/buildd/frontend/cachekey.c \
 	helpers/buildd/frontend/lint.c \
 	helpers/buildd/frontend/report.c
@@ -40,8 +41,8 @@ EXTRA_DIST += tests/integration/build-check.sh
 
 # Table tests of the expansion lexer, .dockerignore and cache keys.
 if HAVE_CMOCKA
-check_PROGRAMS += tests/unit/test_df_lex tests/unit/test_df_ignore tests/unit/test_df_cachekey
-TESTS += tests/unit/test_df_lex tests/unit/test_df_ignore tests/unit/test_df_cachekey
+check_PROGRAMS += tests/unit/test_df_lex tests/unit/test_df_ignore tests/unit/test_df_cachekey tests/unit/test_df_facts
+TESTS += tests/unit/test_df_lex tests/unit/test_df_ignore tests/unit/test_df_cachekey tests/unit/test_df_facts
 tests_unit_test_df_lex_SOURCES = tests/unit/test_df_lex.c
 tests_unit_test_df_lex_CFLAGS = $(FRONTEND_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_df_lex_LDADD = $(FRONTEND_LIBS) $(CMOCKA_LIBS)
@@ -51,6 +52,9 @@ tests_unit_test_df_ignore_LDADD = $(FRONTEND_LIBS) $(CMOCKA_LIBS)
 tests_unit_test_df_cachekey_SOURCES = tests/unit/test_df_cachekey.c
 tests_unit_test_df_cachekey_CFLAGS = $(FRONTEND_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_df_cachekey_LDADD = $(FRONTEND_LIBS) $(CMOCKA_LIBS)
+tests_unit_test_df_facts_SOURCES = tests/unit/test_df_facts.c
+tests_unit_test_df_facts_CFLAGS = $(FRONTEND_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_df_facts_LDADD = $(FRONTEND_LIBS) $(CMOCKA_LIBS)
 endif
 
 dist_man_MANS += man/containr-build.1

@@ -23,6 +23,7 @@
 #include <strings.h>
 #include <sys/utsname.h>
 
+#include "common/ref.h"
 #include "common/util.h"
 #include "helpers/buildd/frontend/planner.h"
 
@@ -190,6 +191,42 @@ meta_lookup(const char *name, void *arg)
         if (v == NULL && !cnr_df_strv_has(&pl->meta_declared, name))
                 v = cnr_df_vars_get(&pl->platform, name);
         return v;
+}
+
+/* Meta ARGs with their defaults only, as if no --build-arg were given. */
+static const char *
+meta_default_lookup(const char *name, void *arg)
+{
+        struct planner *pl = arg;
+        const char *v = cnr_df_vars_get(&pl->meta_defaults, name);
+
+        if (v == NULL && !cnr_df_strv_has(&pl->meta_declared, name))
+                v = cnr_df_vars_get(&pl->platform, name);
+        return v;
+}
+
+/* InvalidDefaultArgInFrom: a FROM that uses ARGs must name a valid image
+ * with the ARGs' defaults alone; a build should not need --build-arg. */
+static void
+lint_default_from(struct planner *pl, const struct cnr_df_instr *in)
+{
+        struct cnr_df_plan *p = pl->p;
+        struct cnr_df_lex lx = {.escape = p->ast->escape, .lookup = meta_default_lookup, .arg = pl};
+        _cleanup_free_ char *name = NULL;
+        struct cnr_err *err = NULL;
+        struct cnr_ref ref;
+
+        if (strchr(in->args.v[0], '$') == NULL)
+                return;
+        if (cnr_df_expand(&lx, in->args.v[0], &name, &err) < 0) {
+                cnr_err_free(&err);
+                return; /* the real expansion reports it */
+        }
+        if (name[0] == '\0' || cnr_ref_parse(name, &ref, &err) < 0) {
+                cnr_err_free(&err);
+                cnr_df_plan_diag(p, CNR_DF_WARN, in->line, "InvalidDefaultArgInFrom",
+                                 "default value for ARG %s results in empty or invalid base image name", in->args.v[0]);
+        }
 }
 
 static const char *
@@ -392,8 +429,42 @@ add_dep(struct cnr_df_stage *st, int dep)
 static void
 add_ext(struct cnr_df_stage *st, const char *img)
 {
-        if (!cnr_df_strv_has(&st->ext_images, img))
+        if (!cnr_df_strv_has(&st->ext_images, img)) {
                 cnr_df_strv_push(&st->ext_images, img);
+                cnr_df_strv_push(&st->ext_platforms, st->platform);
+        }
+}
+
+/* COPY --from=<image> / RUN --mount from=<image>: the image's facts key
+ * the step (its config digest), or the step is provisional; an image the
+ * store does not have is an error.  -1 after a diagnostic. */
+static int
+ext_image(struct sstate *s, const char *img, int line, const char *what, struct cnr_df_step *step, json_t *obj)
+{
+        struct cnr_df_plan *p = s->pl->p;
+        struct cnr_df_image_facts f = {0};
+
+        add_ext(s->st, img);
+        json_object_set_new(obj, "from_image", json_string(img));
+        if (s->pl->o->image)
+                s->pl->o->image(img, s->st->platform, &f, s->pl->o->image_arg);
+        if (f.known && f.missing) {
+                cnr_df_plan_diag(p, CNR_DF_ERROR, line, NULL,
+                                 "image `%s` (%s) is not in the local store: pull it first (containr pull %s)", img,
+                                 what, img);
+                cnr_df_image_facts_clear(&f);
+                return -1;
+        }
+        if (f.known && f.config_digest) {
+                json_object_set_new(obj, "from_image_id", json_string(f.config_digest));
+                json_object_set_new(obj, "from_image_platform", json_string(f.platform ? f.platform : ""));
+        } else {
+                step->provisional = true;
+                free(step->note);
+                step->note = xasprintf("%s image %s, whose facts are unknown", what, img);
+        }
+        cnr_df_image_facts_clear(&f);
+        return 0;
 }
 
 /* An environment for RUN: ENV, then declared ARGs ENV does not shadow. */
@@ -468,11 +539,7 @@ do_run(struct sstate *s, const struct cnr_df_instr *in, struct cnr_df_step *step
                                         add_dep(s->st, dep);
                                         json_object_set_new(jm, "from_stage", json_string(p->stages[dep].final_key));
                                 } else {
-                                        add_ext(s->st, img);
-                                        json_object_set_new(jm, "from_image", json_string(img));
-                                        step->provisional = true;
-                                        free(step->note);
-                                        step->note = xasprintf("mounts image %s (not resolved yet)", img);
+                                        ext_image(s, img, in->line, "RUN --mount from", step, jm);
                                 }
                                 free(img);
                         }
@@ -604,10 +671,8 @@ do_copy(struct sstate *s, const struct cnr_df_instr *in, struct cnr_df_step *ste
                                                p->stages[dep].display);
                 }
         } else if (img) {
-                add_ext(s->st, img);
-                json_object_set_new(def, "from_image", json_string(img));
-                step->provisional = true;
-                step->note = xasprintf("copies from image %s (not resolved yet)", img);
+                if (ext_image(s, img, in->line, "COPY --from", step, def) < 0)
+                        goto out;
         } else {
                 json_t *hds = json_array();
                 for (size_t i = 0; i < in->node->nheredocs; i++)
@@ -621,9 +686,28 @@ do_copy(struct sstate *s, const struct cnr_df_instr *in, struct cnr_df_step *ste
                         struct cnr_df_strv local = {0};
                         char dg[72];
                         size_t nm = 0;
-                        for (size_t i = 0; i < srcs.n; i++)
-                                if (srcs.v[i][0] != '<')
-                                        cnr_df_strv_push(&local, srcs.v[i]);
+                        for (size_t i = 0; i < srcs.n; i++) {
+                                _cleanup_free_ char *cp = NULL;
+                                if (srcs.v[i][0] == '<')
+                                        continue;
+                                cp = cnr_df_clean_path(srcs.v[i]);
+                                /* .dockerignore keeps it out of the context: BuildKit's
+                                 * CopyIgnoredFile; the executor will not find it. */
+                                if (s->pl->ig && cp[0] && !strpbrk(cp, "*?[") && cnr_df_ignore_match(s->pl->ig, cp) &&
+                                    cnr_df_context_find(s->pl->ctx, cp) == NULL) {
+                                        cnr_df_plan_diag(p, CNR_DF_WARN, in->line, "CopyIgnoredFile",
+                                                         "attempting to %s file `%s` that is excluded by "
+                                                         ".dockerignore",
+                                                         in->kind == CNR_DF_ADD ? "Add" : "Copy", srcs.v[i]);
+                                        step->provisional = true;
+                                        free(step->note);
+                                        step->note = xasprintf("source `%s` is excluded by .dockerignore: it is "
+                                                               "not in the build context",
+                                                               srcs.v[i]);
+                                        continue;
+                                }
+                                cnr_df_strv_push(&local, srcs.v[i]);
+                        }
                         if (local.n > 0) {
                                 if (cnr_df_sources_digest(s->pl->ctx, s->pl->ig, &local, &excl, dg, &nm, &err) < 0) {
                                         cnr_df_plan_diag(p, CNR_DF_ERROR, in->line, NULL, "%s: %s", kw, err->msg);
@@ -774,6 +858,71 @@ sstate_free(struct sstate *s)
         json_decref(s->history);
 }
 
+/* An error of a trigger's own text: drop its "FILE:LINE: " (the line is
+ * the trigger's, not the Dockerfile's). */
+static const char *
+trigger_msg(const struct cnr_df_plan *p, const char *m)
+{
+        size_t fl = strlen(p->file);
+        const char *q;
+
+        if (strncmp(m, p->file, fl) == 0 && m[fl] == ':') {
+                q = m + fl + 1;
+                while (*q >= '0' && *q <= '9')
+                        q++;
+                if (q[0] == ':' && q[1] == ' ')
+                        return q + 2;
+        }
+        return m;
+}
+
+/* The base's ONBUILD triggers, in registration order, before the stage's
+ * own instructions; each step says where it came from, its position is
+ * the FROM line.  ONBUILD, FROM and MAINTAINER may not be triggers. */
+static void
+run_triggers(struct sstate *s, const struct cnr_df_strv *triggers, const char *origin)
+{
+        struct cnr_df_plan *p = s->pl->p;
+        struct cnr_df_stage *st = s->st;
+
+        for (size_t i = 0; i < triggers->n; i++) {
+                struct cnr_df_ast *ast = NULL;
+                struct cnr_err *err = NULL;
+
+                if (cnr_df_parse(triggers->v[i], strlen(triggers->v[i]), p->file, &ast, &err) < 0) {
+                        cnr_df_plan_diag(p, CNR_DF_ERROR, st->line, NULL, "%s, trigger %zu: %s", origin, i + 1,
+                                         trigger_msg(p, err->msg));
+                        cnr_err_free(&err);
+                        continue;
+                }
+                p->trigger_asts = xrealloc(p->trigger_asts, (p->ntrigger_asts + 1) * sizeof(*p->trigger_asts));
+                p->trigger_asts[p->ntrigger_asts++] = ast;
+                for (size_t k = 0; k < ast->nnodes; k++) {
+                        struct cnr_df_instr *in;
+                        size_t before;
+                        if (cnr_df_instr_build(ast->nodes[k], p->file, &in, &err) < 0) {
+                                cnr_df_plan_diag(p, CNR_DF_ERROR, st->line, NULL, "%s, trigger %zu: %s", origin, i + 1,
+                                                 trigger_msg(p, err->msg));
+                                cnr_err_free(&err);
+                                continue;
+                        }
+                        in->line = st->line;
+                        p->trigger_ins = xrealloc(p->trigger_ins, (p->ntrigger_ins + 1) * sizeof(*p->trigger_ins));
+                        p->trigger_ins[p->ntrigger_ins++] = in;
+                        if (in->kind == CNR_DF_ONBUILD || in->kind == CNR_DF_FROM || in->kind == CNR_DF_MAINTAINER) {
+                                cnr_df_plan_diag(p, CNR_DF_ERROR, st->line, NULL,
+                                                 "%s, trigger %zu: %s isn't allowed as an ONBUILD trigger", origin,
+                                                 i + 1, cnr_df_kind_name(in->kind));
+                                continue;
+                        }
+                        before = st->nsteps;
+                        do_instr(s, in, true);
+                        if (st->nsteps > before)
+                                st->steps[st->nsteps - 1].origin = xasprintf("%s, trigger %zu", origin, i + 1);
+                }
+        }
+}
+
 static void
 dispatch_stage(struct planner *pl, struct cnr_df_stage *st)
 {
@@ -781,6 +930,7 @@ dispatch_stage(struct planner *pl, struct cnr_df_stage *st)
         struct sstate s = {.pl = pl, .st = st};
         struct cnr_df_strv triggers = {0};
         struct cnr_df_image_facts facts = {0};
+        _cleanup_free_ char *origin = NULL;
 
         if (st->base_stage >= 0) {
                 const struct cnr_df_stage *b = &p->stages[st->base_stage];
@@ -789,54 +939,44 @@ dispatch_stage(struct planner *pl, struct cnr_df_stage *st)
                 st->facts_unknown = b->facts_unknown;
                 for (size_t i = 0; i < b->onbuild.n; i++)
                         cnr_df_strv_push(&triggers, b->onbuild.v[i]);
+                origin = xasprintf("ONBUILD from stage `%s`", b->display);
         } else {
                 _cleanup_free_ char *src = NULL;
 
-                if (!st->scratch && pl->o->image &&
-                    pl->o->image(st->image_ref, st->platform, &facts, pl->o->image_arg) == 0 && facts.known) {
+                if (!st->scratch && pl->o->image)
+                        pl->o->image(st->image_ref, st->platform, &facts, pl->o->image_arg);
+                if (st->scratch) {
+                        src = xasprintf("scratch\n%s", st->platform);
+                } else if (facts.known && !facts.missing && facts.config_digest) {
+                        /* The content decides: the config digest names the
+                         * layers (diff_ids) and the config, whatever the tag. */
                         for (size_t i = 0; i < facts.onbuild.n; i++)
                                 cnr_df_strv_push(&triggers, facts.onbuild.v[i]);
-                        src = xasprintf("image\n%s\n%s\n%s", st->image_ref, facts.digest ? facts.digest : "",
-                                        st->platform);
-                } else if (st->scratch) {
-                        src = xasprintf("scratch\n%s", st->platform);
+                        src = xasprintf("image\n%s\n%s", facts.config_digest, st->platform);
+                        st->image_id = xstrdup(facts.config_digest);
+                        st->image_platform = xstrdup(facts.platform ? facts.platform : "");
+                        if (facts.platform && !cnr_df_platform_match(st->platform, facts.platform))
+                                cnr_df_plan_diag(p, CNR_DF_WARN, st->line, "InvalidBaseImagePlatform",
+                                                 "base image `%s` was pulled with platform `%s`, expected `%s` for "
+                                                 "current build",
+                                                 st->image_ref, facts.platform, st->platform);
+                        origin = xasprintf("ONBUILD from image `%s`", st->image_ref);
                 } else {
+                        if (facts.known && facts.missing)
+                                cnr_df_plan_diag(p, CNR_DF_ERROR, st->line, NULL,
+                                                 "base image `%s` is not in the local store: pull it first "
+                                                 "(containr pull %s)",
+                                                 st->image_ref, st->image_ref);
                         st->facts_unknown = true;
+                        facts.known = false;
                         src = xasprintf("image\n%s\nunresolved\n%s", st->image_ref, st->platform);
                 }
                 cnr_df_sha256_hex(src, strlen(src), st->base_key);
                 cnr_df_config_start(&s, NULL, &facts);
-                free(facts.digest);
-                json_decref(facts.config);
-                cnr_df_strv_free(&facts.onbuild);
+                cnr_df_image_facts_clear(&facts);
         }
         memcpy(s.fs_key, st->base_key, sizeof(s.fs_key));
-        /* The base's ONBUILD triggers run first. */
-        for (size_t i = 0; i < triggers.n; i++) {
-                struct cnr_df_ast *ast = NULL;
-                struct cnr_err *err = NULL;
-
-                if (cnr_df_parse(triggers.v[i], strlen(triggers.v[i]), p->file, &ast, &err) < 0) {
-                        cnr_df_plan_diag(p, CNR_DF_ERROR, st->line, NULL, "ONBUILD trigger of the base: %s", err->msg);
-                        cnr_err_free(&err);
-                        continue;
-                }
-                pl->trigger_asts = xrealloc(pl->trigger_asts, (pl->ntrigger_asts + 1) * sizeof(*pl->trigger_asts));
-                pl->trigger_asts[pl->ntrigger_asts++] = ast;
-                for (size_t k = 0; k < ast->nnodes; k++) {
-                        struct cnr_df_instr *in;
-                        if (cnr_df_instr_build(ast->nodes[k], p->file, &in, &err) < 0) {
-                                cnr_df_plan_diag(p, CNR_DF_ERROR, st->line, NULL, "ONBUILD trigger of the base: %s",
-                                                 err->msg);
-                                cnr_err_free(&err);
-                                continue;
-                        }
-                        in->line = st->line;
-                        pl->trigger_ins = xrealloc(pl->trigger_ins, (pl->ntrigger_ins + 1) * sizeof(*pl->trigger_ins));
-                        pl->trigger_ins[pl->ntrigger_ins++] = in;
-                        do_instr(&s, in, true);
-                }
-        }
+        run_triggers(&s, &triggers, origin);
         cnr_df_strv_free(&triggers);
         for (size_t i = 0; i < st->nins; i++)
                 do_instr(&s, st->ins[i], false);
@@ -884,6 +1024,10 @@ make_stages(struct planner *pl)
                                 cnr_err_free(&err);
                                 continue;
                         }
+                        if (val)
+                                cnr_df_vars_set(&pl->meta_defaults, name, val);
+                        else
+                                cnr_df_vars_unset(&pl->meta_defaults, name);
                         if (ba) {
                                 free(val);
                                 val = xstrdup(ba);
@@ -933,6 +1077,7 @@ make_stages(struct planner *pl)
                 for (size_t k = 0; k < unmatched.n; k++)
                         cnr_df_plan_diag(p, CNR_DF_WARN, in->line, "UndefinedArgInFrom",
                                          "FROM argument `%s` is not declared", unmatched.v[k]);
+                lint_default_from(pl, in);
                 cnr_df_strv_free(&unmatched);
                 if (st->base[0] == '\0')
                         cnr_df_plan_diag(p, CNR_DF_ERROR, in->line, NULL, "base name (%s) should not be blank",
@@ -990,6 +1135,26 @@ mark_needed(struct cnr_df_plan *p, int i)
 }
 
 void
+cnr_df_plan_images(const struct cnr_df_plan *p, struct cnr_df_strv *refs, struct cnr_df_strv *platforms)
+{
+        for (size_t i = 0; i < p->nstages; i++) {
+                const struct cnr_df_stage *st = &p->stages[i];
+                if (!st->needed)
+                        continue;
+                for (size_t k = 0; k < st->ext_images.n; k++) {
+                        bool seen = false;
+                        for (size_t j = 0; j < refs->n && !seen; j++)
+                                seen = !strcmp(refs->v[j], st->ext_images.v[k]) &&
+                                       !strcmp(platforms->v[j], st->ext_platforms.v[k]);
+                        if (seen)
+                                continue;
+                        cnr_df_strv_push(refs, st->ext_images.v[k]);
+                        cnr_df_strv_push(platforms, st->ext_platforms.v[k]);
+                }
+        }
+}
+
+void
 cnr_df_plan_free(struct cnr_df_plan *p)
 {
         if (p == NULL)
@@ -1003,11 +1168,15 @@ cnr_df_plan_free(struct cnr_df_plan *p)
                 free(st->platform);
                 free(st->deps);
                 cnr_df_strv_free(&st->ext_images);
+                cnr_df_strv_free(&st->ext_platforms);
+                free(st->image_id);
+                free(st->image_platform);
                 for (size_t k = 0; k < st->nsteps; k++) {
                         free(st->steps[k].text);
                         free(st->steps[k].sources);
                         free(st->steps[k].note);
                         free(st->steps[k].created_by);
+                        free(st->steps[k].origin);
                 }
                 free(st->steps);
                 json_decref(st->config);
@@ -1018,6 +1187,12 @@ cnr_df_plan_free(struct cnr_df_plan *p)
                 free(st->ins);
         }
         free(p->stages);
+        for (size_t i = 0; i < p->ntrigger_ins; i++)
+                cnr_df_instr_free(p->trigger_ins[i]);
+        free(p->trigger_ins);
+        for (size_t i = 0; i < p->ntrigger_asts; i++)
+                cnr_df_ast_free(p->trigger_asts[i]);
+        free(p->trigger_asts);
         for (size_t i = 0; i < p->nins; i++)
                 cnr_df_instr_free(p->ins[i]);
         free(p->ins);
@@ -1059,6 +1234,7 @@ cnr_df_plan(const char *data, size_t len, const struct cnr_df_context *ctx, cons
         p->file = xstrdup(opts->file ? opts->file : "Dockerfile");
         p->platform = xstrdup(opts->platform ? opts->platform : build);
         p->target = -1;
+        p->have_facts = opts->image != NULL;
         platform_vars(&pl, p->platform, build);
         if (ctx && ctx->have_ignore &&
             cnr_df_ignore_parse(ctx->ignore, ctx->ignore_len, ".dockerignore", &pl.ig, &e) < 0) {
@@ -1136,20 +1312,10 @@ cnr_df_plan(const char *data, size_t len, const struct cnr_df_context *ctx, cons
 done:
         if (p->ndiags > 1)
                 qsort(p->diags, p->ndiags, sizeof(*p->diags), cmp_diag);
-        for (size_t i = 0; i < pl.ntrigger_ins; i++)
-                cnr_df_instr_free(pl.trigger_ins[i]);
-        free(pl.trigger_ins);
-        /* Trigger steps point at these instructions: drop the steps' pointers. */
-        for (size_t i = 0; i < p->nstages; i++)
-                for (size_t k = 0; k < p->stages[i].nsteps; k++)
-                        if (p->stages[i].steps[k].onbuild_trigger)
-                                p->stages[i].steps[k].in = NULL;
-        for (size_t i = 0; i < pl.ntrigger_asts; i++)
-                cnr_df_ast_free(pl.trigger_asts[i]);
-        free(pl.trigger_asts);
         cnr_df_ignore_free(pl.ig);
         cnr_df_vars_free(&pl.platform);
         cnr_df_vars_free(&pl.meta);
+        cnr_df_vars_free(&pl.meta_defaults);
         cnr_df_strv_free(&pl.meta_declared);
         cnr_df_strv_free(&pl.consumed);
         (void)err;

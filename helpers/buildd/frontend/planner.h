@@ -18,10 +18,6 @@ struct planner {
         struct cnr_df_vars meta_defaults; /* the same without --build-arg */
         struct cnr_df_strv meta_declared;
         struct cnr_df_strv consumed; /* build args that some ARG declared */
-        struct cnr_df_ast **trigger_asts;
-        size_t ntrigger_asts;
-        struct cnr_df_instr **trigger_ins;
-        size_t ntrigger_ins;
 };
 
 /* The state of the stage being dispatched. */

@@ -70,14 +70,19 @@ text_stage(struct cnr_df_buf *b, const struct cnr_df_plan *p, const struct cnr_d
                 cnr_df_buf_addf(b, "  base: stage %d %s\n", st->base_stage, p->stages[st->base_stage].display);
         else if (st->scratch)
                 cnr_df_buf_adds(b, "  base: scratch (empty filesystem)\n");
+        else if (st->facts_unknown && p->have_facts)
+                cnr_df_buf_addf(b,
+                                "  base: image %s -- external, not in the local image store; its config, ONBUILD "
+                                "triggers and digest are not applied and the keys below are provisional\n",
+                                st->image_ref);
         else if (st->facts_unknown)
                 cnr_df_buf_addf(b,
-                                "  base: image %s -- external; its config, ONBUILD triggers and digest are "
-                                "unknown until the image store exists, so they are not applied and the keys "
-                                "below are provisional\n",
+                                "  base: image %s -- external; no image store was asked, so its config, ONBUILD "
+                                "triggers and digest are not applied and the keys below are provisional\n",
                                 st->image_ref);
         else
-                cnr_df_buf_addf(b, "  base: image %s\n", st->image_ref);
+                cnr_df_buf_addf(b, "  base: image %s (id %s, %s)\n", st->image_ref, st->image_id,
+                                st->image_platform && st->image_platform[0] ? st->image_platform : "platform unknown");
         if (st->ndeps) {
                 cnr_df_buf_adds(b, "  needs stages:");
                 for (size_t i = 0; i < st->ndeps; i++)
@@ -86,14 +91,17 @@ text_stage(struct cnr_df_buf *b, const struct cnr_df_plan *p, const struct cnr_d
         }
         for (size_t i = 0; i < st->ext_images.n; i++)
                 if (!st->image_ref || strcmp(st->ext_images.v[i], st->image_ref) != 0)
-                        cnr_df_buf_addf(b, "  needs external image: %s (not resolved yet)\n", st->ext_images.v[i]);
+                        cnr_df_buf_addf(b, "  needs external image: %s\n", st->ext_images.v[i]);
         cnr_df_buf_addf(b, "  base key  %s\n", st->base_key);
         for (size_t i = 0; i < st->nsteps; i++) {
                 const struct cnr_df_step *s = &st->steps[i];
                 int line = s->in ? s->in->line : st->line;
 
-                cnr_df_buf_addf(b, "  %2zu. line %-3d %s%s\n", i + 1, line,
-                                s->onbuild_trigger ? "[ONBUILD trigger] " : "", s->text ? s->text : "?");
+                if (s->onbuild_trigger)
+                        cnr_df_buf_addf(b, "  %2zu. line %-3d [%s] %s\n", i + 1, line,
+                                        s->origin ? s->origin : "ONBUILD trigger", s->text ? s->text : "?");
+                else
+                        cnr_df_buf_addf(b, "  %2zu. line %-3d %s\n", i + 1, line, s->text ? s->text : "?");
                 cnr_df_buf_addf(b, "      %s key %s%s\n", s->layer ? "layer   " : "metadata", s->cache_key,
                                 s->provisional ? " (provisional)" : "");
                 if (s->sources)
@@ -205,6 +213,10 @@ cnr_df_report_json(const struct cnr_df_plan *p, bool plan)
                 json_object_set_new(s, "base", json_string(stage_base_kind(st)));
                 if (st->image_ref)
                         json_object_set_new(s, "image", json_string(st->image_ref));
+                if (st->image_id) {
+                        json_object_set_new(s, "image_id", json_string(st->image_id));
+                        json_object_set_new(s, "image_platform", json_string(st->image_platform));
+                }
                 json_object_set_new(s, "platform", json_string(st->platform));
                 json_object_set_new(s, "needed", json_boolean(st->needed));
                 json_object_set_new(s, "level", json_integer(st->level));
@@ -236,6 +248,8 @@ cnr_df_report_json(const struct cnr_df_plan *p, bool plan)
                                 json_object_set_new(j, "text", json_string(sp->text ? sp->text : ""));
                                 json_object_set_new(j, "layer", json_boolean(sp->layer));
                                 json_object_set_new(j, "onbuild_trigger", json_boolean(sp->onbuild_trigger));
+                                if (sp->origin)
+                                        json_object_set_new(j, "origin", json_string(sp->origin));
                                 json_object_set_new(j, "definition", json_string(sp->def_digest));
                                 json_object_set_new(j, "cache_key", json_string(sp->cache_key));
                                 json_object_set_new(j, "provisional", json_boolean(sp->provisional));
@@ -256,7 +270,9 @@ cnr_df_report_json(const struct cnr_df_plan *p, bool plan)
         json_object_set_new(o, "stages", stages);
         json_object_set_new(o, "external_images", ext);
         json_object_set_new(o, "base_image_facts",
-                            json_string("unknown: the image store is not available yet; external images are "
-                                        "dependencies whose config, ONBUILD triggers and digest are not applied"));
+                            json_string(p->have_facts ? "local image store"
+                                                      : "unknown: no image store was asked; external images are "
+                                                        "dependencies whose config, ONBUILD triggers and digest "
+                                                        "are not applied"));
         return o;
 }
