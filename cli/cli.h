@@ -37,6 +37,7 @@ struct cnr_cli_cmd {
 extern const struct cnr_cli_cmd cnr_cmd_system[];
 extern const struct cnr_cli_cmd cnr_cmd_image[];
 extern const struct cnr_cli_cmd cnr_cmd_network[]; /* cmd_network.c */
+extern const struct cnr_cli_cmd cnr_cmd_volume[];
 
 /* Handlers. */
 int cnr_cmd_version(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
@@ -58,6 +59,23 @@ int cnr_cmd_pull(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, c
 int cnr_cmd_push(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
 int cnr_cmd_login(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
 int cnr_cmd_logout(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+
+/* cmd_run.c, cmd_container.c: containers */
+int cnr_cmd_run(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_create(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_start(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_attach(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_stop(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_restart(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_kill(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_rm(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_ps(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_inspect(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_wait(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_logs(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_exec(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_top(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
+int cnr_cmd_stats(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);
 
 /* Run argv[0] from `table` (argv[0] is a command word): unknown words get a
  * "did you mean", groups recurse. */

@@ -305,3 +305,18 @@ cnr_client_close(struct cnr_client *cl)
         free(cl->path);
         cl->path = NULL;
 }
+
+int
+cnr_client_send(struct cnr_client *cl, Cnr__Api__Request *req, const int *fds, size_t nfds, uint32_t *reqid,
+                struct cnr_err **err)
+{
+        *reqid = cl->next_reqid++;
+        return send_req(cl, req, *reqid, fds, nfds, err);
+}
+
+int
+cnr_client_recv(struct cnr_client *cl, uint32_t reqid, Cnr__Api__Reply__MsgCase want, Cnr__Api__Reply **reply,
+                int *fds, size_t nfds, struct cnr_err **err)
+{
+        return recv_reply(cl, reqid, want, reply, fds, nfds, err);
+}

@@ -48,6 +48,14 @@ typedef void (*cnr_client_progress_cb)(const Cnr__Api__Progress *p, void *arg);
 int cnr_client_call_progress(struct cnr_client *cl, Cnr__Api__Request *req, Cnr__Api__Reply__MsgCase want,
                              Cnr__Api__Reply **reply, cnr_client_progress_cb cb, void *arg, struct cnr_err **err);
 
+/* The two halves of a call, for commands that wait on other fds while a
+ * request is pending (run, attach, exec: the container's streams): send,
+ * poll cl->fd with the rest, then receive (with the client's timeout). */
+int cnr_client_send(struct cnr_client *cl, Cnr__Api__Request *req, const int *fds, size_t nfds, uint32_t *reqid,
+                    struct cnr_err **err);
+int cnr_client_recv(struct cnr_client *cl, uint32_t reqid, Cnr__Api__Reply__MsgCase want, Cnr__Api__Reply **reply,
+                    int *fds, size_t nfds, struct cnr_err **err);
+
 void cnr_client_close(struct cnr_client *cl);
 
 #endif

@@ -19,6 +19,118 @@ static int cmd_help(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc
 
 /* The top-level commands, in the order `containr help` lists them. */
 static const struct cnr_cli_cmd commands[] = {
+        {"run", cnr_cmd_run, "Create and start a container", "[OPTIONS] IMAGE [COMMAND [ARG...]]",
+         "Creates a container from IMAGE and starts it; in the foreground its output\n"
+         "is relayed (containrd passes the ends of its streams: it is not in the data\n"
+         "path), SIGINT/SIGTERM/SIGHUP are forwarded, and the exit status is the\n"
+         "container's (125 when containr itself failed).  See containr-run(1).\n"
+         "\n"
+         "Options:\n"
+         "  -d, --detach             Print the id and leave it running\n"
+         "  -i, --interactive        Keep stdin open and relay it\n"
+         "  -t, --tty                A pseudo-terminal (the shim owns it)\n"
+         "      --rm                 Remove the container when it exits\n"
+         "      --name NAME          Name it\n"
+         "  -e, --env K=V            Set an environment variable (K alone: from yours)\n"
+         "      --env-file FILE      Read variables from FILE (opened as you)\n"
+         "  -w, --workdir DIR        Working directory inside\n"
+         "  -u, --user USER[:GROUP]  Resolved from the image's /etc/passwd and /etc/group\n"
+         "      --entrypoint CMD     Replace the image's entrypoint\n"
+         "  -h, --hostname NAME      Hostname (default: the id's first 12 characters)\n"
+         "  -v, --volume SRC:DST[:ro]  Bind (SRC a path, opened by containr as you),\n"
+         "                           named volume (SRC a name) or anonymous (DST alone)\n"
+         "      --mount type=bind|volume|tmpfs,source=S,target=T[,readonly]\n"
+         "      --tmpfs DST[:size=N,mode=M]\n"
+         "  -p, --publish H:C        Publish a port (needs the bridge network)\n"
+         "      --network none|host  Network (the default bridge is not available yet)\n"
+         "  -m, --memory SIZE        Memory limit (OOM kill: exit 137, OOMKilled)\n"
+         "      --memory-swap SIZE   Memory + swap (default: no swap)\n"
+         "      --cpus N             CPU quota\n"
+         "      --pids-limit N       Process limit\n"
+         "      --read-only          Read-only root filesystem\n"
+         "      --cap-add CAP, --cap-drop CAP   Change Docker's default capabilities\n"
+         "      --security-opt seccomp=FILE|unconfined, no-new-privileges\n"
+         "      --privileged         Every capability, no seccomp, no masked paths\n"
+         "      --ulimit NAME=SOFT[:HARD]\n"
+         "      --restart no|on-failure[:N]|always|unless-stopped\n"
+         "      --init               Run Debian's tini-static as the init\n"
+         "  -l, --label K=V          Set a label\n"
+         "      --help               Show this help\n",
+         NULL},
+        {"create", cnr_cmd_create, "Create a container", "[OPTIONS] IMAGE [COMMAND [ARG...]]",
+         "Like `containr run -d` without starting it: prints the id.  The options are\n"
+         "run's (see containr run --help).\n",
+         NULL},
+        {"start", cnr_cmd_start, "Start containers", "[OPTIONS] CONTAINER...",
+         "Options:\n"
+         "  -a, --attach          Relay its output and wait for it (one container)\n"
+         "  -i, --interactive     With -a: relay stdin too\n",
+         NULL},
+        {"stop", cnr_cmd_stop, "Stop containers", "[OPTIONS] CONTAINER...",
+         "Sends the image's StopSignal (SIGTERM), then SIGKILL to every process of the\n"
+         "container after the timeout.\n"
+         "\n"
+         "Options:\n"
+         "  -t, --time SECONDS    Wait this long before SIGKILL (default 10)\n",
+         NULL},
+        {"restart", cnr_cmd_restart, "Stop and start containers", "[OPTIONS] CONTAINER...",
+         "Options:\n"
+         "  -t, --time SECONDS    Stop timeout (default 10)\n",
+         NULL},
+        {"kill", cnr_cmd_kill, "Signal containers", "[OPTIONS] CONTAINER...",
+         "Options:\n"
+         "  -s, --signal SIG      Signal name or number (default KILL)\n",
+         NULL},
+        {"rm", cnr_cmd_rm, "Remove containers", "[OPTIONS] CONTAINER...",
+         "Removes the record, the snapshot, the log and the anonymous volumes.\n"
+         "\n"
+         "Options:\n"
+         "  -f, --force           Kill a running container first\n"
+         "  -v, --volumes         Accepted: anonymous volumes always go\n",
+         NULL},
+        {"ps", cnr_cmd_ps, "List containers", "[OPTIONS]",
+         "Options:\n"
+         "  -a, --all             Also containers that are not running\n"
+         "  -q, --quiet           Print only ids\n"
+         "      --format FORMAT   table (default) or json\n"
+         "      --no-trunc        Full ids and commands\n",
+         NULL},
+        {"logs", cnr_cmd_logs, "Show a container's output", "[OPTIONS] CONTAINER",
+         "containrd passes the log file (JSON lines the shim writes); containr prints\n"
+         "stdout to stdout and stderr to stderr.\n"
+         "\n"
+         "Options:\n"
+         "  -f, --follow          Keep printing while the container runs\n"
+         "  -n, --tail N          Only the last N lines\n"
+         "  -t, --timestamps      Prefix each line with its time\n",
+         NULL},
+        {"exec", cnr_cmd_exec, "Run a command in a running container", "[OPTIONS] CONTAINER COMMAND [ARG...]",
+         "Options:\n"
+         "  -i, --interactive     Relay stdin\n"
+         "  -t, --tty             A pseudo-terminal\n"
+         "  -d, --detach          Do not wait\n"
+         "  -e, --env K=V         Set an environment variable\n"
+         "  -u, --user USER[:GROUP]\n"
+         "  -w, --workdir DIR\n"
+         "      --privileged      Every capability\n",
+         NULL},
+        {"attach", cnr_cmd_attach, "Attach to a running container's streams", "[OPTIONS] CONTAINER",
+         "Options:\n"
+         "      --no-stdin        Do not relay stdin\n",
+         NULL},
+        {"wait", cnr_cmd_wait, "Wait for containers to stop; print exit codes", "CONTAINER...", NULL, NULL},
+        {"inspect", cnr_cmd_inspect, "Show containers as JSON", "CONTAINER...", NULL, NULL},
+        {"top", cnr_cmd_top, "Show a container's processes", "CONTAINER",
+         "Read from /proc: every process below the container's shim.\n", NULL},
+        {"stats", cnr_cmd_stats, "Show containers' resource use", "[OPTIONS] [CONTAINER...]",
+         "CPU time and processes from /proc, memory from the container's cgroup.\n"
+         "\n"
+         "Options:\n"
+         "  -a, --all             Also containers that are not running\n"
+         "      --no-stream       Print once\n"
+         "      --format FORMAT   text (default) or json\n",
+         NULL},
+        {"volume", NULL, "Manage volumes", "COMMAND", NULL, cnr_cmd_volume},
         {"version", cnr_cmd_version, "Show the client's and containrd's versions", "[OPTIONS]",
          "Prints the version and protocol of this client, then asks containrd for its\n"
          "version, protocol, kernel and libraries.\n"
@@ -283,7 +395,7 @@ lookup(const struct cnr_cli_cmd *table, const char *word)
 static int
 unknown_command(const struct cnr_cli *cli, const struct cnr_cli_cmd *table, const char *word)
 {
-        const char *names[32];
+        const char *names[64];
         const char *hint;
         size_t n = 0;
 

@@ -35,3 +35,24 @@ if [ -f /run/containr/containrd.pid ] && kill -0 "$(cat /run/containr/containrd.
 fi
 containrd --detach
 containr info
+
+# The embedded default image, made here from Debian's busybox-static (no
+# network): /bin/busybox, a link per applet, a minimal /etc/passwd and
+# /etc/group, imported as `demo`.
+if ! containr image inspect demo >/dev/null 2>&1; then
+	root=$(mktemp -d)
+	mkdir -p "$root/bin" "$root/etc" "$root/tmp" "$root/root" "$root/proc" "$root/sys" "$root/dev"
+	cp /bin/busybox "$root/bin/busybox"
+	# what `busybox --install -s` makes, without running it in a chroot
+	# that has no /proc: a symlink to /bin/busybox per applet
+	/bin/busybox --list-full | while read -r applet; do
+		mkdir -p "$root/$(dirname "$applet")"
+		[ -e "$root/$applet" ] || ln -s /bin/busybox "$root/$applet"
+	done
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$root/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
+	chmod 1777 "$root/tmp"
+	tar --numeric-owner --owner=0 --group=0 -C "$root" -cf - . | containr import - demo
+	rm -rf "$root"
+fi
+containr run --rm demo echo hello

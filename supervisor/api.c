@@ -35,6 +35,7 @@
 #include "ipc/monitor.pb-c.h"
 #include "supervisor/api.h"
 #include "supervisor/api_registry.h"
+#include "supervisor/api_containers.h"
 #include "supervisor/api_images.h"
 #include "supervisor/api_networks.h"
 #include "supervisor/build.h"
@@ -75,6 +76,7 @@ client_free(struct sup_client *c)
         for (int i = 0; i < 16 && recv(cnr_peer_fd(c->peer), junk, sizeof(junk), MSG_DONTWAIT) > 0; i++)
                 ;
         LIST_REMOVE(c, entry);
+        sup_api_containers_client_gone(c->s, c->id);
         cnr_peer_free(c->peer);
         free(c);
 }
@@ -636,6 +638,29 @@ static const struct cnr_permit api_permits[] = {
         {CNR__API__REQUEST__OP_NETWORK_REMOVE, 0, 0, "network_remove", sup_api_network_remove},
         {CNR__API__REQUEST__OP_NETWORK_CONNECT, 0, 0, "network_connect", sup_api_network_connect},
         {CNR__API__REQUEST__OP_NETWORK_DISCONNECT, 0, 0, "network_disconnect", sup_api_network_disconnect},
+        {CNR__API__REQUEST__OP_STAGE_FD, 0, 1, "stage_fd", sup_api_stage_fd},
+        {CNR__API__REQUEST__OP_CONTAINER_CREATE, 0, 0, "container_create", sup_api_container_create},
+        {CNR__API__REQUEST__OP_CONTAINER_START, 0, 0, "container_start", sup_api_container_start},
+        {CNR__API__REQUEST__OP_CONTAINER_STOP, 0, 0, "container_stop", sup_api_container_stop},
+        {CNR__API__REQUEST__OP_CONTAINER_KILL, 0, 0, "container_kill", sup_api_container_kill},
+        {CNR__API__REQUEST__OP_CONTAINER_RESTART, 0, 0, "container_restart", sup_api_container_restart},
+        {CNR__API__REQUEST__OP_CONTAINER_REMOVE, 0, 0, "container_remove", sup_api_container_remove},
+        {CNR__API__REQUEST__OP_CONTAINER_WAIT, 0, 0, "container_wait", sup_api_container_wait},
+        {CNR__API__REQUEST__OP_CONTAINER_LIST, 0, 0, "container_list", sup_api_container_list},
+        {CNR__API__REQUEST__OP_CONTAINER_INSPECT, 0, 0, "container_inspect", sup_api_container_inspect},
+        {CNR__API__REQUEST__OP_CONTAINER_LOGS, 0, 0, "container_logs", sup_api_container_logs},
+        {CNR__API__REQUEST__OP_CONTAINER_ATTACH, 0, 0, "container_attach", sup_api_container_attach},
+        {CNR__API__REQUEST__OP_CONTAINER_EXEC, 0, 3, "container_exec", sup_api_container_exec},
+        {CNR__API__REQUEST__OP_CONTAINER_EXEC_TTY, 0, 0, "container_exec_tty", sup_api_container_exec_tty},
+        {CNR__API__REQUEST__OP_CONTAINER_EXEC_WAIT, 0, 0, "container_exec_wait", sup_api_container_exec_wait},
+        {CNR__API__REQUEST__OP_CONTAINER_RESIZE, 0, 0, "container_resize", sup_api_container_resize},
+        {CNR__API__REQUEST__OP_CONTAINER_TOP, 0, 0, "container_top", sup_api_container_top},
+        {CNR__API__REQUEST__OP_CONTAINER_STATS, 0, 0, "container_stats", sup_api_container_stats},
+        {CNR__API__REQUEST__OP_VOLUME_CREATE, 0, 0, "volume_create", sup_api_volume_create},
+        {CNR__API__REQUEST__OP_VOLUME_LIST, 0, 0, "volume_list", sup_api_volume_list},
+        {CNR__API__REQUEST__OP_VOLUME_REMOVE, 0, 0, "volume_remove", sup_api_volume_remove},
+        {CNR__API__REQUEST__OP_VOLUME_INSPECT, 0, 0, "volume_inspect", sup_api_volume_inspect},
+        {CNR__API__REQUEST__OP_VOLUME_PRUNE, 0, 0, "volume_prune", sup_api_volume_prune},
 };
 
 static void

@@ -11,6 +11,10 @@ supervisor_containrd_SOURCES = \
 	supervisor/sup_snapshots.c \
 	supervisor/networks.c supervisor/networks.h \
 	supervisor/api_networks.c supervisor/api_networks.h \
+	supervisor/containers.c supervisor/containers.h \
+	supervisor/container_spec.c supervisor/container_shim.c \
+	supervisor/api_containers.c supervisor/api_containers.h \
+	supervisor/volumes.c \
 	supervisor/procinfo.c
 supervisor_containrd_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) \
 	$(LIBSECCOMP_CFLAGS) $(LIBCAP_CFLAGS) $(YAML_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS)

@@ -86,6 +86,17 @@ prepare_dir(const char *path, uid_t uid, gid_t gid, mode_t mode, struct cnr_err 
         return 0;
 }
 
+/* <parent>/<name>, the supervisor's own (container log files; the boot
+ * id that tells a reboot from a restart, on the run root's tmpfs). */
+static int
+prepare_dir_under(const char *parent, const char *name, const struct cnr_identity *id, mode_t mode,
+                  struct cnr_err **err)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", parent, name);
+
+        return prepare_dir(p, id->uid, id->gid, mode, err);
+}
+
 static bool
 daemon_answers(const char *path)
 {
@@ -256,7 +267,9 @@ main(int argc, char **argv)
         if (prepare_dir(d.cfg.root, d.sup_id.uid, d.sup_id.gid, 0711, &err) < 0 ||
             prepare_dir(d.snap_root, d.helper_id[CNR_HELPER_SNAPD].uid, d.helper_id[CNR_HELPER_SNAPD].gid, 0700,
                         &err) < 0 ||
-            prepare_dir(d.cfg.run_root, 0, 0, 0711, &err) < 0 || prepare_dir(d.cfg.log_dir, 0, 0, 0750, &err) < 0) {
+            prepare_dir(d.cfg.run_root, 0, 0, 0711, &err) < 0 || prepare_dir(d.cfg.log_dir, 0, 0, 0711, &err) < 0 ||
+            prepare_dir_under(d.cfg.run_root, "containers", &d.sup_id, 0700, &err) < 0 ||
+            prepare_dir_under(d.cfg.log_dir, "containers", &d.sup_id, 0750, &err) < 0) {
                 fprintf(stderr, "containrd: %s\n", cnr_err_str(err));
                 return 1;
         }

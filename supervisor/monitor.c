@@ -497,7 +497,7 @@ handle_spawn_shim(struct monitor *m, struct cnr_frame *f, Cnr__Mon__SpawnShim *s
         path = xasprintf("%s/containr-shim", m->d->cfg.helper_dir);
         /* 0711: the supervisor reaches its shims' dirs but cannot list or
          * plant anything here. */
-        if (mkdir(shims, 0711) < 0 && errno != EEXIST) {
+        if ((mkdir(shims, 0711) < 0 && errno != EEXIST) || chmod(shims, 0711) < 0) { /* umask: 077 */
                 int e = errno;
                 mon_audit(m, "spawn_shim", json_pack("{s:s}", "id", s->container_id), e, strerror(e));
                 reply_error(m, f->reqid, e, "create the shims directory");

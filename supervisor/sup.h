@@ -37,6 +37,7 @@ struct sup {
         struct cnr_content *content; /* <root>/content */
         struct cnr_images *images;
         struct cnr_snapshotter *snaps; /* sup_snapshots.c */
+        struct sup_containers *ctrs;   /* containers.c */
         bool snaps_reconciled;   /* image records over db + content */
         struct cnr_reg *reg;         /* registry client (registry.h); NULL if it failed to start */
         pid_t monitor_pid;

@@ -27,6 +27,7 @@
 #include "ipc/helper.pb-c.h"
 #include "ipc/monitor.pb-c.h"
 #include "supervisor/networks.h"
+#include "supervisor/containers.h"
 #include "supervisor/sup.h"
 
 #define HELPER_TIMEOUT_MS 30000
@@ -49,6 +50,9 @@ static const char *const sup_syscalls[] = {
          * set_robust_list, rseq, already allowed) */
         "socket", "connect", "setsockopt", "bind", "socketpair", "sendmmsg", "recvmmsg", "clone", "clone3",
         "sched_getaffinity", "getrlimit", "prlimit64", "mprotect",
+        /* containers: users read under the rootfs fd (openat2
+         * RESOLVE_IN_ROOT), the boot id, /proc for top and stats */
+        "openat2", "sysinfo",
 };
 
 static void
@@ -341,6 +345,7 @@ static const struct cnr_permit mon_permits[] = {
         {CNR__MON__FROM_MONITOR__MSG_HELPER_DOWN, 0, 0, "helper_down", on_helper_down},
         {CNR__MON__FROM_MONITOR__MSG_OPENED, CNR_PERMIT_REPLY, 1, "opened", NULL},
         {CNR__MON__FROM_MONITOR__MSG_ERROR, CNR_PERMIT_REPLY, 0, "error", NULL},
+        {CNR__MON__FROM_MONITOR__MSG_SHIM_UP, CNR_PERMIT_REPLY, 0, "shim_up", NULL},
 };
 
 static void
@@ -445,7 +450,7 @@ cnr_supervisor_main(struct cnr_daemon *d)
 
                 if (cnr_db_open(dbpath, &s->db, &err) < 0 || cnr_content_open(cpath, &s->content, &err) < 0 ||
                     cnr_images_open(s->db, s->content, &s->images, &err) < 0 ||
-                    sup_snapshots_start(s, &err) < 0 || sup_networks_start(s, &err) < 0) {
+                    sup_snapshots_start(s, &err) < 0 || sup_networks_start(s, &err) < 0 || sup_containers_start(s, &err) < 0) {
                         log_error("%s", cnr_err_str(err));
                         _exit(1);
                 }
@@ -454,10 +459,12 @@ cnr_supervisor_main(struct cnr_daemon *d)
                 log_warn("registry client not available: %s", cnr_err_str(err));
                 cnr_err_free(&err);
         }
+        sup_containers_reconnect(s);
         sup_api_start(s);
         log_info("supervisor running as uid %u gid %u", (unsigned)getuid(), (unsigned)getgid());
         event_base_dispatch(s->base);
         sup_api_stop(s);
+        sup_containers_stop(s);
         cnr_reg_free(s->reg);
         sup_networks_stop(s);
         sup_snapshots_stop(s);

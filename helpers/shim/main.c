@@ -1060,7 +1060,7 @@ main(int argc, char **argv)
                 goto setup_failed;
         sh->c.fds = xcalloc(sh->c.spec->nfds, sizeof(int));
         sh->c.nfds = sh->c.spec->nfds;
-        if (read_bundle(4, sh->c.fds, sh->c.nfds, &err) < 0)
+        if (read_bundle(4, sh->c.fds, sh->c.nfds, &err) < 0 || shim_mounts_clone_binds(sh->c.spec, sh->c.fds, &err) < 0)
                 goto setup_failed;
         close(3);
         if (make_dirs(sh, dir, &err) < 0 || listen_socket(sh, &err) < 0)

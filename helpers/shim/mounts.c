@@ -503,3 +503,30 @@ shim_mounts_pivot(int privfd, struct cnr_err **err)
                 return cnr_errf(err, errno, "chdir /");
         return 0;
 }
+
+/* Bind sources arrive as O_PATH fds the CLI opened as the operator: clone
+ * each into a detached mount here, in the host's mount namespace (a clone
+ * needs the source's namespace), before the container exists.  The fd in
+ * the bundle is replaced by the clone. */
+int
+shim_mounts_clone_binds(const Cnr__Shim__ContainerSpec *s, int *fds, struct cnr_err **err)
+{
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                const Cnr__Shim__Mount *mt = s->mounts[i];
+                struct mount_attr a = {.attr_set = MOUNT_ATTR_RDONLY};
+                int m;
+
+                if (!mt->bind)
+                        continue;
+                m = open_tree(fds[mt->fd], "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+                if (m < 0)
+                        return cnr_errf(err, errno, "bind mount for `%s`: clone the source", mt->destination);
+                if (mt->read_only && mount_setattr(m, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0) {
+                        close(m);
+                        return cnr_errf(err, errno, "bind mount for `%s`: make it read-only", mt->destination);
+                }
+                close(fds[mt->fd]);
+                fds[mt->fd] = m;
+        }
+        return 0;
+}

@@ -84,6 +84,9 @@ pid_t shim_container_exec(struct shim_container *c, Cnr__Shim__Process *p, const
 
 /* ---- mounts.c (run by the child, in its new mount namespace) ----------- */
 int shim_mounts_setup(const Cnr__Shim__ContainerSpec *s, const int *fds, int privfd, struct cnr_err **err);
+/* Replace each bind's O_PATH source fd by a detached clone (run by the
+ * shim before the container is created). */
+int shim_mounts_clone_binds(const Cnr__Shim__ContainerSpec *s, int *fds, struct cnr_err **err);
 /* pivot_root into the attached rootfs (at priv/rootfs). */
 int shim_mounts_pivot(int privfd, struct cnr_err **err);
 /* Open `path` under rootfd without following any symlink; *is_dir set. */

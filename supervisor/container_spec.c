@@ -1,0 +1,464 @@
+/* Image config + the operator's flags -> the shim's ContainerSpec.
+ *
+ * Docker's rules: args = Entrypoint + Cmd (a --entrypoint drops the
+ * image's Cmd unless a command is given); Env of the image, then -e/--env-
+ * file by key; WorkingDir; User resolved from the IMAGE's /etc/passwd and
+ * /etc/group read under the container's rootfs fd (common/passwd.c, never
+ * getpwnam); Docker's default capabilities with --cap-add/--cap-drop;
+ * --privileged = every capability, no seccomp, no masked paths; the
+ * default seccomp policy unless unconfined or a profile is given. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/capability.h>
+
+#include "common/log.h"
+#include "common/passwd.h"
+#include "common/util.h"
+#include "supervisor/containers.h"
+
+#define B(c) (1ULL << (c))
+const uint64_t ctr_default_caps = B(CAP_CHOWN) | B(CAP_DAC_OVERRIDE) | B(CAP_FSETID) | B(CAP_FOWNER) | B(CAP_MKNOD) |
+                                  B(CAP_NET_RAW) | B(CAP_SETGID) | B(CAP_SETUID) | B(CAP_SETFCAP) | B(CAP_SETPCAP) |
+                                  B(CAP_NET_BIND_SERVICE) | B(CAP_SYS_CHROOT) | B(CAP_KILL) | B(CAP_AUDIT_WRITE);
+#undef B
+
+#define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define INIT_PATH "/sbin/docker-init"
+
+static uint64_t
+all_caps(void)
+{
+        int last = CAP_LAST_CAP;
+        FILE *f = fopen("/proc/sys/kernel/cap_last_cap", "re");
+
+        if (f) {
+                if (fscanf(f, "%d", &last) != 1)
+                        last = CAP_LAST_CAP;
+                fclose(f);
+        }
+        return last >= 63 ? ~0ULL : (1ULL << (last + 1)) - 1;
+}
+
+int
+ctr_caps_apply(uint64_t *mask, char **names, size_t n, bool add, struct cnr_err **err)
+{
+        for (size_t i = 0; i < n; i++) {
+                char buf[64];
+                cap_value_t v;
+
+                if (strcasecmp(names[i], "ALL") == 0) {
+                        *mask = add ? all_caps() : 0;
+                        continue;
+                }
+                snprintf(buf, sizeof(buf), "%s%s", strncasecmp(names[i], "CAP_", 4) == 0 ? "" : "cap_", names[i]);
+                for (char *p = buf; *p; p++)
+                        *p = (char)(*p >= 'A' && *p <= 'Z' ? *p + 32 : *p);
+                if (cap_from_name(buf, &v) < 0 || v < 0 || v > 63)
+                        return cnr_errf(err, EINVAL, "unknown capability `%s`", names[i]);
+                if (add)
+                        *mask |= 1ULL << v;
+                else
+                        *mask &= ~(1ULL << v);
+        }
+        return 0;
+}
+
+char *
+ctr_clean_path(const char *p)
+{
+        size_t n = strlen(p);
+        char *out = xmalloc(n + 2), *copy = xstrdup(p), *save = NULL, *tok;
+        size_t len = 0;
+
+        for (tok = strtok_r(copy, "/", &save); tok; tok = strtok_r(NULL, "/", &save)) {
+                if (strcmp(tok, ".") == 0)
+                        continue;
+                if (strcmp(tok, "..") == 0) { /* never above the root */
+                        while (len > 0 && out[len - 1] != '/')
+                                len--;
+                        if (len > 0)
+                                len--;
+                        continue;
+                }
+                out[len++] = '/';
+                memcpy(out + len, tok, strlen(tok));
+                len += strlen(tok);
+        }
+        free(copy);
+        if (len == 0) {
+                free(out);
+                return NULL;
+        }
+        out[len] = '\0';
+        return out;
+}
+
+/* ---- string vectors ---- */
+
+static void
+strv_push(char ***v, size_t *n, const char *s)
+{
+        *v = xrealloc(*v, (*n + 1) * sizeof(char *));
+        (*v)[(*n)++] = xstrdup(s);
+}
+
+static void
+strv_json(char ***v, size_t *n, json_t *a)
+{
+        size_t i;
+        json_t *x;
+
+        if (!json_is_array(a))
+                return;
+        json_array_foreach(a, i, x) if (json_is_string(x)) strv_push(v, n, json_string_value(x));
+}
+
+/* Set K=V in env, replacing an entry with the same key. */
+static void
+env_set(char ***env, size_t *n, const char *kv)
+{
+        const char *eq = strchr(kv, '=');
+        size_t klen = eq ? (size_t)(eq - kv) : strlen(kv);
+
+        for (size_t i = 0; i < *n; i++)
+                if (strncmp((*env)[i], kv, klen) == 0 && ((*env)[i][klen] == '=' || (*env)[i][klen] == '\0')) {
+                        free((*env)[i]);
+                        (*env)[i] = xstrdup(kv);
+                        return;
+                }
+        strv_push(env, n, kv);
+}
+
+static bool
+env_has(char **env, size_t n, const char *key)
+{
+        size_t klen = strlen(key);
+
+        for (size_t i = 0; i < n; i++)
+                if (strncmp(env[i], key, klen) == 0 && env[i][klen] == '=')
+                        return true;
+        return false;
+}
+
+static const char *
+jstr(json_t *o, const char *k)
+{
+        const char *v = json_string_value(json_object_get(o, k));
+        return v ? v : "";
+}
+
+/* ---- users ---- */
+
+static int
+resolve_user(int rootfd, const char *spec, Cnr__Shim__User *u, char *home, size_t nhome, struct cnr_err **err)
+{
+        struct cnr_user cu;
+        struct cnr_err *e = NULL;
+
+        if (cnr_user_resolve(rootfd, spec[0] ? spec : "0", &cu, &e) < 0) {
+                if (spec[0])
+                        return cnr_errf(err, e->code, "%s", cnr_err_str(e)) + (cnr_err_free(&e), 0);
+                /* root without a passwd file: 0:0, no groups */
+                cnr_err_free(&e);
+                memset(&cu, 0, sizeof(cu));
+        }
+        u->uid = cu.uid;
+        u->gid = cu.gid;
+        u->n_additional_gids = cu.ngids;
+        u->additional_gids = xcalloc(cu.ngids ? cu.ngids : 1, sizeof(uint32_t));
+        memcpy(u->additional_gids, cu.gids, cu.ngids * sizeof(uint32_t));
+        snprintf(home, nhome, "%s", cu.home[0] ? cu.home : "/");
+        return 0;
+}
+
+/* ---- rlimits ---- */
+
+static const struct {
+        const char *name, *rl;
+} rlimit_names[] = {
+        {"core", "RLIMIT_CORE"},     {"cpu", "RLIMIT_CPU"},         {"data", "RLIMIT_DATA"},
+        {"fsize", "RLIMIT_FSIZE"},   {"locks", "RLIMIT_LOCKS"},     {"memlock", "RLIMIT_MEMLOCK"},
+        {"msgqueue", "RLIMIT_MSGQUEUE"}, {"nice", "RLIMIT_NICE"},   {"nofile", "RLIMIT_NOFILE"},
+        {"nproc", "RLIMIT_NPROC"},   {"rss", "RLIMIT_RSS"},         {"rtprio", "RLIMIT_RTPRIO"},
+        {"rttime", "RLIMIT_RTTIME"}, {"sigpending", "RLIMIT_SIGPENDING"}, {"stack", "RLIMIT_STACK"},
+        {"as", "RLIMIT_AS"},
+};
+
+static int
+add_rlimits(Cnr__Shim__Process *p, const Cnr__Api__ContainerConfig *cfg, struct cnr_err **err)
+{
+        p->rlimits = xcalloc(cfg->n_ulimits + 1, sizeof(*p->rlimits));
+        for (size_t i = 0; i < cfg->n_ulimits; i++) {
+                const char *rl = NULL;
+                Cnr__Shim__Rlimit *r;
+
+                for (size_t k = 0; k < CNR_ARRAY_LEN(rlimit_names); k++)
+                        if (strcmp(cfg->ulimits[i]->name, rlimit_names[k].name) == 0)
+                                rl = rlimit_names[k].rl;
+                if (!rl)
+                        return cnr_errf(err, EINVAL, "--ulimit: unknown limit `%s`", cfg->ulimits[i]->name);
+                r = xcalloc(1, sizeof(*r));
+                cnr__shim__rlimit__init(r);
+                r->type = xstrdup(rl);
+                r->soft = cfg->ulimits[i]->soft;
+                r->hard = cfg->ulimits[i]->hard;
+                p->rlimits[p->n_rlimits++] = r;
+        }
+        return 0;
+}
+
+/* ---- the process ---- */
+
+static int
+build_process(const struct ctr_spec_in *in, Cnr__Shim__Process *p, const char *hostname, struct cnr_err **err)
+{
+        const Cnr__Api__ContainerConfig *cfg = in->c->cfg;
+        json_t *ic = in->image_config;
+        char **args = NULL, **env = NULL;
+        size_t nargs = 0, nenv = 0;
+        char home[256];
+        const char *user = cfg->user[0] ? cfg->user : jstr(ic, "User");
+        const char *wd = cfg->workdir[0] ? cfg->workdir : jstr(ic, "WorkingDir");
+        uint64_t caps = ctr_default_caps;
+
+        if (cfg->init_fd >= 0) {
+                strv_push(&args, &nargs, INIT_PATH);
+                strv_push(&args, &nargs, "--");
+        }
+        if (cfg->entrypoint_set) {
+                for (size_t i = 0; i < cfg->n_entrypoint; i++)
+                        if (cfg->entrypoint[i][0])
+                                strv_push(&args, &nargs, cfg->entrypoint[i]);
+        } else {
+                strv_json(&args, &nargs, json_object_get(ic, "Entrypoint"));
+        }
+        if (cfg->n_cmd > 0) {
+                for (size_t i = 0; i < cfg->n_cmd; i++)
+                        strv_push(&args, &nargs, cfg->cmd[i]);
+        } else if (!cfg->entrypoint_set) {
+                strv_json(&args, &nargs, json_object_get(ic, "Cmd"));
+        }
+        if (nargs == (cfg->init_fd >= 0 ? 2u : 0u)) {
+                for (size_t i = 0; i < nargs; i++)
+                        free(args[i]);
+                free(args);
+                return cnr_errf(err, EINVAL, "no command specified: the image has no Cmd or Entrypoint");
+        }
+        p->args = args;
+        p->n_args = nargs;
+
+        p->user = xcalloc(1, sizeof(*p->user));
+        cnr__shim__user__init(p->user);
+        if (resolve_user(in->rootfd, user, p->user, home, sizeof(home), err) < 0)
+                return cnr_err_wrap(err, "user `%s`", user);
+
+        strv_json(&env, &nenv, json_object_get(ic, "Env"));
+        if (!env_has(env, nenv, "PATH"))
+                env_set(&env, &nenv, DEFAULT_PATH);
+        {
+                _cleanup_free_ char *h = xasprintf("HOSTNAME=%s", hostname);
+                env_set(&env, &nenv, h);
+        }
+        if (cfg->tty && !env_has(env, nenv, "TERM"))
+                env_set(&env, &nenv, "TERM=xterm");
+        for (size_t i = 0; i < cfg->n_env; i++)
+                env_set(&env, &nenv, cfg->env[i]);
+        if (!env_has(env, nenv, "HOME")) {
+                _cleanup_free_ char *h = xasprintf("HOME=%s", home);
+                env_set(&env, &nenv, h);
+        }
+        p->env = env;
+        p->n_env = nenv;
+
+        {
+                char *cwd = ctr_clean_path(wd);
+                p->cwd = cwd ? cwd : xstrdup("/");
+        }
+        p->terminal = cfg->tty;
+        if (cfg->tty && cfg->rows && cfg->cols) {
+                p->console = xcalloc(1, sizeof(*p->console));
+                cnr__shim__console_size__init(p->console);
+                p->console->rows = cfg->rows;
+                p->console->cols = cfg->cols;
+        }
+        if (add_rlimits(p, cfg, err) < 0)
+                return -1;
+        if (cfg->privileged)
+                caps = all_caps();
+        if (ctr_caps_apply(&caps, cfg->cap_add, cfg->n_cap_add, true, err) < 0 ||
+            ctr_caps_apply(&caps, cfg->cap_drop, cfg->n_cap_drop, false, err) < 0)
+                return -1;
+        p->capabilities = xcalloc(1, sizeof(*p->capabilities));
+        cnr__shim__capabilities__init(p->capabilities);
+        p->capabilities->bounding = caps;
+        /* Docker: a non-root user starts with empty effective and
+         * permitted sets; the bounding set still limits setuid binaries. */
+        p->capabilities->effective = p->user->uid == 0 ? caps : 0;
+        p->capabilities->permitted = p->user->uid == 0 ? caps : 0;
+        p->no_new_privileges = cfg->no_new_privileges;
+        return 0;
+}
+
+void
+ctr_process_free(Cnr__Shim__Process *p)
+{
+        for (size_t i = 0; i < p->n_args; i++)
+                free(p->args[i]);
+        free(p->args);
+        for (size_t i = 0; i < p->n_env; i++)
+                free(p->env[i]);
+        free(p->env);
+        free(p->cwd);
+        if (p->user)
+                free(p->user->additional_gids);
+        free(p->user);
+        free(p->console);
+        for (size_t i = 0; i < p->n_rlimits; i++) {
+                free(p->rlimits[i]->type);
+                free(p->rlimits[i]);
+        }
+        free(p->rlimits);
+        free(p->capabilities);
+}
+
+int
+ctr_exec_process(struct ctr *c, int rootfd, const Cnr__Api__ExecConfig *x, Cnr__Shim__Process *p,
+                 struct cnr_err **err)
+{
+        struct ctr_spec_in in = {.rootfd = rootfd};
+        Cnr__Api__ContainerConfig cfg = *c->cfg;
+        char *empty_ep[1] = {NULL};
+        int r;
+
+        /* The container's settings with the exec's own command, user,
+         * directory, environment additions and terminal. */
+        cfg.cmd = x->cmd;
+        cfg.n_cmd = x->n_cmd;
+        cfg.entrypoint_set = true;
+        cfg.entrypoint = empty_ep;
+        cfg.n_entrypoint = 0;
+        cfg.init_fd = -1;
+        cfg.tty = x->tty;
+        cfg.rows = x->rows;
+        cfg.cols = x->cols;
+        if (x->user[0])
+                cfg.user = x->user;
+        if (x->workdir[0])
+                cfg.workdir = x->workdir;
+        cfg.privileged = c->cfg->privileged || x->privileged;
+        {
+                char **env = xcalloc(c->cfg->n_env + x->n_env + 1, sizeof(char *));
+                memcpy(env, c->cfg->env, c->cfg->n_env * sizeof(char *));
+                memcpy(env + c->cfg->n_env, x->env, x->n_env * sizeof(char *));
+                cfg.env = env;
+                cfg.n_env = c->cfg->n_env + x->n_env;
+        }
+        struct ctr copy = *c;
+        copy.cfg = &cfg;
+        in.c = &copy;
+        in.image_config = ctr_image_config(c);
+        r = build_process(&in, p, c->id, err);
+        json_decref(in.image_config);
+        free(cfg.env);
+        return r;
+}
+
+/* ---- the spec ---- */
+
+int
+ctr_spec_build(const struct ctr_spec_in *in, Cnr__Shim__ContainerSpec *spec, char ***warnings, size_t *nwarn,
+               struct cnr_err **err)
+{
+        const Cnr__Api__ContainerConfig *cfg = in->c->cfg;
+        char host12[13];
+        const char *hostname;
+
+        cnr__shim__container_spec__init(spec);
+        snprintf(host12, sizeof(host12), "%.12s", in->c->id);
+        hostname = cfg->hostname[0] ? cfg->hostname : host12;
+        spec->id = xstrdup(in->c->id);
+        spec->hostname = xstrdup(hostname);
+        spec->etc_hostname = true;
+        spec->process = xcalloc(1, sizeof(*spec->process));
+        cnr__shim__process__init(spec->process);
+        if (build_process(in, spec->process, hostname, err) < 0)
+                return -1;
+        spec->readonly_rootfs = cfg->read_only;
+        spec->namespaces = xcalloc(1, sizeof(*spec->namespaces));
+        cnr__shim__namespaces__init(spec->namespaces);
+        spec->namespaces->net = in->net_host  ? CNR__SHIM__NAMESPACES__NET__NET_HOST
+                                : in->net_fd ? CNR__SHIM__NAMESPACES__NET__NET_FD
+                                             : CNR__SHIM__NAMESPACES__NET__NET_NEW;
+        spec->cgroup_path = xasprintf("containr-%.12s", in->c->id);
+        spec->resources = xcalloc(1, sizeof(*spec->resources));
+        cnr__shim__resources__init(spec->resources);
+        spec->resources->memory = cfg->memory;
+        spec->resources->memory_swap = cfg->memory_swap;
+        if (cfg->nano_cpus > 0) {
+                spec->resources->cpu_period = 100000;
+                spec->resources->cpu_quota = cfg->nano_cpus / 10000; /* ns per s -> us per 100 ms */
+                if (spec->resources->cpu_quota < 1000)
+                        spec->resources->cpu_quota = 1000;
+        }
+        spec->resources->pids = cfg->pids_limit;
+        spec->seccomp = xcalloc(1, sizeof(*spec->seccomp));
+        cnr__shim__seccomp__init(spec->seccomp);
+        spec->seccomp->profile_json = xstrdup("");
+        if (cfg->privileged || strcmp(cfg->seccomp, "unconfined") == 0) {
+                spec->seccomp->mode = CNR__SHIM__SECCOMP__MODE__UNCONFINED;
+        } else if (cfg->seccomp[0]) {
+                spec->seccomp->mode = CNR__SHIM__SECCOMP__MODE__PROFILE;
+                free(spec->seccomp->profile_json);
+                spec->seccomp->profile_json = xstrdup(cfg->seccomp);
+        }
+        if (cfg->privileged)
+                spec->no_default_masks = true; /* and no masked or read-only paths */
+        if (in->etc_hosts) {
+                spec->etc_hosts = xstrdup(in->etc_hosts);
+        } else if (in->net_host) {
+                spec->etc_hosts = xstrdup("");
+        } else {
+                spec->etc_hosts = xasprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n"
+                                            "127.0.1.1\t%s\n",
+                                            hostname);
+        }
+        spec->etc_resolv_conf = xstrdup(in->etc_resolv_conf ? in->etc_resolv_conf : "");
+        spec->log_fd = -1;
+        (void)warnings;
+        (void)nwarn;
+        return 0;
+}
+
+void
+ctr_spec_free(Cnr__Shim__ContainerSpec *spec)
+{
+        free(spec->id);
+        free(spec->hostname);
+        if (spec->process) {
+                ctr_process_free(spec->process);
+                free(spec->process);
+        }
+        free(spec->namespaces);
+        free(spec->cgroup_path);
+        free(spec->resources);
+        if (spec->seccomp)
+                free(spec->seccomp->profile_json);
+        free(spec->seccomp);
+        free(spec->etc_hosts);
+        free(spec->etc_resolv_conf);
+        for (size_t i = 0; i < spec->n_mounts; i++) {
+                free(spec->mounts[i]->destination);
+                free(spec->mounts[i]);
+        }
+        free(spec->mounts);
+        for (size_t i = 0; i < spec->n_masked_paths; i++)
+                free(spec->masked_paths[i]);
+        free(spec->masked_paths);
+        for (size_t i = 0; i < spec->n_readonly_paths; i++)
+                free(spec->readonly_paths[i]);
+        free(spec->readonly_paths);
+}

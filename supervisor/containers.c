@@ -1,0 +1,1872 @@
+/* Container records and their life: see containers.h. */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/audit.h"
+#include "common/log.h"
+#include "common/util.h"
+#include "ipc/helper.pb-c.h"
+#include "ipc/monitor.pb-c.h"
+#include "ipc/shimclient.h"
+#include "supervisor/containers.h"
+#include "supervisor/unpack.h"
+
+#define SHIM_TIMEOUT_MS 30000
+#define SPAWN_TIMEOUT_MS 60000
+
+struct ctr_waiter {
+        struct ctr_waiter *next;
+        ctr_done_fn cb;
+        void *arg;
+};
+
+struct sup_containers {
+        LIST_HEAD(, ctr) list;
+        bool rebooted;
+};
+
+static struct sup_containers *
+store(struct sup *s)
+{
+        return s->ctrs;
+}
+
+const char *
+ctr_state_name(enum ctr_state st)
+{
+        switch (st) {
+        case CTR_CREATED: return "created";
+        case CTR_RUNNING: return "running";
+        case CTR_EXITED: return "exited";
+        }
+        return "unknown";
+}
+
+static int64_t
+wall_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+char *
+ctr_log_path(struct sup *s, const char *id)
+{
+        return xasprintf("%s/containers/%s.log", s->d->cfg.log_dir, id);
+}
+
+const char *
+ctr_shim_dir(struct sup *s, const char *id, char *buf, size_t n)
+{
+        snprintf(buf, n, "%s/shims/%s", s->d->cfg.run_root, id);
+        return buf;
+}
+
+/* ---- the database ---- */
+
+static const char *const schema[] = {
+        "CREATE TABLE containers ("
+        " id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, image TEXT NOT NULL, image_id TEXT NOT NULL,"
+        " config BLOB NOT NULL, state TEXT NOT NULL, pid INTEGER NOT NULL DEFAULT 0,"
+        " shim_pid INTEGER NOT NULL DEFAULT 0, exit_code INTEGER NOT NULL DEFAULT 0,"
+        " oom_killed INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL, started INTEGER NOT NULL DEFAULT 0,"
+        " finished INTEGER NOT NULL DEFAULT 0, restart_count INTEGER NOT NULL DEFAULT 0)",
+};
+
+int
+ctr_save(struct ctr *c, struct cnr_err **err)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        size_t len = cnr__api__container_config__get_packed_size(c->cfg);
+        _cleanup_free_ uint8_t *blob = xmalloc(len ? len : 1);
+
+        cnr__api__container_config__pack(c->cfg, blob);
+        if (cnr_db_prepare(c->s->db,
+                           "INSERT OR REPLACE INTO containers (id, name, image, image_id, config, state, pid, shim_pid,"
+                           " exit_code, oom_killed, created, started, finished, restart_count)"
+                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           &st, err) < 0)
+                return -1;
+        sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, c->name, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, c->image, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 4, c->image_id, -1, SQLITE_STATIC);
+        sqlite3_bind_blob(st, 5, blob, (int)len, SQLITE_STATIC);
+        sqlite3_bind_text(st, 6, ctr_state_name(c->state), -1, SQLITE_STATIC);
+        sqlite3_bind_int(st, 7, c->pid);
+        sqlite3_bind_int(st, 8, c->shim_pid);
+        sqlite3_bind_int(st, 9, c->exit_code);
+        sqlite3_bind_int(st, 10, c->oom_killed);
+        sqlite3_bind_int64(st, 11, c->created_ms);
+        sqlite3_bind_int64(st, 12, c->started_ms);
+        sqlite3_bind_int64(st, 13, c->finished_ms);
+        sqlite3_bind_int(st, 14, (int)c->restart_count);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                return cnr_db_err(c->s->db, err, "save container");
+        return 0;
+}
+
+static void
+save_or_log(struct ctr *c)
+{
+        struct cnr_err *err = NULL;
+
+        if (ctr_save(c, &err) < 0) {
+                log_error("container %.12s: %s", c->id, cnr_err_str(err));
+                cnr_err_free(&err);
+        }
+}
+
+static int
+db_delete(struct ctr *c, struct cnr_err **err)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+        if (cnr_db_prepare(c->s->db, "DELETE FROM containers WHERE id = ?", &st, err) < 0)
+                return -1;
+        sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                return cnr_db_err(c->s->db, err, "delete container");
+        return 0;
+}
+
+static enum ctr_state
+state_parse(const char *s)
+{
+        if (strcmp(s, "running") == 0)
+                return CTR_RUNNING;
+        if (strcmp(s, "created") == 0)
+                return CTR_CREATED;
+        return CTR_EXITED;
+}
+
+static struct ctr *
+ctr_new(struct sup *s)
+{
+        struct ctr *c = xcalloc(1, sizeof(*c));
+
+        c->s = s;
+        return c;
+}
+
+static void
+ctr_free(struct ctr *c)
+{
+        for (size_t i = 0; i < c->nbind_fds; i++)
+                if (c->bind_fds[i] >= 0)
+                        close(c->bind_fds[i]);
+        free(c->bind_fds);
+        if (c->rootfd >= 0)
+                close(c->rootfd);
+        if (c->kill_timer)
+                event_free(c->kill_timer);
+        if (c->restart_timer)
+                event_free(c->restart_timer);
+        if (c->cfg)
+                cnr__api__container_config__free_unpacked(c->cfg, NULL);
+        free(c->name);
+        free(c->image);
+        free(c->image_id);
+        free(c->error);
+        free(c);
+}
+
+static int
+load(struct sup *s, struct cnr_err **err)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        int r;
+
+        if (cnr_db_prepare(s->db,
+                           "SELECT id, name, image, image_id, config, state, pid, shim_pid, exit_code, oom_killed,"
+                           " created, started, finished, restart_count FROM containers ORDER BY created",
+                           &st, err) < 0)
+                return -1;
+        while ((r = sqlite3_step(st)) == SQLITE_ROW) {
+                struct ctr *c = ctr_new(s);
+                const void *blob = sqlite3_column_blob(st, 4);
+
+                snprintf(c->id, sizeof(c->id), "%s", (const char *)sqlite3_column_text(st, 0));
+                c->name = xstrdup((const char *)sqlite3_column_text(st, 1));
+                c->image = xstrdup((const char *)sqlite3_column_text(st, 2));
+                c->image_id = xstrdup((const char *)sqlite3_column_text(st, 3));
+                c->cfg = cnr__api__container_config__unpack(NULL, (size_t)sqlite3_column_bytes(st, 4), blob);
+                c->state = state_parse((const char *)sqlite3_column_text(st, 5));
+                c->pid = sqlite3_column_int(st, 6);
+                c->shim_pid = sqlite3_column_int(st, 7);
+                c->exit_code = sqlite3_column_int(st, 8);
+                c->oom_killed = sqlite3_column_int(st, 9);
+                c->created_ms = sqlite3_column_int64(st, 10);
+                c->started_ms = sqlite3_column_int64(st, 11);
+                c->finished_ms = sqlite3_column_int64(st, 12);
+                c->restart_count = (unsigned)sqlite3_column_int(st, 13);
+                c->rootfd = -1;
+                if (c->cfg == NULL) {
+                        log_error("container %.12s: unreadable config in the database; skipped", c->id);
+                        ctr_free(c);
+                        continue;
+                }
+                /* Bind sources were fds held in memory: gone now. */
+                c->nbind_fds = 0;
+                for (size_t i = 0; i < c->cfg->n_mounts; i++)
+                        if (strcmp(c->cfg->mounts[i]->type, "bind") == 0)
+                                c->nbind_fds = c->nbind_fds > (size_t)c->cfg->mounts[i]->fd + 1
+                                                       ? c->nbind_fds
+                                                       : (size_t)c->cfg->mounts[i]->fd + 1;
+                if (c->cfg->init_fd >= 0 && (size_t)c->cfg->init_fd + 1 > c->nbind_fds)
+                        c->nbind_fds = (size_t)c->cfg->init_fd + 1;
+                c->bind_fds = xcalloc(c->nbind_fds + 1, sizeof(int));
+                for (size_t i = 0; i < c->nbind_fds; i++)
+                        c->bind_fds[i] = -1;
+                LIST_INSERT_HEAD(&store(s)->list, c, entry);
+        }
+        if (r != SQLITE_DONE)
+                return cnr_db_err(s->db, err, "load containers");
+        return 0;
+}
+
+/* ---- lookups ---- */
+
+struct ctr *
+ctr_find(struct sup *s, const char *ref, struct cnr_err **err)
+{
+        struct ctr *c, *hit = NULL;
+        size_t n = strlen(ref);
+        int hits = 0;
+
+        if (n == 0) {
+                cnr_errf(err, EINVAL, "empty container name");
+                return NULL;
+        }
+        LIST_FOREACH(c, &store(s)->list, entry) {
+                if (strcmp(c->name, ref) == 0 || strcmp(c->id, ref) == 0)
+                        return c;
+                if (strncmp(c->id, ref, n) == 0) {
+                        hit = c;
+                        hits++;
+                }
+        }
+        if (hits == 1)
+                return hit;
+        if (hits > 1)
+                cnr_errf(err, EINVAL, "container `%s`: the id prefix is ambiguous", ref);
+        else
+                cnr_errf(err, ENOENT, "no such container: `%s`", ref);
+        return NULL;
+}
+
+size_t
+ctr_all(struct sup *s, struct ctr ***out)
+{
+        struct ctr *c;
+        size_t n = 0;
+
+        LIST_FOREACH(c, &store(s)->list, entry)
+                n++;
+        *out = xcalloc(n + 1, sizeof(**out));
+        n = 0;
+        LIST_FOREACH(c, &store(s)->list, entry)
+                (*out)[n++] = c;
+        return n;
+}
+
+json_t *
+ctr_image_config(struct ctr *c)
+{
+        struct cnr_digest d;
+        _cleanup_free_ char *buf = NULL;
+        size_t len;
+        struct cnr_image_config *ic = NULL;
+        struct cnr_err *err = NULL;
+        json_t *out = NULL;
+
+        if (cnr_digest_parse(c->image_id, &d, &err) < 0 ||
+            cnr_content_read(c->s->content, &d, CNR_MANIFEST_MAX, &buf, &len, &err) < 0 ||
+            cnr_image_config_parse(buf, len, &ic, &err) < 0) {
+                log_warn("container %.12s: image config %s: %s", c->id, c->image_id, cnr_err_str(err));
+                cnr_err_free(&err);
+                return NULL;
+        }
+        if (ic->config)
+                out = json_incref(ic->config);
+        cnr_image_config_free(ic);
+        return out;
+}
+
+/* ---- waiters ---- */
+
+static void
+wake_waiters(struct ctr *c, struct cnr_err *err)
+{
+        struct ctr_waiter *w = c->waiters, *next;
+
+        c->waiters = NULL;
+        for (; w; w = next) {
+                next = w->next;
+                w->cb(c, err, w->arg);
+                free(w);
+        }
+}
+
+void
+ctr_wait(struct ctr *c, ctr_done_fn cb, void *arg)
+{
+        struct ctr_waiter *w, **tail = &c->waiters;
+
+        if (c->state == CTR_EXITED) {
+                cb(c, NULL, arg);
+                return;
+        }
+        w = xcalloc(1, sizeof(*w));
+        w->cb = cb;
+        w->arg = arg;
+        while (*tail)
+                tail = &(*tail)->next;
+        *tail = w;
+}
+
+/* ---- exit, shim death, shutdown ---- */
+
+static void after_shim_gone(struct ctr *c);
+static void on_main_close(struct ctr_shim *sh, struct cnr_err *err, void *arg);
+
+static void
+drop_extra(struct ctr *c)
+{
+        for (size_t i = 0; i < c->nextra; i++)
+                ctr_shim_free(c->extra[i]);
+        free(c->extra);
+        c->extra = NULL;
+        c->nextra = 0;
+}
+
+static void
+on_shutdown_reply(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame *f, struct cnr_err *err, void *arg)
+{
+        /* The shim exits after answering: its close finishes the job. */
+}
+
+static void
+exited(struct ctr *c, int code, bool oom, const char *why)
+{
+        Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
+        Cnr__Shim__Shutdown sd = CNR__SHIM__SHUTDOWN__INIT;
+        struct cnr_err *err = NULL;
+
+        if (c->exit_seen)
+                return;
+        c->exit_seen = true;
+        c->state = CTR_EXITED;
+        c->exit_code = code;
+        c->oom_killed = oom;
+        c->finished_ms = wall_ms();
+        c->pid = 0;
+        if (c->kill_timer) {
+                event_free(c->kill_timer);
+                c->kill_timer = NULL;
+        }
+        if (c->rootfd >= 0) {
+                close(c->rootfd);
+                c->rootfd = -1;
+        }
+        save_or_log(c);
+        log_info("container %.12s (%s) exited with %d%s%s%s", c->id, c->name, code, oom ? " (OOM killed)" : "",
+                 why ? ": " : "", why ? why : "");
+        cnr_audit_event("container_exit", "allow",
+                        json_pack("{s:s,s:s,s:i,s:b,s:s?}", "id", c->id, "name", c->name, "exit_code", code,
+                                  "oom_killed", oom, "cause", why),
+                        0, NULL);
+        drop_extra(c);
+        if (c->shim) {
+                req.op_case = CNR__SHIM__TO_SHIM__OP_SHUTDOWN;
+                req.shutdown = &sd;
+                if (ctr_shim_request(c->shim, &req, NULL, 0, SHIM_TIMEOUT_MS, on_shutdown_reply, c, &err) < 0) {
+                        cnr_err_free(&err);
+                        ctr_shim_free(c->shim);
+                        c->shim = NULL;
+                }
+        }
+        wake_waiters(c, NULL);
+        if (c->shim == NULL)
+                after_shim_gone(c);
+}
+
+static void
+on_wait_reply(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame *f, struct cnr_err *err, void *arg)
+{
+        struct ctr *c = arg;
+
+        if (err != NULL || env->msg_case != CNR__SHIM__FROM_SHIM__MSG_EXITED)
+                return; /* the connection's close says what happened */
+        exited(c, env->exited->exit_code, env->exited->oom_killed, NULL);
+}
+
+static void
+on_main_close(struct ctr_shim *sh, struct cnr_err *err, void *arg)
+{
+        struct ctr *c = arg;
+
+        c->shim = NULL;
+        ctr_shim_free(sh);
+        if (!c->exit_seen) {
+                /* The shim died with its container (PDEATHSIG): THREATS 37. */
+                c->busy = false;
+                exited(c, 137, false, "its shim died");
+                return;
+        }
+        after_shim_gone(c);
+}
+
+static int
+watch(struct ctr *c, struct cnr_err **err)
+{
+        Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
+        Cnr__Shim__Wait w = CNR__SHIM__WAIT__INIT;
+
+        req.op_case = CNR__SHIM__TO_SHIM__OP_WAIT;
+        req.wait = &w;
+        return ctr_shim_request(c->shim, &req, NULL, 0, 0, on_wait_reply, c, err);
+}
+
+/* ---- spawning a shim ---- */
+
+struct spawn {
+        struct ctr *c;
+        ctr_done_fn cb;
+        void *arg;
+        struct cnr_image *img;
+        json_t *icfg;
+        char top[80];
+        int rootfd, logfd;
+        int *fds;        /* the bundle */
+        size_t nfds;
+        Cnr__Shim__Mount **mounts;
+        size_t nmounts;
+        int pending;
+        struct cnr_err *err;
+        int setup;       /* our end of the setup channel */
+        struct event *setup_ev, *setup_timer;
+        int shim_pid;
+        char *warning;
+};
+
+static void
+spawn_free(struct spawn *sp)
+{
+        if (sp->img)
+                cnr_image_free(sp->img);
+        json_decref(sp->icfg);
+        if (sp->rootfd >= 0)
+                close(sp->rootfd);
+        if (sp->logfd >= 0)
+                close(sp->logfd);
+        for (size_t i = 0; i < sp->nfds; i++)
+                if (sp->fds[i] >= 0)
+                        close(sp->fds[i]);
+        free(sp->fds);
+        for (size_t i = 0; i < sp->nmounts; i++) {
+                free(sp->mounts[i]->destination);
+                free(sp->mounts[i]);
+        }
+        free(sp->mounts);
+        if (sp->setup >= 0)
+                close(sp->setup);
+        if (sp->setup_ev)
+                event_free(sp->setup_ev);
+        if (sp->setup_timer)
+                event_free(sp->setup_timer);
+        cnr_err_free(&sp->err);
+        free(sp->warning);
+        free(sp);
+}
+
+static void
+spawn_done(struct spawn *sp, struct cnr_err *err)
+{
+        struct ctr *c = sp->c;
+
+        c->busy = false;
+        if (err) {
+                free(c->error);
+                c->error = xstrdup(cnr_err_str(err));
+        }
+        sp->cb(c, err, sp->arg);
+        spawn_free(sp);
+}
+
+static void
+spawn_fail(struct spawn *sp, struct cnr_err *err)
+{
+        spawn_done(sp, err);
+        cnr_err_free(&err);
+}
+
+static void
+on_setup_timeout(evutil_socket_t fd, short what, void *arg)
+{
+        struct spawn *sp = arg;
+        struct cnr_err *err = NULL;
+
+        cnr_errf(&err, ETIMEDOUT, "container %.12s: the shim did not report its container within %d s", sp->c->id,
+                 SPAWN_TIMEOUT_MS / 1000);
+        spawn_fail(sp, err);
+}
+
+static void
+on_setup(evutil_socket_t fd, short what, void *arg)
+{
+        struct spawn *sp = arg;
+        struct ctr *c = sp->c;
+        struct cnr_err *err = NULL;
+        char dir[512];
+        pid_t pid = 0;
+
+        if (cnr_shim_created(sp->setup, 0, &pid, &err) < 0) {
+                cnr_err_wrap(&err, "create container %.12s", c->id);
+                spawn_fail(sp, err);
+                return;
+        }
+        if (ctr_shim_open(c->s, ctr_shim_dir(c->s, c->id, dir, sizeof(dir)), false, on_main_close, c, &c->shim,
+                          &err) < 0) {
+                spawn_fail(sp, err);
+                return;
+        }
+        c->exit_seen = false;
+        c->pid = pid;
+        c->shim_pid = sp->shim_pid;
+        c->rootfd = steal_fd(&sp->rootfd);
+        if (watch(c, &err) < 0) {
+                spawn_fail(sp, err);
+                return;
+        }
+        save_or_log(c);
+        spawn_done(sp, NULL);
+}
+
+static void
+on_shim_up(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, struct cnr_err *err, void *arg)
+{
+        struct spawn *sp = arg;
+        Cnr__Mon__FromMonitor *env = (Cnr__Mon__FromMonitor *)m;
+        struct cnr_err *e = NULL;
+        struct timeval tv = {.tv_sec = SPAWN_TIMEOUT_MS / 1000};
+
+        if (err) {
+                cnr_errf(&e, err->code, "spawn the shim: %s", cnr_err_str(err));
+                spawn_fail(sp, e);
+                return;
+        }
+        if (env->msg_case == CNR__MON__FROM_MONITOR__MSG_ERROR) {
+                cnr_errf(&e, env->error->errno_code, "spawn the shim: %s", env->error->message);
+                spawn_fail(sp, e);
+                return;
+        }
+        sp->shim_pid = env->shim_up->pid;
+        sp->setup_ev = event_new(sp->c->s->base, sp->setup, EV_READ, on_setup, sp);
+        sp->setup_timer = evtimer_new(sp->c->s->base, on_setup_timeout, sp);
+        event_add(sp->setup_ev, NULL);
+        event_add(sp->setup_timer, &tv);
+}
+
+static int
+spawn_shim(struct spawn *sp, struct cnr_err **err)
+{
+        struct ctr *c = sp->c;
+        struct sup *s = c->s;
+        Cnr__Shim__ContainerSpec spec;
+        struct ctr_spec_in in = {.c = c, .image_config = sp->icfg, .rootfd = sp->rootfd};
+        _cleanup_close_ int memfd = -1;
+        int pair[2];
+        _cleanup_free_ char *logpath = ctr_log_path(s, c->id);
+        const char *net = c->cfg->network;
+        _cleanup_free_ char *resolv = NULL;
+        int r;
+
+        if (strcmp(net, "host") == 0) {
+                in.net_host = true;
+                {
+                        /* the host's resolver configuration, as Docker does */
+                        FILE *f = fopen("/etc/resolv.conf", "re");
+                        if (f) {
+                                char buf[8192];
+                                size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+                                buf[n] = '\0';
+                                resolv = xstrdup(buf);
+                                fclose(f);
+                        }
+                }
+                in.etc_resolv_conf = resolv;
+        } else if (strcmp(net, "none") != 0 && strcmp(net, "") != 0 && strcmp(net, "bridge") != 0) {
+                return cnr_errf(err, ENOTSUP, "network `%s`: named networks are not available yet (use --network "
+                                              "none or host)", net);
+        }
+        sp->logfd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
+        if (sp->logfd < 0)
+                return cnr_errf(err, errno, "open the log file `%s`", logpath);
+        if (ctr_spec_build(&in, &spec, NULL, NULL, err) < 0) {
+                ctr_spec_free(&spec);
+                return -1;
+        }
+        /* The bundle: rootfs, log, the mounts in order. */
+        {
+                int *fds = xcalloc(sp->nfds + 2, sizeof(int));
+                fds[0] = steal_fd(&sp->rootfd);
+                sp->rootfd = dup(fds[0]); /* kept: users for exec, our view of the rootfs */
+                if (sp->rootfd >= 0)
+                        fcntl(sp->rootfd, F_SETFD, FD_CLOEXEC);
+                fds[1] = steal_fd(&sp->logfd);
+                for (size_t i = 0; i < sp->nfds; i++) {
+                        fds[i + 2] = sp->fds[i];
+                        sp->mounts[i]->fd = (uint32_t)(i + 2);
+                }
+                free(sp->fds);
+                sp->fds = fds;
+                sp->nfds += 2;
+        }
+        spec.rootfs_fd = 0;
+        spec.log_fd = 1;
+        spec.mounts = sp->mounts;
+        spec.n_mounts = sp->nmounts;
+        spec.nfds = (uint32_t)sp->nfds;
+        memfd = cnr_shim_spec_memfd(&spec, err);
+        spec.mounts = NULL;
+        spec.n_mounts = 0;
+        ctr_spec_free(&spec);
+        if (memfd < 0)
+                return -1;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0)
+                return cnr_errf(err, errno, "socketpair");
+        sp->setup = pair[0];
+        r = cnr_shim_send_bundle(sp->setup, sp->fds, sp->nfds, err);
+        if (r == 0) {
+                Cnr__Mon__ToMonitor env = CNR__MON__TO_MONITOR__INIT;
+                Cnr__Mon__SpawnShim ss = CNR__MON__SPAWN_SHIM__INIT;
+
+                ss.container_id = c->id;
+                env.op_case = CNR__MON__TO_MONITOR__OP_SPAWN_SHIM;
+                env.spawn_shim = &ss;
+                r = cnr_peer_request(s->mon, env.op_case, &env.base, (int[]){memfd, pair[1]}, 2, SPAWN_TIMEOUT_MS,
+                                     on_shim_up, sp, err);
+        }
+        close(pair[1]);
+        /* The shim holds the bundle now (or the request failed). */
+        for (size_t i = 0; i < sp->nfds; i++) {
+                close(sp->fds[i]);
+                sp->fds[i] = -1;
+        }
+        return r;
+}
+
+static void
+mount_arrived(struct spawn *sp, size_t idx, int fd, struct cnr_err *err)
+{
+        if (err && sp->err == NULL)
+                cnr_errf(&sp->err, err->code, "mount `%s`: %s", sp->mounts[idx]->destination, cnr_err_str(err));
+        if (fd >= 0)
+                sp->fds[idx] = fd;
+        if (--sp->pending > 0)
+                return;
+        if (sp->err) {
+                struct cnr_err *e = steal_ptr(&sp->err);
+                spawn_fail(sp, e);
+                return;
+        }
+        {
+                struct cnr_err *e = NULL;
+                if (spawn_shim(sp, &e) < 0)
+                        spawn_fail(sp, e);
+        }
+}
+
+struct mount_req {
+        struct spawn *sp;
+        size_t idx;
+};
+
+static void
+on_tmpfs(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, struct cnr_err *err, void *arg)
+{
+        struct mount_req *mr = arg;
+        Cnr__Helper__FromHelper *env = (Cnr__Helper__FromHelper *)m;
+        struct cnr_err *e = NULL;
+        int fd = -1;
+
+        if (err)
+                cnr_errf(&e, err->code, "%s", cnr_err_str(err));
+        else if (env->msg_case == CNR__HELPER__FROM_HELPER__MSG_ERROR)
+                cnr_errf(&e, env->error->errno_code, "mountd: %s", env->error->message);
+        else
+                fd = cnr_frame_take_fd(f, 0);
+        mount_arrived(mr->sp, mr->idx, fd, e);
+        cnr_err_free(&e);
+        free(mr);
+}
+
+static void
+on_volume(struct cnr_err *err, int fd, void *arg)
+{
+        struct mount_req *mr = arg;
+
+        mount_arrived(mr->sp, mr->idx, fd, err);
+        free(mr);
+}
+
+static Cnr__Shim__Mount *
+new_mount(struct spawn *sp, const char *dest, int fd)
+{
+        Cnr__Shim__Mount *m = xcalloc(1, sizeof(*m));
+
+        cnr__shim__mount__init(m);
+        m->destination = xstrdup(dest);
+        sp->mounts = xrealloc(sp->mounts, (sp->nmounts + 1) * sizeof(*sp->mounts));
+        sp->fds = xrealloc(sp->fds, (sp->nmounts + 1) * sizeof(int));
+        sp->fds[sp->nmounts] = fd;
+        sp->mounts[sp->nmounts++] = m;
+        sp->nfds = sp->nmounts;
+        return m;
+}
+
+/* The mounts of the spec: binds from the held O_PATH fds (the shim clones
+ * them), tmpfs and volumes from mountd. */
+static void
+spawn_mounts(struct spawn *sp)
+{
+        struct ctr *c = sp->c;
+        const Cnr__Api__ContainerConfig *cfg = c->cfg;
+        struct cnr_err *err = NULL;
+        size_t first_async;
+
+        for (size_t i = 0; i < cfg->n_mounts; i++) {
+                const Cnr__Api__ContainerMount *cm = cfg->mounts[i];
+                _cleanup_free_ char *dest = ctr_clean_path(cm->destination);
+                Cnr__Shim__Mount *m;
+
+                if (dest == NULL) {
+                        cnr_errf(&err, EINVAL, "mount destination `%s`: not a path below /", cm->destination);
+                        spawn_fail(sp, err);
+                        return;
+                }
+                if (strcmp(cm->type, "bind") != 0)
+                        continue;
+                if (cm->fd < 0 || (size_t)cm->fd >= c->nbind_fds || c->bind_fds[cm->fd] < 0) {
+                        cnr_errf(&err, ESTALE,
+                                 "bind mount `%s`: its source was held by the containrd that created the container "
+                                 "and is gone (containrd restarted): create the container again",
+                                 cm->destination);
+                        spawn_fail(sp, err);
+                        return;
+                }
+                m = new_mount(sp, dest, fcntl(c->bind_fds[cm->fd], F_DUPFD_CLOEXEC, 3));
+                m->bind = true;
+                m->read_only = cm->read_only;
+        }
+        if (cfg->init_fd >= 0) {
+                Cnr__Shim__Mount *m;
+                if ((size_t)cfg->init_fd >= c->nbind_fds || c->bind_fds[cfg->init_fd] < 0) {
+                        cnr_errf(&err, ESTALE, "--init: the init binary's fd is gone (containrd restarted): create "
+                                               "the container again");
+                        spawn_fail(sp, err);
+                        return;
+                }
+                m = new_mount(sp, "/sbin/docker-init", fcntl(c->bind_fds[cfg->init_fd], F_DUPFD_CLOEXEC, 3));
+                m->bind = true;
+                m->read_only = true;
+        }
+        first_async = sp->nmounts;
+        for (size_t i = 0; i < cfg->n_mounts; i++) {
+                const Cnr__Api__ContainerMount *cm = cfg->mounts[i];
+                _cleanup_free_ char *dest = ctr_clean_path(cm->destination);
+
+                if (strcmp(cm->type, "bind") == 0)
+                        continue;
+                new_mount(sp, dest, -1);
+        }
+        sp->pending = (int)(sp->nmounts - first_async) + 1;
+        for (size_t i = 0, k = first_async; i < cfg->n_mounts; i++) {
+                const Cnr__Api__ContainerMount *cm = cfg->mounts[i];
+                struct mount_req *mr;
+                int r;
+
+                if (strcmp(cm->type, "bind") == 0)
+                        continue;
+                mr = xcalloc(1, sizeof(*mr));
+                mr->sp = sp;
+                mr->idx = k++;
+                if (strcmp(cm->type, "tmpfs") == 0) {
+                        Cnr__Helper__ToHelper env = CNR__HELPER__TO_HELPER__INIT;
+                        Cnr__Helper__MountTmpfs mt = CNR__HELPER__MOUNT_TMPFS__INIT;
+
+                        mt.size_bytes = cm->tmpfs_size;
+                        mt.mode = cm->tmpfs_mode ? cm->tmpfs_mode : 01777;
+                        mt.nosuid = mt.nodev = true;
+                        mt.read_only = cm->read_only;
+                        env.op_case = CNR__HELPER__TO_HELPER__OP_MOUNT_TMPFS;
+                        env.mount_tmpfs = &mt;
+                        r = sup_helper_request(c->s, CNR_HELPER_MOUNTD, env.op_case, &env.base, on_tmpfs, mr, &err);
+                } else {
+                        r = ctr_volume_mount(c->s, cm->source, c->id, on_volume, mr, &err);
+                }
+                if (r < 0) {
+                        mount_arrived(sp, mr->idx, -1, err);
+                        cnr_err_free(&err);
+                        free(mr);
+                }
+        }
+        mount_arrived(sp, SIZE_MAX, -1, NULL); /* the +1 above */
+}
+
+static void
+on_rootfs(struct cnr_err *err, int fd, void *arg)
+{
+        struct spawn *sp = arg;
+        struct cnr_err *e = NULL;
+
+        if (err) {
+                cnr_errf(&e, err->code, "mount the rootfs: %s", cnr_err_str(err));
+                spawn_fail(sp, e);
+                return;
+        }
+        sp->rootfd = fd;
+        spawn_mounts(sp);
+}
+
+static void
+mount_rootfs(struct spawn *sp)
+{
+        struct cnr_err *err = NULL;
+
+        if (cnr_snap_mount(sp->c->s->snaps, sp->c->id, on_rootfs, sp, &err) < 0) {
+                cnr_err_wrap(&err, "mount the rootfs");
+                spawn_fail(sp, err);
+        }
+}
+
+static void
+on_prepared(struct cnr_err *err, void *arg)
+{
+        struct spawn *sp = arg;
+        struct cnr_err *e = NULL;
+
+        if (err) {
+                cnr_errf(&e, err->code, "prepare the container's snapshot: %s", cnr_err_str(err));
+                spawn_fail(sp, e);
+                return;
+        }
+        mount_rootfs(sp);
+}
+
+static void
+on_unpacked(struct cnr_err *err, const char *top, void *arg)
+{
+        struct spawn *sp = arg;
+        struct cnr_snap_info info;
+        struct cnr_err *e = NULL;
+        json_t *labels;
+
+        if (err) {
+                cnr_errf(&e, err->code, "unpack image %s: %s", sp->c->image_id, cnr_err_str(err));
+                spawn_fail(sp, e);
+                return;
+        }
+        if (cnr_snap_stat(sp->c->s->snaps, sp->c->id, &info, &e) == 0) {
+                cnr_snap_info_clear(&info);
+                mount_rootfs(sp);
+                return;
+        }
+        cnr_err_free(&e);
+        labels = json_pack("{s:s}", "containr.container", sp->c->id);
+        if (cnr_snap_prepare(sp->c->s->snaps, sp->c->id, top, labels, on_prepared, sp, &e) < 0) {
+                json_decref(labels);
+                cnr_err_wrap(&e, "prepare the container's snapshot");
+                spawn_fail(sp, e);
+                return;
+        }
+        json_decref(labels);
+}
+
+/* Everything from the image to a shim whose container waits on its start
+ * barrier. */
+static int
+spawn(struct ctr *c, ctr_done_fn cb, void *arg, struct cnr_err **err)
+{
+        struct spawn *sp;
+
+        if (c->s->snaps == NULL)
+                return cnr_errf(err, EAGAIN, "the snapshotter is not available");
+        if (c->shim)
+                return cnr_errf(err, EBUSY, "container %.12s already has a shim", c->id);
+        sp = xcalloc(1, sizeof(*sp));
+        sp->c = c;
+        sp->cb = cb;
+        sp->arg = arg;
+        sp->rootfd = sp->logfd = sp->setup = -1;
+        if (cnr_images_get(c->s->images, c->image_id, &sp->img, err) < 0) {
+                spawn_free(sp);
+                return cnr_err_wrap(err, "container %.12s", c->id);
+        }
+        if (sp->img->nlayers == 0) {
+                spawn_free(sp);
+                return cnr_errf(err, EINVAL, "image %s has no layers: nothing to run", c->image_id);
+        }
+        sp->icfg = ctr_image_config(c);
+        c->busy = true;
+        free(c->error);
+        c->error = NULL;
+        if (cnr_unpack(c->s->snaps, c->s->content, sp->img, on_unpacked, sp, err) < 0) {
+                c->busy = false;
+                spawn_free(sp);
+                return -1;
+        }
+        return 0;
+}
+
+/* ---- create ---- */
+
+static void
+random_id(char *out)
+{
+        uint8_t b[32];
+        static const char hex[] = "0123456789abcdef";
+
+        if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
+                abort();
+        for (size_t i = 0; i < sizeof(b); i++) {
+                out[2 * i] = hex[b[i] >> 4];
+                out[2 * i + 1] = hex[b[i] & 15];
+        }
+        out[64] = '\0';
+}
+
+static bool
+name_ok(const char *n)
+{
+        if (!((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= 'A' && n[0] <= 'Z') || (n[0] >= '0' && n[0] <= '9')))
+                return false;
+        for (const char *p = n; *p; p++)
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                      *p == '_' || *p == '.' || *p == '-'))
+                        return false;
+        return strlen(n) <= 128;
+}
+
+static void
+gen_name(struct sup *s, char *buf, size_t n)
+{
+        static const char *const adj[] = {"brave", "calm", "eager", "fond", "keen", "lucid", "quiet", "sharp",
+                                          "tidy", "wise", "bold", "merry"};
+        static const char *const noun[] = {"turing", "hopper", "lovelace", "ritchie", "thompson", "knuth",
+                                           "dijkstra", "liskov", "hamilton", "kernighan", "torvalds", "perlman"};
+        struct cnr_err *err = NULL;
+
+        for (int tries = 0;; tries++) {
+                uint32_t r;
+                struct ctr *c;
+                if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+                        abort();
+                if (tries < 20)
+                        snprintf(buf, n, "%s_%s", adj[r % CNR_ARRAY_LEN(adj)], noun[(r >> 8) % CNR_ARRAY_LEN(noun)]);
+                else
+                        snprintf(buf, n, "%s_%s%u", adj[r % CNR_ARRAY_LEN(adj)], noun[(r >> 8) % CNR_ARRAY_LEN(noun)],
+                                 r >> 16);
+                c = ctr_find(s, buf, &err);
+                cnr_err_free(&err);
+                if (c == NULL)
+                        return;
+        }
+}
+
+struct create_op {
+        ctr_done_fn cb;
+        void *arg;
+};
+
+static void
+on_removed_quietly(struct ctr *c, struct cnr_err *err, void *arg)
+{
+}
+
+static void
+on_created(struct ctr *c, struct cnr_err *err, void *arg)
+{
+        struct create_op *op = arg;
+        struct cnr_err *e = NULL;
+
+        if (err == NULL) {
+                c->state = CTR_CREATED;
+                save_or_log(c);
+        }
+        op->cb(c, err, op->arg);
+        free(op);
+        /* A container that could not be created does not stay behind. */
+        if (err && ctr_remove(c, true, on_removed_quietly, NULL, &e) < 0)
+                cnr_err_free(&e);
+}
+
+int
+ctr_create(struct sup *s, Cnr__Api__ContainerConfig *cfg, int *staged, size_t nstaged, struct ctr **out,
+           ctr_done_fn cb, void *arg, struct cnr_err **err)
+{
+        struct cnr_image *img = NULL;
+        struct ctr *c;
+        struct create_op *op;
+        char name[160];
+
+        if (cfg->name[0]) {
+                struct cnr_err *e = NULL;
+                struct ctr *other;
+                if (!name_ok(cfg->name))
+                        return cnr_errf(err, EINVAL, "container name `%s`: use [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most "
+                                                     "128 characters", cfg->name);
+                other = ctr_find(s, cfg->name, &e);
+                cnr_err_free(&e);
+                if (other && strcmp(other->name, cfg->name) == 0)
+                        return cnr_errf(err, EEXIST, "the container name `%s` is already in use by container %.12s",
+                                        cfg->name, other->id);
+                snprintf(name, sizeof(name), "%s", cfg->name);
+        } else {
+                gen_name(s, name, sizeof(name));
+        }
+        if (cnr_images_get(s->images, cfg->image, &img, err) < 0)
+                return -1;
+        for (size_t i = 0; i < cfg->n_mounts; i++)
+                if (strcmp(cfg->mounts[i]->type, "bind") == 0 &&
+                    (cfg->mounts[i]->fd < 0 || (size_t)cfg->mounts[i]->fd >= nstaged)) {
+                        cnr_image_free(img);
+                        return cnr_errf(err, EINVAL, "bind mount `%s`: no source fd was passed",
+                                        cfg->mounts[i]->destination);
+                }
+        if (cfg->init_fd >= 0 && (size_t)cfg->init_fd >= nstaged) {
+                cnr_image_free(img);
+                return cnr_errf(err, EINVAL, "--init: the init binary's fd was not passed");
+        }
+        c = ctr_new(s);
+        random_id(c->id);
+        c->name = xstrdup(name);
+        c->image = xstrdup(cfg->image);
+        c->image_id = xstrdup(img->id.str);
+        cnr_image_free(img);
+        {
+                /* our own copy, with the name it got */
+                char *asked = cfg->name;
+                size_t len;
+                uint8_t *buf;
+
+                cfg->name = name;
+                len = cnr__api__container_config__get_packed_size(cfg);
+                buf = xmalloc(len ? len : 1);
+                cnr__api__container_config__pack(cfg, buf);
+                cfg->name = asked;
+                c->cfg = cnr__api__container_config__unpack(NULL, len, buf);
+                free(buf);
+        }
+        c->state = CTR_CREATED;
+        c->created_ms = wall_ms();
+        c->rootfd = -1;
+        c->bind_fds = xcalloc(nstaged + 1, sizeof(int));
+        for (size_t i = 0; i < nstaged; i++) {
+                c->bind_fds[i] = staged[i];
+                staged[i] = -1;
+        }
+        c->nbind_fds = nstaged;
+        if (ctr_save(c, err) < 0) {
+                ctr_free(c);
+                return -1;
+        }
+        LIST_INSERT_HEAD(&store(s)->list, c, entry);
+        op = xcalloc(1, sizeof(*op));
+        op->cb = cb;
+        op->arg = arg;
+        if (spawn(c, on_created, op, err) < 0) {
+                struct cnr_err *e = NULL;
+                free(op);
+                *out = NULL;
+                if (ctr_remove(c, true, on_removed_quietly, NULL, &e) < 0)
+                        cnr_err_free(&e);
+                return -1;
+        }
+        *out = c;
+        return 0;
+}
+
+/* ---- start ---- */
+
+struct start_ctx {
+        struct ctr *c;
+        ctr_done_fn cb;
+        void *arg;
+};
+
+static void
+start_reply(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame *f, struct cnr_err *err, void *arg)
+{
+        struct start_ctx *sc = arg;
+        struct ctr *c = sc->c;
+        struct cnr_err *e = NULL;
+
+        c->busy = false;
+        if (ctr_shim_reply_err(env, err, CNR__SHIM__FROM_SHIM__MSG_DONE, "start", &e) < 0) {
+                cnr_err_wrap(&e, "container %.12s", c->id);
+                free(c->error);
+                c->error = xstrdup(cnr_err_str(e));
+                sc->cb(c, e, sc->arg);
+                cnr_err_free(&e);
+                /* the init failed before exec: its exit comes through the wait */
+                free(sc);
+                return;
+        }
+        c->state = CTR_RUNNING;
+        c->started_ms = wall_ms();
+        c->finished_ms = 0;
+        c->exit_code = 0;
+        c->oom_killed = false;
+        save_or_log(c);
+        cnr_audit_event("container_start", "allow", json_pack("{s:s,s:s,s:i}", "id", c->id, "name", c->name, "pid",
+                                                              c->pid),
+                        0, NULL);
+        sc->cb(c, NULL, sc->arg);
+        free(sc);
+}
+
+static int
+send_start(struct start_ctx *sc, struct cnr_err **err)
+{
+        Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
+        Cnr__Shim__Start st = CNR__SHIM__START__INIT;
+
+        req.op_case = CNR__SHIM__TO_SHIM__OP_START;
+        req.start = &st;
+        sc->c->busy = true;
+        if (ctr_shim_request(sc->c->shim, &req, NULL, 0, SHIM_TIMEOUT_MS, start_reply, sc, err) < 0) {
+                sc->c->busy = false;
+                return -1;
+        }
+        return 0;
+}
+
+static void
+on_spawned_for_start(struct ctr *c, struct cnr_err *err, void *arg)
+{
+        struct start_ctx *sc = arg;
+        struct cnr_err *e = NULL;
+
+        if (err == NULL && send_start(sc, &e) == 0)
+                return;
+        sc->cb(c, err ? err : e, sc->arg);
+        cnr_err_free(&e);
+        free(sc);
+}
+
+int
+ctr_start(struct ctr *c, ctr_done_fn cb, void *arg, struct cnr_err **err)
+{
+        struct start_ctx *sc;
+
+        if (c->removing)
+                return cnr_errf(err, EBUSY, "container %.12s is being removed", c->id);
+        if (c->busy)
+                return cnr_errf(err, EBUSY, "container %.12s is busy (being created, started or stopped)", c->id);
+        if (c->state == CTR_RUNNING) {
+                cb(c, NULL, arg); /* Docker: starting a running container is not an error */
+                return 0;
+        }
+        if (c->restart_timer) {
+                event_free(c->restart_timer);
+                c->restart_timer = NULL;
+        }
+        c->stopping = false;
+        sc = xcalloc(1, sizeof(*sc));
+        sc->c = c;
+        sc->cb = cb;
+        sc->arg = arg;
+        if (c->state == CTR_CREATED && c->shim) {
+                if (send_start(sc, err) < 0) {
+                        free(sc);
+                        return -1;
+                }
+                return 0;
+        }
+        if (c->shim) {
+                /* the old shim is still shutting down */
+                free(sc);
+                return cnr_errf(err, EAGAIN, "container %.12s is still shutting down: try again", c->id);
+        }
+        if (spawn(c, on_spawned_for_start, sc, err) < 0) {
+                free(sc);
+                return -1;
+        }
+        return 0;
+}
+
+/* ---- restart policy ---- */
+
+static void
+on_restarted(struct ctr *c, struct cnr_err *err, void *arg)
+{
+        if (err)
+                log_warn("container %.12s: restart: %s", c->id, cnr_err_str(err));
+}
+
+static void
+on_restart_timer(evutil_socket_t fd, short what, void *arg)
+{
+        struct ctr *c = arg;
+        struct cnr_err *err = NULL;
+
+        event_free(c->restart_timer);
+        c->restart_timer = NULL;
+        c->restart_count++;
+        save_or_log(c);
+        if (ctr_start(c, on_restarted, NULL, &err) < 0) {
+                log_warn("container %.12s: restart: %s", c->id, cnr_err_str(err));
+                cnr_err_free(&err);
+        }
+}
+
+static bool
+should_restart(struct ctr *c)
+{
+        const char *p = c->cfg->restart;
+
+        if (c->stopping || c->removing || c->cfg->auto_remove || p[0] == '\0' || strcmp(p, "no") == 0)
+                return false;
+        if (strcmp(p, "always") == 0 || strcmp(p, "unless-stopped") == 0)
+                return true;
+        if (strncmp(p, "on-failure", 10) == 0) {
+                unsigned long long max = 0;
+                if (c->exit_code == 0)
+                        return false;
+                if (p[10] == ':' && cnr_parse_uint(p + 11, 1000000, &max) == 0 && max > 0 && c->restart_count >= max)
+                        return false;
+                return true;
+        }
+        return false;
+}
+
+static void finish_remove(struct ctr *c);
+
+static void
+after_shim_gone(struct ctr *c)
+{
+        if (c->removing) {
+                finish_remove(c);
+                return;
+        }
+        if (c->cfg->auto_remove && c->state == CTR_EXITED && !c->busy) {
+                c->removing = true;
+                finish_remove(c);
+                return;
+        }
+        if (c->state == CTR_EXITED && should_restart(c)) {
+                unsigned shift = c->restart_count < 7 ? c->restart_count : 7;
+                struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
+                uint64_t us = 100000ULL << shift;
+
+                tv.tv_sec = (time_t)(us / 1000000);
+                tv.tv_usec = (suseconds_t)(us % 1000000);
+                c->restart_timer = evtimer_new(c->s->base, on_restart_timer, c);
+                event_add(c->restart_timer, &tv);
+        }
+}
+
+/* ---- stop, kill ---- */
+
+struct kill_op {
+        struct ctr *c;
+        ctr_done_fn cb;
+        void *arg;
+};
+
+static void
+on_kill_reply(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame *f, struct cnr_err *err, void *arg)
+{
+        struct kill_op *op = arg;
+        struct cnr_err *e = NULL;
+
+        if (ctr_shim_reply_err(env, err, CNR__SHIM__FROM_SHIM__MSG_DONE, "kill", &e) < 0 && e->code == ESRCH)
+                cnr_err_free(&e); /* it just exited */
+        if (op->cb)
+                op->cb(op->c, e, op->arg);
+        cnr_err_free(&e);
+        free(op);
+}
+
+static int
+send_kill(struct ctr *c, int sig, bool all, ctr_done_fn cb, void *arg, struct cnr_err **err)
+{
+        Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
+        Cnr__Shim__Kill k = CNR__SHIM__KILL__INIT;
+        struct kill_op *op;
+
+        if (c->shim == NULL || c->state != CTR_RUNNING)
+                return cnr_errf(err, ESRCH, "container %.12s is not running", c->id);
+        op = xcalloc(1, sizeof(*op));
+        op->c = c;
+        op->cb = cb;
+        op->arg = arg;
+        k.signal = sig;
+        k.all = all;
+        req.op_case = CNR__SHIM__TO_SHIM__OP_KILL;
+        req.kill = &k;
+        if (ctr_shim_request(c->shim, &req, NULL, 0, SHIM_TIMEOUT_MS, on_kill_reply, op, err) < 0) {
+                free(op);
+                return -1;
+        }
+        return 0;
+}
+
+int
+ctr_kill(struct ctr *c, int sig, ctr_done_fn cb, void *arg, struct cnr_err **err)
+{
+        if (sig <= 0 || sig >= NSIG)
+                return cnr_errf(err, EINVAL, "invalid signal %d", sig);
+        return send_kill(c, sig, false, cb, arg, err);
+}
+
+static void
+on_kill_timer(evutil_socket_t fd, short what, void *arg)
+{
+        struct ctr *c = arg;
+        struct cnr_err *err = NULL;
+
+        event_free(c->kill_timer);
+        c->kill_timer = NULL;
+        log_info("container %.12s did not stop in time: SIGKILL", c->id);
+        if (send_kill(c, SIGKILL, true, NULL, NULL, &err) < 0)
+                cnr_err_free(&err);
+}
+
+static int
+stop_signal(struct ctr *c)
+{
+        json_t *ic = ctr_image_config(c);
+        const char *s = json_string_value(json_object_get(ic, "StopSignal"));
+        static const struct {
+                const char *n;
+                int v;
+        } sigs[] = {{"SIGTERM", SIGTERM}, {"SIGINT", SIGINT}, {"SIGQUIT", SIGQUIT}, {"SIGKILL", SIGKILL},
+                    {"SIGHUP", SIGHUP},   {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2}, {"SIGWINCH", SIGWINCH}};
+        int sig = SIGTERM;
+
+        if (s) {
+                unsigned long long v;
+                for (size_t i = 0; i < CNR_ARRAY_LEN(sigs); i++)
+                        if (strcmp(s, sigs[i].n) == 0 || strcmp(s, sigs[i].n + 3) == 0)
+                                sig = sigs[i].v;
+                if (cnr_parse_uint(s, NSIG - 1, &v) == 0 && v > 0)
+                        sig = (int)v;
+        }
+        json_decref(ic);
+        return sig;
+}
+
+int
+ctr_stop(struct ctr *c, int timeout_s, ctr_done_fn cb, void *arg, struct cnr_err **err)
+{
+        struct timeval tv = {.tv_sec = timeout_s < 0 ? 10 : timeout_s};
+
+        c->stopping = true;
+        if (c->restart_timer) {
+                event_free(c->restart_timer);
+                c->restart_timer = NULL;
+        }
+        if (c->state != CTR_RUNNING) {
+                cb(c, NULL, arg);
+                return 0;
+        }
+        if (send_kill(c, timeout_s == 0 ? SIGKILL : stop_signal(c), false, NULL, NULL, err) < 0)
+                return -1;
+        if (c->kill_timer == NULL && timeout_s != 0) {
+                c->kill_timer = evtimer_new(c->s->base, on_kill_timer, c);
+                event_add(c->kill_timer, &tv);
+        }
+        ctr_wait(c, cb, arg);
+        return 0;
+}
+
+/* ---- remove ---- */
+
+struct remove_op {
+        ctr_done_fn cb;
+        void *arg;
+        struct remove_op *next;
+};
+
+static struct remove_op *
+removers_of(struct ctr *c)
+{
+        return c->remove_ops;
+}
+
+static void
+on_snap_removed(struct cnr_err *err, void *arg)
+{
+        char *id = arg;
+
+        if (err && err->code != ENOENT)
+                log_warn("container %.12s: remove its snapshot: %s", id, cnr_err_str(err));
+        free(id);
+}
+
+static void
+finish_remove(struct ctr *c)
+{
+        struct cnr_err *err = NULL;
+        _cleanup_free_ char *log = ctr_log_path(c->s, c->id);
+        struct remove_op *op = removers_of(c), *next;
+
+        if (c->s->snaps && cnr_snap_remove(c->s->snaps, c->id, on_snap_removed, xstrdup(c->id), &err) < 0) {
+                if (err->code != ENOENT)
+                        log_warn("container %.12s: remove its snapshot: %s", c->id, cnr_err_str(err));
+                cnr_err_free(&err);
+        }
+        unlink(log);
+        ctr_volumes_remove_anonymous(c->s, c->id);
+        if (db_delete(c, &err) < 0) {
+                log_error("container %.12s: %s", c->id, cnr_err_str(err));
+                cnr_err_free(&err);
+        }
+        LIST_REMOVE(c, entry);
+        cnr_audit_event("container_remove", "allow", json_pack("{s:s,s:s}", "id", c->id, "name", c->name), 0, NULL);
+        c->remove_ops = NULL;
+        wake_waiters(c, NULL);
+        for (; op; op = next) {
+                next = op->next;
+                op->cb(c, NULL, op->arg);
+                free(op);
+        }
+        ctr_free(c);
+}
+
+int
+ctr_remove(struct ctr *c, bool force, ctr_done_fn cb, void *arg, struct cnr_err **err)
+{
+        struct remove_op *op;
+
+        if (c->state == CTR_RUNNING && !force)
+                return cnr_errf(err, EBUSY, "container %.12s (%s) is running: stop it first, or use --force", c->id,
+                                c->name);
+        if (c->busy && !force)
+                return cnr_errf(err, EBUSY, "container %.12s is busy: try again, or use --force", c->id);
+        op = xcalloc(1, sizeof(*op));
+        op->cb = cb;
+        op->arg = arg;
+        op->next = removers_of(c);
+        c->remove_ops = op;
+        if (c->removing)
+                return 0;
+        c->removing = true;
+        c->stopping = true;
+        if (c->restart_timer) {
+                event_free(c->restart_timer);
+                c->restart_timer = NULL;
+        }
+        if (c->shim == NULL) {
+                if (!c->busy)
+                        finish_remove(c);
+                return 0;
+        }
+        if (c->state == CTR_RUNNING) {
+                struct cnr_err *e = NULL;
+                if (send_kill(c, SIGKILL, true, NULL, NULL, &e) < 0)
+                        cnr_err_free(&e);
+                return 0; /* the exit, then the shim's close, finish it */
+        }
+        /* created: shut the shim down; its close finishes the removal */
+        {
+                Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
+                Cnr__Shim__Shutdown sd = CNR__SHIM__SHUTDOWN__INIT;
+                struct cnr_err *e = NULL;
+
+                c->exit_seen = true;
+                req.op_case = CNR__SHIM__TO_SHIM__OP_SHUTDOWN;
+                req.shutdown = &sd;
+                if (ctr_shim_request(c->shim, &req, NULL, 0, SHIM_TIMEOUT_MS, on_shutdown_reply, c, &e) < 0) {
+                        cnr_err_free(&e);
+                        ctr_shim_free(c->shim);
+                        c->shim = NULL;
+                        finish_remove(c);
+                }
+        }
+        return 0;
+}
+
+int
+ctr_resize(struct ctr *c, uint32_t rows, uint32_t cols, struct cnr_err **err)
+{
+        Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
+        Cnr__Shim__Resize r = CNR__SHIM__RESIZE__INIT;
+
+        if (c->shim == NULL)
+                return cnr_errf(err, ESRCH, "container %.12s is not running", c->id);
+        r.rows = rows;
+        r.cols = cols;
+        req.op_case = CNR__SHIM__TO_SHIM__OP_RESIZE;
+        req.resize = &r;
+        return ctr_shim_request(c->shim, &req, NULL, 0, SHIM_TIMEOUT_MS, on_shutdown_reply, c, err);
+}
+
+/* ---- attach and exec: connections of their own ---- */
+
+struct extra_op {
+        struct ctr *c;
+        struct ctr_shim *sh;
+        ctr_fds_fn cb;
+        ctr_exit_fn exit_cb;
+        void *arg;
+        int pid;
+        bool exited;
+        int code;
+};
+
+static void
+extra_remove(struct ctr *c, struct ctr_shim *sh)
+{
+        for (size_t i = 0; i < c->nextra; i++)
+                if (c->extra[i] == sh) {
+                        c->extra[i] = c->extra[--c->nextra];
+                        return;
+                }
+}
+
+static void
+on_extra_close(struct ctr_shim *sh, struct cnr_err *err, void *arg)
+{
+        struct extra_op *op = arg;
+
+        extra_remove(op->c, sh);
+        ctr_shim_free(sh);
+        if (op->exit_cb) {
+                struct cnr_err *e = NULL;
+                cnr_errf(&e, ECONNRESET, "the container's shim closed the exec connection");
+                op->exit_cb(op->c, e, -1, op->arg);
+                cnr_err_free(&e);
+        }
+        free(op);
+}
+
+static int
+extra_open(struct ctr *c, bool tty, struct extra_op *op, struct cnr_err **err)
+{
+        char dir[512];
+
+        if (c->shim == NULL || c->state == CTR_EXITED)
+                return cnr_errf(err, ESRCH, "container %.12s is not running", c->id);
+        if (c->nextra >= 24)
+                return cnr_errf(err, EAGAIN, "container %.12s: too many attach and exec sessions", c->id);
+        if (ctr_shim_open(c->s, ctr_shim_dir(c->s, c->id, dir, sizeof(dir)), tty, on_extra_close, op, &op->sh, err) <
+            0)
+                return -1;
+        c->extra = xrealloc(c->extra, (c->nextra + 1) * sizeof(*c->extra));
+        c->extra[c->nextra++] = op->sh;
+        return 0;
+}
+
+static void
+on_attached(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame *f, struct cnr_err *err, void *arg)
+{
+        struct extra_op *op = arg;
+        struct cnr_err *e = NULL;
+
+        if (ctr_shim_reply_err(env, err, CNR__SHIM__FROM_SHIM__MSG_ATTACHED, "attach", &e) < 0) {
+                op->cb(op->c, e, NULL, 0, 0, op->arg);
+                cnr_err_free(&e);
+                op->cb = NULL;
+                return; /* the connection stays until the container exits */
+        }
+        op->cb(op->c, NULL, f->fds, 3, 0, op->arg);
+        op->cb = NULL;
+}
+
+int
+ctr_attach(struct ctr *c, ctr_fds_fn cb, void *arg, struct cnr_err **err)
+{
+        struct extra_op *op = xcalloc(1, sizeof(*op));
+        Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
+        Cnr__Shim__Attach a = CNR__SHIM__ATTACH__INIT;
+
+        op->c = c;
+        op->cb = cb;
+        op->arg = arg;
+        if (extra_open(c, false, op, err) < 0) {
+                free(op);
+                return -1;
+        }
+        req.op_case = CNR__SHIM__TO_SHIM__OP_ATTACH;
+        req.attach = &a;
+        /* The connection owns op from here: its close frees it. */
+        return ctr_shim_request(op->sh, &req, NULL, 0, SHIM_TIMEOUT_MS, on_attached, op, err);
+}
+
+static void
+on_exec_exited(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame *f, struct cnr_err *err, void *arg)
+{
+        struct extra_op *op = arg;
+
+        if (err || env->msg_case != CNR__SHIM__FROM_SHIM__MSG_EXITED)
+                return;
+        op->exited = true;
+        op->code = env->exited->exit_code;
+        if (op->exit_cb) {
+                ctr_exit_fn cb = op->exit_cb;
+                op->exit_cb = NULL;
+                cb(op->c, NULL, op->code, op->arg);
+        }
+}
+
+static void
+on_exec_started(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame *f, struct cnr_err *err, void *arg)
+{
+        struct extra_op *op = arg;
+        struct cnr_err *e = NULL;
+        Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
+        Cnr__Shim__Wait w = CNR__SHIM__WAIT__INIT;
+
+        if (ctr_shim_reply_err(env, err, CNR__SHIM__FROM_SHIM__MSG_EXEC_STARTED, "exec", &e) < 0) {
+                op->cb(op->c, e, NULL, 0, 0, op->arg);
+                op->cb = NULL;
+                cnr_err_free(&e);
+                return;
+        }
+        op->pid = env->exec_started->pid;
+        w.pid = op->pid;
+        req.op_case = CNR__SHIM__TO_SHIM__OP_WAIT;
+        req.wait = &w;
+        if (ctr_shim_request(sh, &req, NULL, 0, 0, on_exec_exited, op, &e) < 0)
+                cnr_err_free(&e);
+        op->cb(op->c, NULL, f->fds, f->nfds, op->pid, op->arg);
+        op->cb = NULL;
+}
+
+int
+ctr_exec(struct ctr *c, const Cnr__Api__ExecConfig *x, const int *stdio, ctr_fds_fn cb, void *arg,
+         struct cnr_err **err)
+{
+        struct extra_op *op;
+        Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
+        Cnr__Shim__Exec ex = CNR__SHIM__EXEC__INIT;
+        Cnr__Shim__Process p = CNR__SHIM__PROCESS__INIT;
+        int r;
+
+        if (c->state != CTR_RUNNING)
+                return cnr_errf(err, ESRCH, "container %.12s (%s) is not running", c->id, c->name);
+        if (x->n_cmd == 0)
+                return cnr_errf(err, EINVAL, "exec: no command");
+        if (ctr_exec_process(c, c->rootfd, x, &p, err) < 0) {
+                ctr_process_free(&p);
+                return -1;
+        }
+        op = xcalloc(1, sizeof(*op));
+        op->c = c;
+        op->cb = cb;
+        op->arg = arg;
+        if (extra_open(c, stdio == NULL, op, err) < 0) {
+                ctr_process_free(&p);
+                free(op);
+                return -1;
+        }
+        ex.process = &p;
+        if (stdio) {
+                req.op_case = CNR__SHIM__TO_SHIM__OP_EXEC;
+                req.exec = &ex;
+        } else {
+                req.op_case = CNR__SHIM__TO_SHIM__OP_EXEC_TTY;
+                req.exec_tty = &ex;
+        }
+        r = ctr_shim_request(op->sh, &req, stdio, stdio ? 3 : 0, SHIM_TIMEOUT_MS, on_exec_started, op, err);
+        ctr_process_free(&p);
+        return r;
+}
+
+int
+ctr_exec_wait(struct ctr *c, int pid, ctr_exit_fn cb, void *arg, struct cnr_err **err)
+{
+        for (size_t i = 0; i < c->nextra; i++) {
+                struct extra_op *op = ctr_shim_arg(c->extra[i]);
+                if (op->pid != pid || pid == 0)
+                        continue;
+                if (op->exited) {
+                        cb(c, NULL, op->code, arg);
+                        return 0;
+                }
+                if (op->exit_cb)
+                        return cnr_errf(err, EBUSY, "exec %d is already waited for", pid);
+                op->exit_cb = cb;
+                op->arg = arg;
+                return 0;
+        }
+        return cnr_errf(err, ESRCH, "no exec'd process %d in container %.12s", pid, c->id);
+}
+
+/* ---- start-up: reconnect, reboot detection ---- */
+
+static bool
+check_boot(struct sup *s)
+{
+        _cleanup_free_ char *path = xasprintf("%s/containers/boot-id", s->d->cfg.run_root);
+        char now[64] = "", was[64] = "";
+        FILE *f = fopen("/proc/sys/kernel/random/boot_id", "re");
+        bool same;
+
+        if (f) {
+                if (!fgets(now, sizeof(now), f))
+                        now[0] = '\0';
+                fclose(f);
+        }
+        f = fopen(path, "re");
+        if (f) {
+                if (!fgets(was, sizeof(was), f))
+                        was[0] = '\0';
+                fclose(f);
+        }
+        same = was[0] && strcmp(now, was) == 0;
+        if (!same) {
+                _cleanup_free_ char *tmp = xasprintf("%s.tmp", path);
+                f = fopen(tmp, "we");
+                if (f) {
+                        fputs(now, f);
+                        if (fclose(f) == 0 && rename(tmp, path) == 0)
+                                return same;
+                }
+                log_warn("cannot record the boot id in `%s`: %s", path, strerror(errno));
+        }
+        return same;
+}
+
+struct reconnect {
+        struct ctr *c;
+};
+
+static void
+on_reconnect_state(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame *f, struct cnr_err *err,
+                   void *arg)
+{
+        struct ctr *c = arg;
+        struct cnr_err *e = NULL;
+
+        if (ctr_shim_reply_err(env, err, CNR__SHIM__FROM_SHIM__MSG_STATE, "state", &e) < 0) {
+                log_warn("container %.12s: %s", c->id, cnr_err_str(e));
+                cnr_err_free(&e);
+                return; /* the close follows */
+        }
+        c->pid = env->state->pid;
+        c->shim_pid = env->state->shim_pid;
+        if (strcmp(env->state->status, "stopped") == 0) {
+                exited(c, env->state->exit_code, env->state->oom_killed, "while containrd was away");
+                return;
+        }
+        c->state = strcmp(env->state->status, "running") == 0 ? CTR_RUNNING : CTR_CREATED;
+        save_or_log(c);
+        if (watch(c, &e) < 0) {
+                log_warn("container %.12s: %s", c->id, cnr_err_str(e));
+                cnr_err_free(&e);
+        }
+        log_info("container %.12s (%s): reconnected to its shim (pid %d), %s", c->id, c->name, c->shim_pid,
+                 ctr_state_name(c->state));
+}
+
+void
+sup_containers_reconnect(struct sup *s)
+{
+        struct ctr *c, *tmp;
+
+        for (c = LIST_FIRST(&store(s)->list); c; c = tmp) {
+                tmp = LIST_NEXT(c, entry);
+                Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
+                Cnr__Shim__State st = CNR__SHIM__STATE__INIT;
+                struct cnr_err *err = NULL;
+                char dir[512];
+                struct stat sb;
+
+                if (c->state == CTR_EXITED)
+                        continue;
+                if (store(s)->rebooted) {
+                        /* THREATS 40: nothing of the last boot survives */
+                        if (c->state == CTR_RUNNING) {
+                                c->exit_seen = false;
+                                exited(c, 255, false, "the host rebooted");
+                        }
+                        continue;
+                }
+                ctr_shim_dir(s, c->id, dir, sizeof(dir));
+                if (ctr_shim_open(s, dir, false, on_main_close, c, &c->shim, &err) < 0) {
+                        bool dir_left = stat(dir, &sb) == 0;
+                        log_warn("container %.12s (%s): %s", c->id, c->name, cnr_err_str(err));
+                        cnr_err_free(&err);
+                        c->shim = NULL;
+                        if (c->state == CTR_RUNNING || dir_left) {
+                                /* A shim that left its directory died (its container
+                                 * with it: SIGKILL); one that is gone without a trace
+                                 * exited in a way nobody recorded. */
+                                c->exit_seen = false;
+                                exited(c, dir_left ? 137 : 255, false, "its shim is gone");
+                        }
+                        continue;
+                }
+                req.op_case = CNR__SHIM__TO_SHIM__OP_STATE;
+                req.state = &st;
+                if (ctr_shim_request(c->shim, &req, NULL, 0, SHIM_TIMEOUT_MS, on_reconnect_state, c, &err) < 0) {
+                        log_warn("container %.12s: %s", c->id, cnr_err_str(err));
+                        cnr_err_free(&err);
+                }
+        }
+}
+
+static int
+in_use(void *arg, const struct cnr_image *img, char **who)
+{
+        struct sup *s = arg;
+        struct ctr *c;
+
+        LIST_FOREACH(c, &store(s)->list, entry)
+                if (strcmp(c->image_id, img->id.str) == 0) {
+                        *who = xasprintf("container %.12s (%s)", c->id, c->name);
+                        return 1;
+                }
+        return 0;
+}
+
+int
+sup_containers_start(struct sup *s, struct cnr_err **err)
+{
+        s->ctrs = xcalloc(1, sizeof(*s->ctrs));
+        LIST_INIT(&s->ctrs->list);
+        if (cnr_db_migrate(s->db, "containers", schema, CNR_ARRAY_LEN(schema), err) < 0 || load(s, err) < 0)
+                return -1;
+        s->ctrs->rebooted = !check_boot(s);
+        cnr_images_set_in_use_hook(s->images, in_use, s);
+        return sup_volumes_start(s, err);
+}
+
+void
+sup_containers_stop(struct sup *s)
+{
+        struct ctr *c;
+
+        if (s->ctrs == NULL)
+                return;
+        /* Containers keep running: only our connections go. */
+        while ((c = LIST_FIRST(&s->ctrs->list)) != NULL) {
+                LIST_REMOVE(c, entry);
+                drop_extra(c);
+                if (c->shim) {
+                        ctr_shim_free(c->shim);
+                        c->shim = NULL;
+                }
+                ctr_free(c);
+        }
+        free(s->ctrs);
+        s->ctrs = NULL;
+}
