@@ -225,13 +225,6 @@ on_created(struct ctr *ct, struct cnr_err *err, void *arg)
         free(co);
 }
 
-static void
-warn(struct create_op *co, const char *msg)
-{
-        co->warnings = xrealloc(co->warnings, (co->nwarn + 1) * sizeof(char *));
-        co->warnings[co->nwarn++] = xstrdup(msg);
-}
-
 void
 sup_api_container_create(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, void *arg)
 {
@@ -250,16 +243,8 @@ sup_api_container_create(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessa
         co = xcalloc(1, sizeof(*co));
         co->op = *api_op_new(c, f->reqid, "container_create", CNR__API__REPLY__MSG_CONTAINER_CREATE);
         net = cfg->network;
-        if (net[0] == '\0' || strcmp(net, "bridge") == 0) {
-                /* Until containr-netd's CNI networks land (supervisor/networks.h),
-                 * the default network is `none`, and we say so. */
-                warn(co, "the default bridge network is not available yet: the container gets --network none "
-                         "(loopback only); use --network host for the host's network");
-                cfg->network = "none";
-        }
-        if (cfg->n_publish > 0) {
-                sup_client_error(c, f->reqid, ENOTSUP, "-p/--publish needs the bridge network, which is not "
-                                                       "available yet");
+        if (cfg->n_publish > 0 && (strcmp(net, "none") == 0 || strcmp(net, "host") == 0)) {
+                sup_client_error(c, f->reqid, EINVAL, "-p/--publish needs a network (not --network none or host)");
                 free(co);
                 return;
         }

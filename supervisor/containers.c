@@ -20,6 +20,7 @@
 #include "ipc/monitor.pb-c.h"
 #include "ipc/shimclient.h"
 #include "supervisor/containers.h"
+#include "supervisor/networks.h"
 #include "supervisor/unpack.h"
 
 #define SHIM_TIMEOUT_MS 30000
@@ -341,6 +342,7 @@ ctr_wait(struct ctr *c, ctr_done_fn cb, void *arg)
 /* ---- exit, shim death, shutdown ---- */
 
 static void after_shim_gone(struct ctr *c);
+static void net_detach(struct ctr *c);
 static void on_main_close(struct ctr_shim *sh, struct cnr_err *err, void *arg);
 
 static void
@@ -461,6 +463,8 @@ struct spawn {
         struct event *setup_ev, *setup_timer;
         int shim_pid;
         char *warning;
+        int netns;       /* from netd, -1 for --network host */
+        char *etc_hosts, *etc_resolv;
 };
 
 static void
@@ -490,6 +494,10 @@ spawn_free(struct spawn *sp)
                 event_free(sp->setup_timer);
         cnr_err_free(&sp->err);
         free(sp->warning);
+        if (sp->netns >= 0)
+                close(sp->netns);
+        free(sp->etc_hosts);
+        free(sp->etc_resolv);
         free(sp);
 }
 
@@ -502,6 +510,8 @@ spawn_done(struct spawn *sp, struct cnr_err *err)
         if (err) {
                 free(c->error);
                 c->error = xstrdup(cnr_err_str(err));
+                if (c->shim == NULL)
+                        net_detach(c); /* whatever the failed spawn attached */
         }
         sp->cb(c, err, sp->arg);
         spawn_free(sp);
@@ -595,7 +605,11 @@ spawn_shim(struct spawn *sp, struct cnr_err **err)
         _cleanup_free_ char *resolv = NULL;
         int r;
 
-        if (strcmp(net, "host") == 0) {
+        if (sp->netns >= 0) {
+                in.net_fd = true;
+                in.etc_hosts = sp->etc_hosts;
+                in.etc_resolv_conf = sp->etc_resolv;
+        } else if (strcmp(net, "host") == 0) {
                 in.net_host = true;
                 {
                         /* the host's resolver configuration, as Docker does */
@@ -609,9 +623,6 @@ spawn_shim(struct spawn *sp, struct cnr_err **err)
                         }
                 }
                 in.etc_resolv_conf = resolv;
-        } else if (strcmp(net, "none") != 0 && strcmp(net, "") != 0 && strcmp(net, "bridge") != 0) {
-                return cnr_errf(err, ENOTSUP, "network `%s`: named networks are not available yet (use --network "
-                                              "none or host)", net);
         }
         sp->logfd = open(logpath, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0640);
         if (sp->logfd < 0)
@@ -620,9 +631,9 @@ spawn_shim(struct spawn *sp, struct cnr_err **err)
                 ctr_spec_free(&spec);
                 return -1;
         }
-        /* The bundle: rootfs, log, the mounts in order. */
+        /* The bundle: rootfs, log, the mounts in order, the netns. */
         {
-                int *fds = xcalloc(sp->nfds + 2, sizeof(int));
+                int *fds = xcalloc(sp->nfds + 3, sizeof(int));
                 fds[0] = steal_fd(&sp->rootfd);
                 sp->rootfd = dup(fds[0]); /* kept: users for exec, our view of the rootfs */
                 if (sp->rootfd >= 0)
@@ -635,6 +646,10 @@ spawn_shim(struct spawn *sp, struct cnr_err **err)
                 free(sp->fds);
                 sp->fds = fds;
                 sp->nfds += 2;
+                if (sp->netns >= 0) {
+                        spec.namespaces->net_fd = (uint32_t)sp->nfds;
+                        sp->fds[sp->nfds++] = steal_fd(&sp->netns);
+                }
         }
         spec.rootfs_fd = 0;
         spec.log_fd = 1;
@@ -670,6 +685,98 @@ spawn_shim(struct spawn *sp, struct cnr_err **err)
         return r;
 }
 
+static void spawn_network(struct spawn *sp);
+
+static void
+on_network(struct sup *s, struct sup_net_attachment *a, struct cnr_err *err, void *arg)
+{
+        struct spawn *sp = arg;
+        struct cnr_err *e = NULL;
+
+        if (err) {
+                cnr_errf(&e, err->code, "network: %s", cnr_err_str(err));
+                spawn_fail(sp, e);
+                return;
+        }
+        sp->netns = a->netns_fd;
+        a->netns_fd = -1;
+        sp->etc_hosts = a->etc_hosts ? xstrdup(a->etc_hosts) : NULL;
+        sp->etc_resolv = a->etc_resolv_conf ? xstrdup(a->etc_resolv_conf) : NULL;
+        if (spawn_shim(sp, &e) < 0)
+                spawn_fail(sp, e);
+}
+
+/* -p [IP:]HOST:CONTAINER[/tcp|udp] */
+static int
+parse_ports(char **in, size_t n, struct sup_port_map *out, char **ips, struct cnr_err **err)
+{
+        for (size_t i = 0; i < n; i++) {
+                _cleanup_free_ char *copy = xstrdup(in[i]);
+                char *proto = strchr(copy, '/'), *parts[3];
+                size_t k = 0;
+                unsigned long long hp, cp;
+
+                if (proto) {
+                        *proto++ = '\0';
+                        if (strcmp(proto, "tcp") != 0 && strcmp(proto, "udp") != 0)
+                                return cnr_errf(err, EINVAL, "-p `%s`: protocol tcp or udp", in[i]);
+                }
+                for (char *p = copy, *tok; k < 3 && (tok = strsep(&p, ":")) != NULL;)
+                        parts[k++] = tok;
+                if (k < 2 || cnr_parse_uint(parts[k - 2], 65535, &hp) < 0 ||
+                    cnr_parse_uint(parts[k - 1], 65535, &cp) < 0 || hp == 0 || cp == 0)
+                        return cnr_errf(err, EINVAL, "-p `%s`: want [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]", in[i]);
+                ips[i] = k == 3 ? xstrdup(parts[0]) : NULL;
+                out[i] = (struct sup_port_map){.host_port = (uint16_t)hp, .container_port = (uint16_t)cp,
+                                               .udp = proto && strcmp(proto, "udp") == 0, .host_ip = ips[i]};
+        }
+        return 0;
+}
+
+/* netd's namespace: the default bridge, a named network, or (none) a
+ * namespace with lo only; --network host needs none. */
+static void
+spawn_network(struct spawn *sp)
+{
+        struct ctr *c = sp->c;
+        const char *net = c->cfg->network[0] ? c->cfg->network : CNR_NET_DEFAULT;
+        struct sup_net_request req = {.container_id = c->id, .container_name = c->name};
+        struct sup_port_map *ports = xcalloc(c->cfg->n_publish + 1, sizeof(*ports));
+        char **ips = xcalloc(c->cfg->n_publish + 1, sizeof(char *));
+        char hostname[64];
+        struct cnr_err *e = NULL;
+        int r = 0;
+
+        if (strcmp(net, "host") == 0) {
+                free(ports);
+                free(ips);
+                if (spawn_shim(sp, &e) < 0)
+                        spawn_fail(sp, e);
+                return;
+        }
+        snprintf(hostname, sizeof(hostname), "%.63s", c->cfg->hostname[0] ? c->cfg->hostname : c->id);
+        if (!c->cfg->hostname[0])
+                hostname[12] = '\0';
+        req.hostname = hostname;
+        if (strcmp(net, "none") != 0) {
+                req.networks = &net;
+                req.nnetworks = 1;
+        }
+        r = parse_ports(c->cfg->publish, c->cfg->n_publish, ports, ips, &e);
+        req.ports = ports;
+        req.nports = c->cfg->n_publish;
+        if (r == 0)
+                r = sup_network_attach(c->s, &req, on_network, sp, &e);
+        for (size_t i = 0; i < c->cfg->n_publish; i++)
+                free(ips[i]);
+        free(ips);
+        free(ports);
+        if (r < 0) {
+                cnr_err_wrap(&e, "network `%s`", net);
+                spawn_fail(sp, e);
+        }
+}
+
 static void
 mount_arrived(struct spawn *sp, size_t idx, int fd, struct cnr_err *err)
 {
@@ -684,11 +791,7 @@ mount_arrived(struct spawn *sp, size_t idx, int fd, struct cnr_err *err)
                 spawn_fail(sp, e);
                 return;
         }
-        {
-                struct cnr_err *e = NULL;
-                if (spawn_shim(sp, &e) < 0)
-                        spawn_fail(sp, e);
-        }
+        spawn_network(sp);
 }
 
 struct mount_req {
@@ -912,7 +1015,7 @@ spawn(struct ctr *c, ctr_done_fn cb, void *arg, struct cnr_err **err)
         sp->c = c;
         sp->cb = cb;
         sp->arg = arg;
-        sp->rootfd = sp->logfd = sp->setup = -1;
+        sp->rootfd = sp->logfd = sp->setup = sp->netns = -1;
         if (cnr_images_get(c->s->images, c->image_id, &sp->img, err) < 0) {
                 spawn_free(sp);
                 return cnr_err_wrap(err, "container %.12s", c->id);
@@ -1258,8 +1361,36 @@ should_restart(struct ctr *c)
 static void finish_remove(struct ctr *c);
 
 static void
+on_net_detached(struct sup *s, struct cnr_err *err, void *arg)
+{
+        char *id = arg;
+
+        if (err)
+                log_warn("container %.12s: detach its networks: %s", id, cnr_err_str(err));
+        free(id);
+}
+
+static void
+net_detach(struct ctr *c)
+{
+        struct cnr_err *err = NULL;
+        char *id = xstrdup(c->id);
+
+        if (strcmp(c->cfg->network, "host") == 0) {
+                free(id);
+                return;
+        }
+        if (sup_network_detach(c->s, c->id, on_net_detached, id, &err) < 0) {
+                log_warn("container %.12s: detach its networks: %s", c->id, cnr_err_str(err));
+                cnr_err_free(&err);
+                free(id);
+        }
+}
+
+static void
 after_shim_gone(struct ctr *c)
 {
+        net_detach(c);
         if (c->removing) {
                 finish_remove(c);
                 return;
@@ -1433,6 +1564,7 @@ finish_remove(struct ctr *c)
                 cnr_err_free(&err);
         }
         unlink(log);
+        net_detach(c);
         ctr_volumes_remove_anonymous(c->s, c->id);
         if (db_delete(c, &err) < 0) {
                 log_error("container %.12s: %s", c->id, cnr_err_str(err));
@@ -1824,6 +1956,17 @@ sup_containers_reconnect(struct sup *s)
         }
 }
 
+static bool
+known(struct sup *s, const char *id, void *arg)
+{
+        struct ctr *c;
+
+        LIST_FOREACH(c, &store(s)->list, entry)
+                if (strcmp(c->id, id) == 0)
+                        return true;
+        return false;
+}
+
 static int
 in_use(void *arg, const struct cnr_image *img, char **who)
 {
@@ -1847,6 +1990,7 @@ sup_containers_start(struct sup *s, struct cnr_err **err)
                 return -1;
         s->ctrs->rebooted = !check_boot(s);
         cnr_images_set_in_use_hook(s->images, in_use, s);
+        sup_networks_reconcile(s, known, NULL);
         return sup_volumes_start(s, err);
 }
 
