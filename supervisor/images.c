@@ -786,7 +786,7 @@ sweep_cb(const struct cnr_digest *d, uint64_t size, void *arg)
         struct sweep *s = arg;
         const char *key = d->str;
 
-        if (bsearch(&key, s->keep->v, s->keep->n, sizeof(char *), cmp_str))
+        if (s->keep->n > 0 && bsearch(&key, s->keep->v, s->keep->n, sizeof(char *), cmp_str))
                 return 0;
         s->doomed = xrealloc(s->doomed, (s->n + 1) * sizeof(*s->doomed));
         s->sizes = xrealloc(s->sizes, (s->n + 1) * sizeof(*s->sizes));
@@ -822,7 +822,8 @@ cnr_images_gc(struct cnr_images *im, struct cnr_gc_report *rep, struct cnr_err *
         for (size_t i = 0; i < im->nkeeps; i++)
                 if (im->keeps[i].fn(im->keeps[i].arg, keep_add, &keep, err) < 0)
                         goto out;
-        qsort(keep.v, keep.n, sizeof(*keep.v), cmp_str);
+        if (keep.n > 0)
+                qsort(keep.v, keep.n, sizeof(*keep.v), cmp_str);
         sw.im = im;
         sw.keep = &keep;
         if (cnr_content_walk(im->content, sweep_cb, &sw, err) < 0)

@@ -288,7 +288,8 @@ skip_ws(const char *p)
 static bool
 is_token_char(char c)
 {
-        return isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~/", c) != NULL;
+        /* strchr finds the terminator too: '\0' is never a token char */
+        return c != '\0' && (isalnum((unsigned char)c) || strchr("!#$%&'*+-.^_`|~/", c) != NULL);
 }
 
 /* One auth-param value (token or quoted-string) into a new string. */

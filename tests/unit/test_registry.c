@@ -131,12 +131,14 @@ test_insecure(void **state)
         assert_false(cnr_reg_host_insecure(NULL, "docker.io"));
         assert_false(cnr_reg_host_insecure(NULL, "localhost.evil.com"));
         assert_false(cnr_reg_host_insecure(NULL, "reg.local:5000"));
-        assert_int_equal(cnr_reg_new(event_base_new(), NULL, &cfg, &r, NULL), 0);
+        struct event_base *base = event_base_new();
+        assert_int_equal(cnr_reg_new(base, NULL, &cfg, &r, NULL), 0);
         assert_true(cnr_reg_host_insecure(r, "reg.local:5000"));
         assert_false(cnr_reg_host_insecure(r, "reg.local:5001"));
         assert_string_equal(cnr_reg_api_host("docker.io"), "registry-1.docker.io");
         assert_string_equal(cnr_reg_api_host("quay.io"), "quay.io");
         cnr_reg_free(r);
+        event_base_free(base);
 }
 
 int
