@@ -216,6 +216,7 @@ col(sqlite3_stmt *st, int i)
 }
 
 #define NET_COLS "id, name, driver, subnet, gateway, bridge, options, labels, created"
+#define NET_COLS_N "n.id, n.name, n.driver, n.subnet, n.gateway, n.bridge, n.options, n.labels, n.created"
 
 static struct net *
 net_row(sqlite3_stmt *st)
@@ -352,7 +353,7 @@ atts_of(const char *cid, struct att **out, size_t *n, struct cnr_err **err)
         *out = NULL;
         *n = 0;
         if (cnr_db_prepare(N.s->db,
-                           "SELECT a.network_id, a.ifname, a.ports, a.state, a.result, " NET_COLS
+                           "SELECT a.network_id, a.ifname, a.ports, a.state, a.result, " NET_COLS_N
                            " FROM net_attachments a JOIN networks n ON n.id = a.network_id"
                            " WHERE a.container_id = ?1 ORDER BY a.created, a.ifname",
                            &st, err) < 0)
@@ -978,8 +979,8 @@ detach_step(struct detach_op *o)
                 if (a->ports[0])
                         caps = xasprintf("{\"portMappings\":%s}", a->ports);
                 if (netd_cni("DEL", o->cid, a->ifname, a->net, caps, a->result[0] ? a->result : NULL, on_del, o,
-                             &err) == 0)
-                        return;
+                             &err) >= 0)
+                        return; /* on_del goes on */
                 if (o->first == NULL)
                         o->first = err;
                 else

@@ -23,6 +23,7 @@ CNR_GID=${CNR_GID:-64990}
 CNR_HELPERS="mountd netd snapd buildd crid"
 CNR_TMP=
 CNR_MONITOR_PID=
+CNR_TEST_BRIDGE=cnr-d$$
 
 cnr_need_root() {
 	if [ -n "${CNR_UNIT_ONLY:-}" ]; then
@@ -71,6 +72,17 @@ cnr_write_config() { # FILE
 			echo "  $_h:"
 			echo "    user: \"$(cnr_helper_uid "$_h")\""
 		done
+		# the default network: a bridge and a pool of this suite's own, so
+		# that suites running in parallel never share one (cnr_stop removes
+		# the bridge); a suite may set its own networks: instead
+		case ${CNR_EXTRA_CONFIG:-} in
+		*networks:*) ;;
+		*)
+			echo "networks:"
+			echo "  pool: [10.$((150 + $$ % 50)).0.0/16]"
+			echo "  default_bridge: $CNR_TEST_BRIDGE"
+			;;
+		esac
 		# a suite's own keys (e.g. registries:), set before cnr_start
 		if [ -n "${CNR_EXTRA_CONFIG:-}" ]; then
 			printf '%s\n' "$CNR_EXTRA_CONFIG"
@@ -98,6 +110,12 @@ cnr_start() {
 }
 
 cnr_stop() {
+	# Containers outlive containrd by design: remove them first, so that
+	# their networks (veths, iptables rules, leases) go through CNI DEL.
+	if [ -n "$CNR_MONITOR_PID" ] && kill -0 "$CNR_MONITOR_PID" 2>/dev/null; then
+		_ids=$("$CONTAINR" ps -aq 2>/dev/null)
+		[ -n "$_ids" ] && "$CONTAINR" rm -f $_ids >/dev/null 2>&1
+	fi
 	if [ -n "$CNR_MONITOR_PID" ] && kill -0 "$CNR_MONITOR_PID" 2>/dev/null; then
 		kill -TERM "$CNR_MONITOR_PID"
 		_n=0
@@ -108,6 +126,7 @@ cnr_stop() {
 		kill -KILL "$CNR_MONITOR_PID" 2>/dev/null
 	fi
 	CNR_MONITOR_PID=
+	ip link del "$CNR_TEST_BRIDGE" 2>/dev/null
 	if [ -n "$CNR_TMP" ] && [ -z "${CNR_KEEP:-}" ]; then
 		rm -rf "$CNR_TMP"
 	fi

@@ -24,7 +24,8 @@ const char *const netd_syscalls[] = {
         "fstatfs",
         "statfs", /* a handle is an nsfs file */
         "unlink",
-        "unlinkat", /* remove a handle; host-local releases a lease */
+        "unlinkat", /* a handle; a lease */
+        "rmdir",    /* a network's IPAM directory */
         "execve",
         "wait4",
         "waitid",
