@@ -2,7 +2,10 @@
  * drive it from the supervisor's side of its channel, for tests.
  *
  *   helper-drive [--uid N] [--gid N] [--audit FILE] [--snapshot-root DIR]
- *                [--run-root DIR] [--log-level LEVEL] [--timeout SEC] BINARY CMD...
+ *                [--run-root DIR] [--overlay-mode MODE] [--log-level LEVEL]
+ *                [--timeout SEC] BINARY CMD...
+ *
+ * --overlay-mode is passed on to the helper (containr-mountd).
  *
  * Commands run in order, one output line each (status prints several):
  *
@@ -20,7 +23,8 @@
  *                        "diff_id=... tar_size=N entries=N written=N"
  *   list                 SnapList: expects a sealed memfd, prints "[name,name...]"
  *   mount UPPER:LOWER,...:ro|rw  MountSnapshot: expects one fd, a detached
- *                        overlay or bind ("f_type=overlay|bind ro=0|1 mode= owner=")
+ *                        overlay or bind ("f_type=overlay|bind ro=0|1 mode= owner="),
+ *                        and both the helper's and the driver's mountinfo unchanged
  *   netns                NetnsCreate: expects one fd, a network namespace
  *                        (NSFS_MAGIC, NS_GET_NSTYPE) other than ours, with
  *                        lo up inside it
@@ -35,7 +39,8 @@
  *   bridge-rm NAME[:NETWORK]  BridgeRemove (and NETWORK's IPAM state), expects Done
  *   status               the helper's Uid, Gid, Cap..., NoNewPrivs, Seccomp lines
  *                        from /proc/<pid>/status, CapEff/CapBnd by name,
- *                        and every open fd with its target
+ *                        every open fd with its target, and whether its
+ *                        mount namespace is the driver's ("mntns same|own")
  *   garbage              a malformed frame: expects the helper to exit 3
  *   foreign              a request type this helper does not serve:
  *                        expects the helper to exit 3
@@ -483,6 +488,14 @@ cmd_status(struct drive *d)
                         target[n] = '\0';
                 printf("status fd %d %s\n", fds[i], target);
         }
+        {
+                /* the mount namespace: the driver's, or one of the helper's own */
+                _cleanup_free_ char *ns = xasprintf("/proc/%d/ns/mnt", (int)d->pid);
+                struct stat a, b;
+
+                if (stat(ns, &a) == 0 && stat("/proc/self/ns/mnt", &b) == 0)
+                        printf("status mntns %s\n", a.st_ino == b.st_ino ? "same" : "own");
+        }
         printf("ok status\n");
         return 0;
 }
@@ -579,13 +592,15 @@ cmd_request(struct drive *d, const char *cmd, const char *arg, Cnr__Helper__ToHe
         Cnr__Helper__FromHelper *env = NULL;
         char msg[1024], desc[4200] = "";
         const char *sep = arg ? " " : "";
-        int code = 0, r, before = -1, after;
+        int code = 0, r, before = -1, after, own_before = -1;
         _cleanup_free_ char *mi = xasprintf("/proc/%d/mountinfo", (int)d->pid);
 
         if (!arg)
                 arg = "";
-        if (want_case == CNR__HELPER__FROM_HELPER__MSG_MOUNT_FD)
+        if (want_case == CNR__HELPER__FROM_HELPER__MSG_MOUNT_FD) {
                 before = count_lines(mi);
+                own_before = count_lines("/proc/self/mountinfo");
+        }
         r = roundtrip(d, req, want_case, want_fds, &f, &code, msg, sizeof(msg), &err);
         if (r < 0) {
                 printf("error %s%s%s: protocol: %s\n", cmd, sep, arg, cnr_err_str(err));
@@ -603,6 +618,10 @@ cmd_request(struct drive *d, const char *cmd, const char *arg, Cnr__Helper__ToHe
                 after = count_lines(mi);
                 if (r == 0 && (before < 0 || after != before))
                         r = cnr_errf(&err, EPROTO, "the helper's mountinfo changed (%d lines, then %d)", before, after);
+                after = count_lines("/proc/self/mountinfo");
+                if (r == 0 && (own_before < 0 || after != own_before))
+                        r = cnr_errf(&err, EPROTO, "the driver's mountinfo changed (%d lines, then %d)", own_before,
+                                     after);
         } else if (want_case == CNR__HELPER__FROM_HELPER__MSG_USAGE) {
                 snprintf(desc, sizeof(desc), "size=%llu inodes=%llu", (unsigned long long)env->usage->size,
                          (unsigned long long)env->usage->inodes);
@@ -993,7 +1012,8 @@ static void
 usage(void)
 {
         fprintf(stderr, "usage: helper-drive [--uid N] [--gid N] [--audit FILE] [--snapshot-root DIR]\n"
-                        "                    [--run-root DIR] [--log-level LEVEL] [--timeout SEC] BINARY CMD...\n"
+                        "                    [--run-root DIR] [--overlay-mode MODE] [--log-level LEVEL]\n"
+                        "                    [--timeout SEC] BINARY CMD...\n"
                         "commands: ping, tmpfs [SIZE MODE], mkdir NAME, rmdir NAME, netns, status,\n"
                         "          create ID[:PARENT[:work]], remove ID, usage ID, list,\n"
                         "          apply ID[:BYTES:ENTRIES[:LOWER,...]] FILE, mount UPPER:LOWER,...:ro|rw,\n"
@@ -1006,7 +1026,7 @@ int
 main(int argc, char **argv)
 {
         const char *uid = "65534", *gid = "65534", *audit = "/dev/null", *snaproot = NULL, *level = "debug";
-        const char *runroot = NULL;
+        const char *runroot = NULL, *ovmode = NULL;
         static struct drive d;
         struct cnr_err *err = NULL;
         char *hargv[16];
@@ -1030,6 +1050,8 @@ main(int argc, char **argv)
                         snaproot = argv[i + 1];
                 else if (strcmp(argv[i], "--run-root") == 0)
                         runroot = argv[i + 1];
+                else if (strcmp(argv[i], "--overlay-mode") == 0)
+                        ovmode = argv[i + 1];
                 else if (strcmp(argv[i], "--log-level") == 0)
                         level = argv[i + 1];
                 else if (strcmp(argv[i], "--timeout") == 0 && cnr_parse_uint(argv[i + 1], 3600, &v) == 0 && v > 0)
@@ -1068,6 +1090,10 @@ main(int argc, char **argv)
         if (runroot) {
                 hargv[hn++] = (char *)"--run-root";
                 hargv[hn++] = (char *)runroot;
+        }
+        if (ovmode) {
+                hargv[hn++] = (char *)"--overlay-mode";
+                hargv[hn++] = (char *)ovmode;
         }
         hargv[hn] = NULL;
         fds[0] = ipc[1];

@@ -89,11 +89,13 @@ static void
 parse_args(const struct cnr_helper_def *def, int argc, char **argv, enum cnr_log_level *lvl)
 {
         bool have_uid = false, have_gid = false, have_level = false;
+        struct cnr_err *err = NULL;
         unsigned long long v;
 
         for (int i = 1; i < argc; i++) {
                 const char *flag = argv[i];
                 const char *val = i + 1 < argc ? argv[i + 1] : NULL;
+                int own;
 
                 if (val == NULL)
                         usage_exit("argument `%s`: missing value or unknown flag", flag);
@@ -120,6 +122,9 @@ parse_args(const struct cnr_helper_def *def, int argc, char **argv, enum cnr_log
                         if (val[0] != '/')
                                 usage_exit("--run-root `%s`: not an absolute path", val);
                         H.env.run_root = val;
+                } else if (def->parse_flag && (own = def->parse_flag(flag, val, &err)) != 0) {
+                        if (own < 0)
+                                usage_exit("%s", cnr_err_str(err));
                 } else {
                         usage_exit("argument `%s`: unknown or repeated flag", flag);
                 }

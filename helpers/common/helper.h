@@ -5,8 +5,8 @@
  *
  *   1. parse argv strictly: --uid N --gid N --log-level LEVEL, and
  *      --snapshot-root DIR or --run-root DIR for the helper that asks
- *      for it; anything else
- *      is exit 2
+ *      for it, and the helper's own flags (def->parse_flag); anything
+ *      else is exit 2
  *   2. check fds 3 (IPC, SEQPACKET), 4 (log, SEQPACKET) and 5 (audit log)
  *      are open, mark them close-on-exec, close every fd above 5
  *   3. log to fd 4 (cnr.LogChannel frames, dropped when the socket is
@@ -110,6 +110,10 @@ struct cnr_helper_def {
         int (*seccomp_extra)(void *ctx, struct cnr_err **err);
         bool wants_snapshot_root; /* accept (and require) --snapshot-root */
         bool wants_run_root;      /* accept --run-root (optional: ops needing it fail without) */
+        /* A flag of this helper's own (mountd's --overlay-mode): returns 1
+         * when it took `flag` and its value, 0 when `flag` is not one of its
+         * own, -1 with *err for a bad or repeated value.  NULL if none. */
+        int (*parse_flag)(const char *flag, const char *val, struct cnr_err **err);
         /* Pre-drop setup, as root with every capability; NULL if none. */
         int (*setup)(struct cnr_helper_env *env, struct cnr_err **err);
 };

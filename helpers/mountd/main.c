@@ -13,8 +13,10 @@ static const struct cnr_helper_def def = {
         .ops = ops,
         .nops = CNR_ARRAY_LEN(ops),
         .syscalls = mountd_syscalls,
+        .seccomp_extra = mountd_seccomp_extra, /* mount(2), umount2 with fixed flags */
         .wants_snapshot_root = true,
-        .setup = mountd_setup, /* opens the snapshot root as root */
+        .parse_flag = mountd_parse_flag, /* --overlay-mode */
+        .setup = mountd_setup,           /* a mount namespace of its own, the snapshot root */
 };
 
 int

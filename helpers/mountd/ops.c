@@ -1,13 +1,19 @@
 /* containr-mountd's privileged work: the only code in this helper that
- * uses CAP_SYS_ADMIN.  Every mount is built with the new mount API and
- * returned as a detached mount fd; mountd never attaches a mount
- * anywhere, so its own (the host's) mount namespace never changes. */
+ * uses CAP_SYS_ADMIN.  Every mount is returned as a detached mount fd.
+ * Binds, tmpfs and most overlays are built with the new mount API and are
+ * never attached anywhere.  An overlay whose lower list is too long for
+ * one fsconfig value, on a kernel without `lowerdir+` (before 6.8: Debian
+ * 12's 6.1), is built with mount(2) on a scratch dir of mountd's own
+ * private mount namespace, cloned with open_tree and unmounted at once:
+ * the host's namespace never sees it either. */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mount.h> /* mount, umount2, MS_* */
 #include <unistd.h>
 
 #ifdef HAVE_FSOPEN
@@ -34,6 +40,7 @@ fsmount(int fd, unsigned int flags, unsigned int attrs)
 
 #include <linux/openat2.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 
 #include "common/log.h"
@@ -46,8 +53,37 @@ fsmount(int fd, unsigned int flags, unsigned int attrs)
 #ifndef OPEN_TREE_CLOEXEC
 #define OPEN_TREE_CLOEXEC O_CLOEXEC
 #endif
+#ifndef OVERLAYFS_SUPER_MAGIC
+#define OVERLAYFS_SUPER_MAGIC 0x794c7630
+#endif
 
 static int snaprootfd = -1;
+static enum mountd_overlay_mode overlay_mode = MOUNTD_OVERLAY_AUTO;
+static bool overlay_mode_given;
+static bool have_lowerdir_plus; /* probed at start-up */
+static size_t page_size = 4096; /* mount(2) copies at most one page of options */
+
+static const char *const mode_names[] = {
+        [MOUNTD_OVERLAY_AUTO] = "auto",
+        [MOUNTD_OVERLAY_FSCONFIG] = "fsconfig",
+        [MOUNTD_OVERLAY_LEGACY] = "legacy",
+};
+
+int
+mountd_parse_flag(const char *flag, const char *val, struct cnr_err **err)
+{
+        if (strcmp(flag, "--overlay-mode") != 0)
+                return 0;
+        if (overlay_mode_given)
+                return cnr_errf(err, EINVAL, "argument `--overlay-mode`: repeated flag");
+        for (size_t i = 0; i < CNR_ARRAY_LEN(mode_names); i++)
+                if (strcmp(val, mode_names[i]) == 0) {
+                        overlay_mode = (enum mountd_overlay_mode)i;
+                        overlay_mode_given = true;
+                        return 1;
+                }
+        return cnr_errf(err, EINVAL, "--overlay-mode `%s`: not one of auto, fsconfig, legacy", val);
+}
 
 /* Read the kernel's own words about a failed fsconfig from the context
  * fd ("e tmpfs: Bad value for 'size'"), so the error names the cause. */
@@ -136,12 +172,80 @@ mountd_tmpfs(struct cnr_helper_req *r, struct cnr_err **err)
 
 /* ---- snapshot mounts --------------------------------------------------- */
 
+/* Does this kernel's overlayfs take `lowerdir+` (Linux 6.8)?  Run once, at
+ * start-up, with the snapshot root as the working directory.  A kernel
+ * whose overlayfs has its own fs_context (6.5 and newer) resolves each
+ * value as fsconfig passes it: `lowerdir+` with an existing directory
+ * succeeds where it is known and fails with EINVAL where it is not.  An
+ * older overlayfs (6.1) sits behind the VFS's legacy context, which
+ * accepts any key and only fails at FSCONFIG_CMD_CREATE: so a key that no
+ * kernel knows must be refused too, or the first success meant nothing.
+ * Nothing is created or mounted. */
+static bool
+probe_lowerdir_plus(void)
+{
+        _cleanup_close_ int fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
+        char kmsg[256];
+
+        if (fsfd < 0) {
+                log_warn("lowerdir+ probe: fsopen `overlay`: %s", strerror(errno));
+                return false;
+        }
+        if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", ".", 0) < 0) {
+                int e = errno;
+                context_message(fsfd, kmsg, sizeof(kmsg));
+                log_debug("lowerdir+ probe: refused: %s (%s)", strerror(e), kmsg);
+                return false;
+        }
+        if (fsconfig(fsfd, FSCONFIG_SET_STRING, "containr-no-such-option", "1", 0) == 0) {
+                log_debug("lowerdir+ probe: an unknown key was accepted too (legacy fs_context)");
+                return false;
+        }
+        context_message(fsfd, kmsg, sizeof(kmsg)); /* the expected "Unknown parameter" */
+        return true;
+}
+
+/* A mount namespace of mountd's own, before the sandbox: the legacy
+ * overlay path mounts in it, so nothing it does is ever visible in the
+ * host's namespace.  Every mount becomes a slave, not private: nothing
+ * propagates out, while the host's unmounts still propagate in, so this
+ * copy never keeps a host filesystem busy.  scratch_dir() then mounts a
+ * tiny tmpfs over MOUNTD_SCRATCH (in this namespace only) holding one
+ * empty directory, the target of each legacy mount.  No fd stays open. */
+static int
+private_namespace(struct cnr_err **err)
+{
+        if (unshare(CLONE_NEWNS) < 0)
+                return cnr_errf(err, errno, "unshare a private mount namespace");
+        if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+                return cnr_errf(err, errno, "make the mounts of mountd's namespace slaves");
+        return 0;
+}
+
+/* After the snapshot root is open: a root below MOUNTD_SCRATCH (tests use
+ * /tmp) stays reachable through its fd. */
+static int
+scratch_dir(struct cnr_err **err)
+{
+        if (mount("containr-mountd", MOUNTD_SCRATCH, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+                  "mode=0700,size=16k,nr_inodes=16") < 0)
+                return cnr_errf(err, errno, "mount the scratch tmpfs on `%s` in mountd's namespace", MOUNTD_SCRATCH);
+        if (mkdir(MOUNTD_SCRATCH_TARGET, 0700) < 0)
+                return cnr_errf(err, errno, "create the scratch dir `%s`", MOUNTD_SCRATCH_TARGET);
+        return 0;
+}
+
 int
 mountd_setup(struct cnr_helper_env *env, struct cnr_err **err)
 {
         _cleanup_close_ int fd = -1;
         struct stat st;
 
+        /* First the namespace: overlayfs takes its layers only from mounts
+         * of the mounter's namespace, so the snapshot root must be opened
+         * in the namespace mountd will mount in. */
+        if (overlay_mode != MOUNTD_OVERLAY_FSCONFIG && private_namespace(err) < 0)
+                return -1;
         /* As root, before the drop: the snapshot root belongs to snapd and
          * is closed to others; CAP_DAC_OVERRIDE lets mountd walk it later
          * from this fd. */
@@ -154,6 +258,32 @@ mountd_setup(struct cnr_helper_env *env, struct cnr_err **err)
                 return cnr_errf(err, EPERM, "snapshot root `%s` is writable by group or others (mode %04o)",
                                 env->snapshot_root, (unsigned)(st.st_mode & 07777));
         snaprootfd = steal_fd(&fd);
+        /* The snapshot root is the working directory between requests. */
+        if (fchdir(snaprootfd) < 0)
+                return cnr_errf(err, errno, "fchdir to the snapshot root `%s`", env->snapshot_root);
+        if (sysconf(_SC_PAGESIZE) > 0)
+                page_size = (size_t)sysconf(_SC_PAGESIZE);
+        have_lowerdir_plus = probe_lowerdir_plus();
+        if (overlay_mode != MOUNTD_OVERLAY_FSCONFIG && scratch_dir(err) < 0)
+                return -1;
+        switch (overlay_mode) {
+        case MOUNTD_OVERLAY_AUTO:
+                log_info("overlay mode auto: lower lists up to 255 bytes through fsconfig lowerdir=, longer ones %s",
+                         have_lowerdir_plus ? "one layer at a time through fsconfig lowerdir+ (the kernel has it)"
+                                            : "through mount(2) in mountd's private mount namespace (the kernel "
+                                              "has no lowerdir+)");
+                break;
+        case MOUNTD_OVERLAY_FSCONFIG:
+                log_info("overlay mode fsconfig: lower lists up to 255 bytes through lowerdir=, longer ones through "
+                         "lowerdir+ (%s)",
+                         have_lowerdir_plus ? "the kernel has it" : "the kernel has not: they will fail");
+                break;
+        case MOUNTD_OVERLAY_LEGACY:
+                log_info("overlay mode legacy: every overlay through mount(2) in mountd's private mount namespace "
+                         "(lowerdir+ %s)",
+                         have_lowerdir_plus ? "available, not used" : "not available");
+                break;
+        }
         return 0;
 }
 
@@ -193,35 +323,71 @@ bind_snapshot(int driverfd, const char *id, bool read_only, struct cnr_err **err
         return mfd;
 }
 
+/* The legacy path: mount(2) takes the whole option string, up to one
+ * page, resolving the relative lowerdirs against our working directory
+ * (the driver dir).  The mount lands on the scratch dir of mountd's own
+ * namespace, open_tree clones it into a detached mount, and the original
+ * is unmounted before anything else happens.  Snapshot ids hold no `,`,
+ * `:`, `\\` or `=` (name.c), so nothing needs escaping. */
 static int
-overlay_snapshot(int driverfd, const Cnr__Helper__MountSnapshot *m, struct cnr_err **err)
+overlay_legacy(const Cnr__Helper__MountSnapshot *m, const char *lower, struct cnr_err **err)
+{
+        _cleanup_free_ char *data = NULL;
+        struct mount_attr attr = {.attr_set = MOUNT_ATTR_RDONLY};
+        struct statfs sfs;
+        int mfd, e;
+
+        if (m->upper[0] != '\0')
+                data = xasprintf("lowerdir=%s,upperdir=%s/fs,workdir=%s/work", lower, m->upper, m->upper);
+        else
+                data = xasprintf("lowerdir=%s", lower);
+        if (strlen(data) >= page_size)
+                return cnr_errf(err, E2BIG,
+                                "%zu lower layers: the overlay's mount options take %zu bytes, more than mount(2) "
+                                "accepts (%zu, one page), and %s",
+                                m->n_lower, strlen(data) + 1, page_size,
+                                have_lowerdir_plus ? "overlay mode legacy forbids lowerdir+"
+                                                   : "this kernel has no lowerdir+ (Linux 6.8)");
+        if (mount("overlay", MOUNTD_SCRATCH_TARGET, "overlay", 0, data) < 0)
+                return cnr_errf(err, errno, "mount(2) the overlay of %zu lower layers%s%s", m->n_lower,
+                                m->upper[0] ? " and upper " : "", m->upper);
+        mfd = (int)syscall(SYS_open_tree, AT_FDCWD, MOUNTD_SCRATCH_TARGET, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+        e = errno;
+        if (umount2(MOUNTD_SCRATCH_TARGET, MNT_DETACH | UMOUNT_NOFOLLOW) < 0) {
+                /* Left in place, it would sit under the next one: refuse. */
+                e = errno;
+                if (mfd >= 0)
+                        close(mfd);
+                return cnr_errf(err, e, "unmount the overlay from the scratch dir `%s`", MOUNTD_SCRATCH_TARGET);
+        }
+        if (mfd < 0)
+                return cnr_errf(err, e, "open_tree the overlay on the scratch dir `%s`", MOUNTD_SCRATCH_TARGET);
+        if (fstatfs(mfd, &sfs) < 0 || (unsigned long)sfs.f_type != OVERLAYFS_SUPER_MAGIC) {
+                close(mfd);
+                return cnr_errf(err, EPROTO, "the clone of the scratch dir `%s` is not the overlay",
+                                MOUNTD_SCRATCH_TARGET);
+        }
+        if (m->read_only && syscall(SYS_mount_setattr, mfd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+                e = errno;
+                close(mfd);
+                return cnr_errf(err, e, "make the overlay read-only");
+        }
+        return mfd;
+}
+
+/* The new mount API: one lowerdir= when the list fits a value (every
+ * kernel), else one lowerdir+ per layer (6.8 and newer). */
+static int
+overlay_fsconfig(const Cnr__Helper__MountSnapshot *m, const char *lower, size_t len, struct cnr_err **err)
 {
         _cleanup_close_ int fsfd = -1;
-        _cleanup_free_ char *lower = NULL, *upper = NULL, *work = NULL;
-        size_t len = 0;
+        _cleanup_free_ char *upper = NULL, *work = NULL;
         char kmsg[256];
         int mfd;
 
-        lower = xmalloc(MOUNTD_OVERLAY_DATA_MAX);
-        lower[0] = '\0';
-        for (size_t i = 0; i < m->n_lower; i++) {
-                int n = snprintf(lower + len, MOUNTD_OVERLAY_DATA_MAX - len, "%s%s/fs", i ? ":" : "", m->lower[i]);
-                if (n < 0 || (size_t)n >= MOUNTD_OVERLAY_DATA_MAX - len)
-                        return cnr_errf(err, E2BIG, "%zu lower layers: lowerdir above %d bytes", m->n_lower,
-                                        MOUNTD_OVERLAY_DATA_MAX);
-                len += (size_t)n;
-        }
-        /* Relative paths, resolved by the kernel against our cwd: the
-         * driver dir.  Short, so 128 layers stay far below a page. */
-        if (fchdir(driverfd) < 0)
-                return cnr_errf(err, errno, "fchdir to the snapshot driver dir");
         fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
         if (fsfd < 0)
                 return cnr_errf(err, errno, "fsopen `overlay`");
-        /* fsconfig takes string values of at most 255 bytes: a short list
-         * goes as one lowerdir= (every kernel); a longer one one layer at
-         * a time with lowerdir+ (Linux 6.8 and newer; older kernels refuse
-         * it at create time, and the error says so). */
         if (len < MOUNTD_FSCONFIG_VALUE_MAX) {
                 if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir", lower, 0) < 0)
                         goto kerr;
@@ -244,19 +410,58 @@ overlay_snapshot(int driverfd, const Cnr__Helper__MountSnapshot *m, struct cnr_e
         mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, m->read_only ? MOUNT_ATTR_RDONLY : 0);
         if (mfd < 0)
                 return cnr_errf(err, errno, "fsmount the overlay");
-        if (fchdir(snaprootfd) < 0) {
-                close(mfd);
-                return cnr_errf(err, errno, "fchdir back to the snapshot root");
-        }
         return mfd;
 kerr : {
         int e = errno;
         context_message(fsfd, kmsg, sizeof(kmsg));
-        if (fchdir(snaprootfd) < 0)
-                log_warn("fchdir back to the snapshot root: %s", strerror(errno));
-        return cnr_errf(err, e, "overlay of %zu lower layers%s%s (%s)", m->n_lower, upper ? " and upper " : "",
-                        upper ? m->upper : "", kmsg);
+        return cnr_errf(err, e, "overlay of %zu lower layers%s%s (%s%s)", m->n_lower, upper ? " and upper " : "",
+                        upper ? m->upper : "", kmsg,
+                        len >= MOUNTD_FSCONFIG_VALUE_MAX && !have_lowerdir_plus
+                                ? "; lowerdir+ needs Linux 6.8, overlay_mode auto falls back to mount(2)"
+                                : "");
 }
+}
+
+static int
+overlay_snapshot(int driverfd, const Cnr__Helper__MountSnapshot *m, const char **method, struct cnr_err **err)
+{
+        _cleanup_free_ char *lower = NULL;
+        size_t len = 0, cap = 0;
+        int mfd;
+
+        /* "<l0>/fs:<l1>/fs:...", nearest parent first.  Relative paths,
+         * resolved by the kernel against our cwd, the driver dir: short,
+         * so 128 layers stay far below a page. */
+        for (size_t i = 0; i < m->n_lower; i++)
+                cap += strlen(m->lower[i]) + 4;
+        lower = xmalloc(cap + 1);
+        lower[0] = '\0';
+        for (size_t i = 0; i < m->n_lower; i++)
+                len += (size_t)snprintf(lower + len, cap + 1 - len, "%s%s/fs", i ? ":" : "", m->lower[i]);
+        /* The cheapest path that fits (see mountd.h). */
+        if (overlay_mode == MOUNTD_OVERLAY_LEGACY)
+                *method = "legacy";
+        else if (len < MOUNTD_FSCONFIG_VALUE_MAX)
+                *method = "fsconfig";
+        else if (overlay_mode == MOUNTD_OVERLAY_FSCONFIG || have_lowerdir_plus)
+                *method = "lowerdir+";
+        else
+                *method = "legacy";
+        if (fchdir(driverfd) < 0)
+                return cnr_errf(err, errno, "fchdir to the snapshot driver dir");
+        if (strcmp(*method, "legacy") == 0)
+                mfd = overlay_legacy(m, lower, err);
+        else
+                mfd = overlay_fsconfig(m, lower, len, err);
+        if (fchdir(snaprootfd) < 0) {
+                int e = errno;
+                if (mfd >= 0)
+                        close(mfd);
+                if (mfd < 0)
+                        cnr_err_free(err);
+                return cnr_errf(err, e, "fchdir back to the snapshot root");
+        }
+        return mfd;
 }
 
 int
@@ -265,6 +470,7 @@ mountd_snapshot(struct cnr_helper_req *r, struct cnr_err **err)
         const Cnr__Helper__MountSnapshot *m = r->req->mount_snapshot;
         _cleanup_close_ int driverfd = -1;
         json_t *lowers = json_array();
+        const char *method = "bind";
         int mfd;
 
         for (size_t i = 0; i < m->n_lower; i++)
@@ -317,7 +523,9 @@ mountd_snapshot(struct cnr_helper_req *r, struct cnr_err **err)
         else if (m->upper[0] == '\0' && m->n_lower == 1)
                 mfd = bind_snapshot(driverfd, m->lower[0], true, err);
         else
-                mfd = overlay_snapshot(driverfd, m, err);
+                mfd = overlay_snapshot(driverfd, m, &method, err);
+        /* How it was built, for the audit record (tests read it). */
+        json_object_set_new(r->args, "method", json_string(method));
         if (mfd < 0)
                 return -1;
         r->reply_case = CNR__HELPER__FROM_HELPER__MSG_MOUNT_FD;

@@ -9,7 +9,14 @@
  * "flat" directory, and a view of the committed chain must equal the flat
  * tree (type, mode, owner, size, content, link target).  Also: unpack of
  * an image (chain ids, skip, diff_id mismatch), start-up reconciliation
- * (THREATS.md 38) and GC.  Output is TAP; exit 77 when not root. */
+ * (THREATS.md 38) and GC.  Output is TAP; exit 77 when not root.
+ *
+ * Every case runs twice: with mountd's --overlay-mode auto (the cheapest
+ * path: fsconfig, lowerdir+ on Linux 6.8+) and legacy (every overlay by
+ * mount(2) in mountd's private namespace, the path a 6.1 kernel takes for
+ * long lists).  mountd's audit records say how each mount was built; a
+ * comment line after each case prints the count per path, and the paths
+ * must be those the mode allows. */
 #include "config.h"
 
 #include <dirent.h>
@@ -57,6 +64,8 @@ struct env {
         struct cnr_db *db;
         struct cnr_snapshotter *ss;
         int nmounts;
+        const char *overlay_mode; /* mountd's --overlay-mode */
+        char mountd_audit[300];
 };
 
 struct driver {
@@ -126,7 +135,7 @@ start_helper(struct env *e, int id, unsigned uid, struct cnr_err **err)
         _cleanup_free_ char *path = xasprintf("%s/%s", helper_dir, h->binary);
         char ustr[16];
         char *argv[12];
-        int ipc[2], lg[2], audit, pidfd = -1;
+        int ipc[2], lg[2], audit, pidfd = -1, n = 9;
         pid_t pid;
 
         snprintf(ustr, sizeof(ustr), "%u", uid);
@@ -139,11 +148,18 @@ start_helper(struct env *e, int id, unsigned uid, struct cnr_err **err)
         argv[6] = "warn";
         argv[7] = "--snapshot-root";
         argv[8] = e->root;
-        argv[9] = NULL;
+        if (id == CNR_HELPER_MOUNTD) {
+                argv[n++] = "--overlay-mode";
+                argv[n++] = (char *)e->overlay_mode;
+        }
+        argv[n] = NULL;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ipc) < 0 ||
             socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, lg) < 0)
                 return cnr_errf(err, errno, "socketpair");
-        audit = open("/dev/null", O_WRONLY | O_APPEND | O_CLOEXEC);
+        if (id == CNR_HELPER_MOUNTD)
+                audit = open(e->mountd_audit, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+        else
+                audit = open("/dev/null", O_WRONLY | O_APPEND | O_CLOEXEC);
         pid = cnr_spawn(path, argv, NULL, (int[]){ipc[1], lg[1], audit}, 3, SIGKILL, &pidfd, err);
         close(ipc[1]);
         close(lg[1]);
@@ -190,8 +206,15 @@ overlay2_teardown(struct env *e)
                 if (e->peer[i])
                         cnr_peer_free(e->peer[i]);
                 if (e->pid[i] > 0) {
-                        kill(e->pid[i], SIGKILL);
-                        waitpid(e->pid[i], NULL, 0);
+                        /* EOF on its channel: a helper writes the audit
+                         * record of its last request, then exits. */
+                        pid_t w = 0;
+                        for (int t = 0; t < 200 && (w = waitpid(e->pid[i], NULL, WNOHANG)) == 0; t++)
+                                usleep(10000);
+                        if (w == 0) {
+                                kill(e->pid[i], SIGKILL);
+                                waitpid(e->pid[i], NULL, 0);
+                        }
                         close(e->logfd[i]);
                 }
         }
@@ -1351,8 +1374,61 @@ static const struct tcase cases[] = {
         {"Usage", t_usage},
 };
 
+/* How mountd built each mount of the case, from its audit records
+ * ("method": bind, fsconfig, lowerdir+ or legacy): printed, and checked
+ * against what the mode allows.  A mode's own path that a case needs is
+ * checked by the case's name: the 128-layer list (about 1 KiB) is past
+ * fsconfig's 255 bytes, so auto must take lowerdir+ or mount(2). */
 static int
-run_case(const struct driver *d, const struct tcase *t)
+check_paths(const struct env *e, const struct tcase *t)
+{
+        static const char *const methods[] = {"bind", "fsconfig", "lowerdir+", "legacy"};
+        unsigned count[4] = {0}, other = 0;
+        _cleanup_fclose_ FILE *f = fopen(e->mountd_audit, "re");
+        char line[8192];
+
+        if (f == NULL) {
+                printf("# %s: no audit log of mountd: %s\n", t->name, strerror(errno));
+                return -1;
+        }
+        while (fgets(line, sizeof(line), f)) {
+                const char *m = strstr(line, "\"method\":\"");
+                size_t k;
+
+                if (m == NULL)
+                        continue;
+                m += strlen("\"method\":\"");
+                for (k = 0; k < CNR_ARRAY_LEN(methods); k++)
+                        if (strncmp(m, methods[k], strlen(methods[k])) == 0 && m[strlen(methods[k])] == '"')
+                                break;
+                if (k < CNR_ARRAY_LEN(methods))
+                        count[k]++;
+                else
+                        other++;
+        }
+        printf("# overlay_mode %s, %s: mounts by path: bind %u, fsconfig %u, lowerdir+ %u, legacy %u\n",
+               e->overlay_mode, t->name, count[0], count[1], count[2], count[3]);
+        if (other) {
+                printf("# %u mounts by an unknown path\n", other);
+                return -1;
+        }
+        if (strcmp(e->overlay_mode, "legacy") == 0 && (count[1] || count[2])) {
+                printf("# overlay_mode legacy built an overlay with the new mount API\n");
+                return -1;
+        }
+        if (strcmp(e->overlay_mode, "legacy") == 0 && t->run == t_128_layers && count[3] == 0) {
+                printf("# overlay_mode legacy: the 128 layers were not mounted by mount(2)\n");
+                return -1;
+        }
+        if (strcmp(e->overlay_mode, "auto") == 0 && t->run == t_128_layers && count[2] + count[3] == 0) {
+                printf("# overlay_mode auto: the 128 layers took neither lowerdir+ nor mount(2)\n");
+                return -1;
+        }
+        return 0;
+}
+
+static int
+run_case(const struct driver *d, const struct tcase *t, const char *mode)
 {
         struct env e = {0};
         int r;
@@ -1362,11 +1438,15 @@ run_case(const struct driver *d, const struct tcase *t)
                 return -1;
         chmod(e.dir, 0755);
         snprintf(e.flat, sizeof(e.flat), "%s/flat", e.dir);
+        snprintf(e.mountd_audit, sizeof(e.mountd_audit), "%s/mountd.audit", e.dir);
+        e.overlay_mode = mode;
         cur_test = t->name;
         r = d->setup(&e);
         if (r == 0)
                 r = t->run(&e);
         d->teardown(&e);
+        if (r == 0)
+                r = check_paths(&e, t);
         /* unmount anything a failed case left */
         for (int i = 1; i <= e.nmounts; i++) {
                 char p[320];
@@ -1380,6 +1460,8 @@ run_case(const struct driver *d, const struct tcase *t)
 int
 main(int argc, char **argv)
 {
+        static const char *const modes[] = {"auto", "legacy"};
+
         if (getenv("CNR_UNIT_ONLY") != NULL && *getenv("CNR_UNIT_ONLY") != '\0') {
                 printf("1..0 # SKIP CNR_UNIT_ONLY: the root suites run in the main pass\n");
                 return 77;
@@ -1402,14 +1484,16 @@ main(int argc, char **argv)
                 printf("1..0 # SKIP no private mount namespace: %s\n", strerror(errno));
                 return 77;
         }
-        printf("1..%zu\n", CNR_ARRAY_LEN(drivers) * CNR_ARRAY_LEN(cases));
-        for (size_t d = 0; d < CNR_ARRAY_LEN(drivers); d++)
-                for (size_t i = 0; i < CNR_ARRAY_LEN(cases); i++) {
-                        int r = run_case(&drivers[d], &cases[i]);
-                        testno++;
-                        printf("%s %d - %s: %s\n", r == 0 ? "ok" : "not ok", testno, drivers[d].name, cases[i].name);
-                        if (r != 0)
-                                failures++;
-                }
+        printf("1..%zu\n", CNR_ARRAY_LEN(modes) * CNR_ARRAY_LEN(drivers) * CNR_ARRAY_LEN(cases));
+        for (size_t o = 0; o < CNR_ARRAY_LEN(modes); o++)
+                for (size_t d = 0; d < CNR_ARRAY_LEN(drivers); d++)
+                        for (size_t i = 0; i < CNR_ARRAY_LEN(cases); i++) {
+                                int r = run_case(&drivers[d], &cases[i], modes[o]);
+                                testno++;
+                                printf("%s %d - %s (overlay_mode %s): %s\n", r == 0 ? "ok" : "not ok", testno,
+                                       drivers[d].name, modes[o], cases[i].name);
+                                if (r != 0)
+                                        failures++;
+                        }
         return failures ? 1 : 0;
 }
