@@ -50,6 +50,7 @@ cnr_config_init(struct cnr_config *c)
         c->net.subnet_prefix = 24;
         c->net.cni_plugin_dir = xstrdup(CNR_CONFIG_CNI_DIR);
         c->net.default_bridge = xstrdup("containr0");
+        c->overlay_mode = "auto";
 }
 
 void
@@ -404,6 +405,23 @@ set_log_level(struct ctx *x, const char *key, const yaml_node_t *v, size_t off)
                 return fail(x, v, "%s: `%s` is not one of error, warn, info, debug", key, s);
         x->c->log_level = lvl;
         return 0;
+}
+
+/* containr-mountd's --overlay-mode (see containr-helpers(7)). */
+static int
+set_overlay_mode(struct ctx *x, const char *key, const yaml_node_t *v, size_t off)
+{
+        static const char *const modes[] = {"auto", "fsconfig", "legacy"};
+        const char *s;
+
+        if (scalar(x, key, v, "an overlay mode", &s) < 0)
+                return -1;
+        for (size_t i = 0; i < CNR_ARRAY_LEN(modes); i++)
+                if (strcmp(s, modes[i]) == 0) {
+                        x->c->overlay_mode = modes[i];
+                        return 0;
+                }
+        return fail(x, v, "%s: `%s` is not one of auto, fsconfig, legacy", key, s);
 }
 
 static int
@@ -835,6 +853,7 @@ static const struct key top_keys[] = {
         {"restart", set_restart, 0},
         {"registries", set_registries, 0},
         {"networks", set_networks, 0},
+        {"overlay_mode", set_overlay_mode, 0},
 };
 
 static int
@@ -1004,6 +1023,8 @@ cnr_config_dump(const struct cnr_config *c, FILE *f)
                 fputc('\n', f);
         }
         fprintf(f, "restart:\n  initial_ms: %u\n  max_ms: %u\n", c->restart_initial_ms, c->restart_max_ms);
+        if (c->overlay_mode && strcmp(c->overlay_mode, "auto") != 0) /* only when set: older dumps stay true */
+                fprintf(f, "overlay_mode: %s\n", c->overlay_mode);
         /* networks: only when not the defaults (older golden dumps stay true) */
         if (c->net.npool != 1 || strcmp(c->net.pool[0], CNR_CONFIG_NET_POOL) != 0 || c->net.subnet_prefix != 24 ||
             strcmp(c->net.cni_plugin_dir, CNR_CONFIG_CNI_DIR) != 0 || strcmp(c->net.default_bridge, "containr0") != 0) {

@@ -7,6 +7,7 @@
  *   socket_group                          group owning the API socket: name or gid
  *   helpers: { <name>: { user: ... } }    each helper's identity
  *   restart: { initial_ms: N, max_ms: N } restart backoff of dead children
+ *   overlay_mode                          auto | fsconfig | legacy (containr-mountd)
  *   registries: { "<host[:port]>": { insecure: bool, mirrors: [host, ...],
  *                 timeout_s: N } }        per-registry transport settings
  *
@@ -69,6 +70,7 @@ struct cnr_config {
         struct cnr_config_registry *registries; /* default none */
         size_t nregistries;
         struct cnr_config_networks net;
+        const char *overlay_mode; /* "auto" (default), "fsconfig" or "legacy": a literal, never freed */
 };
 
 /* Bounds of restart.initial_ms and restart.max_ms. */

@@ -137,7 +137,7 @@ spawn_helper(struct monitor *m, int id)
         int sv[2] = {-1, -1}, lg[2] = {-1, -1}, audit = -1, pidfd = -1;
         char uid[16], gid[16];
         _cleanup_free_ char *path = xasprintf("%s/%s", m->d->cfg.helper_dir, h->binary);
-        char *argv[12];
+        char *argv[14];
         int argc = 0;
         pid_t pid;
 
@@ -164,6 +164,10 @@ spawn_helper(struct monitor *m, int id)
         if (id == CNR_HELPER_SNAPD || id == CNR_HELPER_MOUNTD) {
                 argv[argc++] = "--snapshot-root";
                 argv[argc++] = m->d->snap_root;
+        }
+        if (id == CNR_HELPER_MOUNTD) {
+                argv[argc++] = "--overlay-mode";
+                argv[argc++] = (char *)(m->d->cfg.overlay_mode ? m->d->cfg.overlay_mode : "auto");
         }
         if (id == CNR_HELPER_NETD) {
                 argv[argc++] = "--run-root";
