@@ -26,7 +26,7 @@ helpers_containr_netd_LDADD = helpers/libhelper.la $(LIBMNL_LIBS)
 
 helpers_containr_snapd_SOURCES = helpers/snapd/main.c helpers/snapd/ops.c helpers/snapd/name.c \
 	helpers/snapd/seccomp.c helpers/snapd/snapd.h helpers/snapd/dirs.c helpers/snapd/apply.c \
-	helpers/snapd/tarpath.c helpers/snapd/tarpath.h
+	helpers/snapd/tarpath.c helpers/snapd/tarpath.h helpers/snapd/diff.c
 helpers_containr_snapd_CFLAGS = $(HELPER_CFLAGS) $(LIBARCHIVE_CFLAGS) $(OPENSSL_CFLAGS)
 helpers_containr_snapd_LDADD = helpers/libhelper.la $(LIBARCHIVE_LIBS) $(OPENSSL_LIBS)
 

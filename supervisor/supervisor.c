@@ -156,6 +156,7 @@ static const struct cnr_permit helper_permits[] = {
         {CNR__HELPER__FROM_HELPER__MSG_USAGE, CNR_PERMIT_REPLY, 0, "usage", NULL},
         {CNR__HELPER__FROM_HELPER__MSG_APPLIED, CNR_PERMIT_REPLY, 0, "applied", NULL},
         {CNR__HELPER__FROM_HELPER__MSG_LISTING, CNR_PERMIT_REPLY, 1, "listing", NULL},
+        {CNR__HELPER__FROM_HELPER__MSG_DIFFED, CNR_PERMIT_REPLY, 0, "diffed", NULL},
         {CNR__HELPER__FROM_HELPER__MSG_CNI_RESULT, CNR_PERMIT_REPLY, 0, "cni_result", NULL},
         {CNR__HELPER__FROM_HELPER__MSG_ROUTES, CNR_PERMIT_REPLY, 0, "routes", NULL},
 };

@@ -265,6 +265,9 @@ send_reply(struct cnr_helper_req *r, struct cnr_err **err)
         case CNR__HELPER__FROM_HELPER__MSG_LISTING:
                 out.listing = &r->reply.listing;
                 break;
+        case CNR__HELPER__FROM_HELPER__MSG_DIFFED:
+                out.diffed = &r->reply.diffed;
+                break;
         case CNR__HELPER__FROM_HELPER__MSG_CNI_RESULT:
                 out.cni_result = &r->reply.cni_result;
                 break;

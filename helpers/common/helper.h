@@ -84,6 +84,7 @@ struct cnr_helper_req {
                 Cnr__Helper__Usage usage;
                 Cnr__Helper__Applied applied;
                 Cnr__Helper__Listing listing;
+                Cnr__Helper__Diffed diffed;
                 Cnr__Helper__CniResult cni_result;
                 Cnr__Helper__Routes routes;
         } reply;

@@ -11,6 +11,8 @@ static const struct cnr_helper_op ops[] = {
         {CNR__HELPER__TO_HELPER__OP_SNAP_USAGE, "snap_usage", 0, snapd_usage},
         {CNR__HELPER__TO_HELPER__OP_SNAP_APPLY, "snap_apply", 1, snapd_apply},
         {CNR__HELPER__TO_HELPER__OP_SNAP_LIST, "snap_list", 0, snapd_list},
+        {CNR__HELPER__TO_HELPER__OP_SNAP_DIFF, "snap_diff", 1, snapd_diff},
+        {CNR__HELPER__TO_HELPER__OP_SNAP_DIFF_ID, "snap_diff_id", 0, snapd_diff_id},
 };
 
 static const struct cnr_helper_def def = {

@@ -27,5 +27,10 @@ const char *const snapd_syscalls[] = {
         "getdents64",
         /* SnapList: the listing travels as a sealed memfd */
         "memfd_create",
+        /* SnapDiff: xattrs of files and directories (overlay whiteout
+         * markers, kept user.* ones), symlink targets */
+        "flistxattr",
+        "fgetxattr",
+        "readlinkat",
         NULL,
 };

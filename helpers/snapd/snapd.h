@@ -57,6 +57,17 @@ int snapd_apply_layer(int fsfd, const int *lowerfds, size_t nlower, int blobfd, 
                       unsigned long long max_entries, struct snapd_apply_stats *st, struct cnr_err **err);
 #define SNAPD_APPLY_MAX_LOWER 256
 
+/* diff.c: SnapDiff (1 fd: where the tar goes) and its digest-only form. */
+int snapd_diff(struct cnr_helper_req *r, struct cnr_err **err);
+int snapd_diff_id(struct cnr_helper_req *r, struct cnr_err **err);
+struct snapd_diff_stats {
+        char diff_id[CNR_DIGEST_MAX];
+        unsigned long long tar_size, entries, bytes;
+};
+/* The diff of the fs dir fsfd as an OCI layer tar written to outfd (-1:
+ * only hash it), gzip-compressed with gzip; no IPC (tests call it). */
+int snapd_diff_tree(int fsfd, int outfd, bool gzip, struct snapd_diff_stats *st, struct cnr_err **err);
+
 extern const char *const snapd_syscalls[]; /* NULL-terminated */
 
 #endif

@@ -106,6 +106,7 @@ static const struct cnr_permit permits[] = {
         {CNR__HELPER__FROM_HELPER__MSG_DONE, CNR_PERMIT_REPLY, 0, "done", NULL},
         {CNR__HELPER__FROM_HELPER__MSG_USAGE, CNR_PERMIT_REPLY, 0, "usage", NULL},
         {CNR__HELPER__FROM_HELPER__MSG_APPLIED, CNR_PERMIT_REPLY, 0, "applied", NULL},
+        {CNR__HELPER__FROM_HELPER__MSG_DIFFED, CNR_PERMIT_REPLY, 0, "diffed", NULL},
         {CNR__HELPER__FROM_HELPER__MSG_LISTING, CNR_PERMIT_REPLY, 1, "listing", NULL},
 };
 
