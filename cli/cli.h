@@ -38,6 +38,7 @@ extern const struct cnr_cli_cmd cnr_cmd_system[];
 extern const struct cnr_cli_cmd cnr_cmd_image[];
 extern const struct cnr_cli_cmd cnr_cmd_network[]; /* cmd_network.c */
 extern const struct cnr_cli_cmd cnr_cmd_volume[];
+extern const struct cnr_cli_cmd cnr_cmd_snapshot[]; /* cmd_snapshot.c */
 
 /* Handlers. */
 int cnr_cmd_version(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv);

@@ -11,12 +11,14 @@ cli_containr_SOURCES = \
 	cli/cmd_images.c \
 	cli/cmd_registry.c cli/authfile.c cli/authfile.h \
 	cli/cmd_build.c \
-	cli/container.h cli/relay.c cli/cmd_run.c cli/cmd_container.c cli/cmd_volume.c
+	cli/container.h cli/relay.c cli/cmd_run.c cli/cmd_container.c cli/cmd_volume.c \
+	cli/cmd_snapshot.c
 cli_containr_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) $(LIBCAP_CFLAGS) $(FRONTEND_CFLAGS)
 cli_containr_LDADD = ipc/libipc.la common/libcommon.la $(PROTOBUF_C_LIBS) $(JANSSON_LIBS) $(LIBCAP_LIBS) \
 	$(FRONTEND_LIBS)
 
 dist_man_MANS += man/containr.1 man/containr.yaml.5
+dist_man_MANS += man/containr-snapshot.1
 dist_man_MANS += man/containr-pull.1 man/containr-push.1 man/containr-login.1 man/containr-logout.1
 EXTRA_DIST += contrib/containr.yaml tests/golden/config
 

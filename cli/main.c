@@ -131,6 +131,7 @@ static const struct cnr_cli_cmd commands[] = {
          "      --format FORMAT   text (default) or json\n",
          NULL},
         {"volume", NULL, "Manage volumes", "COMMAND", NULL, cnr_cmd_volume},
+        {"snapshot", NULL, "List, diff, export, import and verify snapshots", "COMMAND", NULL, cnr_cmd_snapshot},
         {"version", cnr_cmd_version, "Show the client's and containrd's versions", "[OPTIONS]",
          "Prints the version and protocol of this client, then asks containrd for its\n"
          "version, protocol, kernel and libraries.\n"

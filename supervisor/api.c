@@ -38,6 +38,7 @@
 #include "supervisor/api_containers.h"
 #include "supervisor/api_images.h"
 #include "supervisor/api_networks.h"
+#include "supervisor/api_snapshots.h"
 #include "supervisor/build.h"
 #include "supervisor/sup.h"
 
@@ -638,6 +639,13 @@ static const struct cnr_permit api_permits[] = {
         {CNR__API__REQUEST__OP_NETWORK_REMOVE, 0, 0, "network_remove", sup_api_network_remove},
         {CNR__API__REQUEST__OP_NETWORK_CONNECT, 0, 0, "network_connect", sup_api_network_connect},
         {CNR__API__REQUEST__OP_NETWORK_DISCONNECT, 0, 0, "network_disconnect", sup_api_network_disconnect},
+        {CNR__API__REQUEST__OP_SNAPSHOT_LIST, 0, 0, "snapshot_list", sup_api_snapshot_list},
+        {CNR__API__REQUEST__OP_SNAPSHOT_INSPECT, 0, 0, "snapshot_inspect", sup_api_snapshot_inspect},
+        {CNR__API__REQUEST__OP_SNAPSHOT_REMOVE, 0, 0, "snapshot_remove", sup_api_snapshot_remove},
+        {CNR__API__REQUEST__OP_SNAPSHOT_DIFF, 0, 1, "snapshot_diff", sup_api_snapshot_diff},
+        {CNR__API__REQUEST__OP_SNAPSHOT_EXPORT, 0, 1, "snapshot_export", sup_api_snapshot_export},
+        {CNR__API__REQUEST__OP_SNAPSHOT_IMPORT, 0, 1, "snapshot_import", sup_api_snapshot_import},
+        {CNR__API__REQUEST__OP_SNAPSHOT_VERIFY, 0, 0, "snapshot_verify", sup_api_snapshot_verify},
         {CNR__API__REQUEST__OP_STAGE_FD, 0, 1, "stage_fd", sup_api_stage_fd},
         {CNR__API__REQUEST__OP_CONTAINER_CREATE, 0, 0, "container_create", sup_api_container_create},
         {CNR__API__REQUEST__OP_CONTAINER_START, 0, 0, "container_start", sup_api_container_start},

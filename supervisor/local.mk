@@ -11,13 +11,14 @@ supervisor_containrd_SOURCES = \
 	supervisor/sup_snapshots.c \
 	supervisor/networks.c supervisor/networks.h \
 	supervisor/api_networks.c supervisor/api_networks.h \
+	supervisor/api_snapshots.c supervisor/api_snapshots.h \
 	supervisor/containers.c supervisor/containers.h \
 	supervisor/container_spec.c supervisor/container_shim.c \
 	supervisor/api_containers.c supervisor/api_containers.h \
 	supervisor/volumes.c \
 	supervisor/procinfo.c
 supervisor_containrd_CFLAGS = $(AM_CFLAGS) $(LIBCURL_CFLAGS) $(LIBEVENT_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) \
-	$(LIBSECCOMP_CFLAGS) $(LIBCAP_CFLAGS) $(YAML_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS)
+	$(LIBSECCOMP_CFLAGS) $(LIBCAP_CFLAGS) $(YAML_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS) $(LIBARCHIVE_CFLAGS)
 supervisor_containrd_LDADD = supervisor/libsnap.la supervisor/libregistry.la supervisor/libstore.la ipc/libipc.la common/libcommon.la $(LIBEVENT_LIBS) $(PROTOBUF_C_LIBS) \
 	$(JANSSON_LIBS) $(LIBSECCOMP_LIBS) $(LIBCAP_LIBS) $(YAML_LIBS) $(SQLITE_LIBS) $(OPENSSL_LIBS)
 
@@ -48,7 +49,8 @@ supervisor_libregistry_la_LIBADD = supervisor/libstore.la common/libcommon.la $(
 noinst_LTLIBRARIES += supervisor/libsnap.la
 supervisor_libsnap_la_SOURCES = \
 	supervisor/snapshots.c supervisor/snapshots.h \
-	supervisor/unpack.c supervisor/unpack.h
+	supervisor/unpack.c supervisor/unpack.h \
+	supervisor/snapmeta.c supervisor/snapmeta.h
 supervisor_libsnap_la_CFLAGS = $(AM_CFLAGS) $(SQLITE_CFLAGS) $(OPENSSL_CFLAGS) $(JANSSON_CFLAGS) $(PROTOBUF_C_CFLAGS) \
 	$(LIBEVENT_CFLAGS)
 supervisor_libsnap_la_LIBADD = supervisor/libstore.la ipc/libipc.la common/libcommon.la $(SQLITE_LIBS) \

@@ -60,6 +60,9 @@ static const char *const schema[] = {
         /* ids are never reused: a directory left by a crash never names a
          * new snapshot */
         "CREATE TABLE snapshot_ids (id INTEGER PRIMARY KEY AUTOINCREMENT)",
+        /* the diff_id of snapd's own diff of a committed snapshot, recorded
+         * when it is committed by unpack or import (what verify recomputes) */
+        "ALTER TABLE snapshots ADD COLUMN diff_id TEXT NOT NULL DEFAULT ''",
 };
 
 const char *
@@ -130,7 +133,8 @@ cnr_snapshotter_close(struct cnr_snapshotter *ss)
 /* ---- metadata ----------------------------------------------------------- */
 
 #define INFO_COLS                                                                                                      \
-        "s.id, s.key, s.kind, COALESCE(p.key, ''), s.labels, s.created, s.updated, s.missing, COALESCE(s.parent, 0)"
+        "s.id, s.key, s.kind, COALESCE(p.key, ''), s.labels, s.created, s.updated, s.missing, COALESCE(s.parent, 0), "      \
+        "s.diff_id"
 #define INFO_FROM " FROM snapshots s LEFT JOIN snapshots p ON p.id = s.parent"
 
 static void
@@ -153,6 +157,7 @@ row_info(sqlite3_stmt *st, struct cnr_snap_info *i, int64_t *parent_id)
         i->missing = sqlite3_column_int(st, 7) != 0;
         if (parent_id)
                 *parent_id = sqlite3_column_int64(st, 8);
+        snprintf(i->diff_id, sizeof(i->diff_id), "%s", (const char *)sqlite3_column_text(st, 9));
 }
 
 /* 0 found, -1 ENOENT or a database error. */
@@ -495,6 +500,7 @@ struct op {
         cnr_snap_done_fn done;
         cnr_snap_usage_fn usage;
         cnr_snap_applied_fn applied;
+        cnr_snap_diffed_fn diffed;
         cnr_snap_mount_fn mounted;
         cnr_snap_reconcile_fn reconciled;
         void *arg;
@@ -886,6 +892,89 @@ cnr_snap_apply(struct cnr_snapshotter *ss, const char *key, int blobfd, uint64_t
         req.snap_apply = &m;
         r = send_op(ss, CNR_HELPER_SNAPD, &req, &blobfd, 1, APPLY_TIMEOUT_MS, on_applied, o, err);
         cnr_snap_mounts_clear(&d);
+        if (r < 0) {
+                op_free(o);
+                return -1;
+        }
+        return 0;
+}
+
+int
+cnr_snap_set_diff_id(struct cnr_snapshotter *ss, const char *name, const char *diff_id, struct cnr_err **err)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+        if (cnr_db_prepare(ss->db, "UPDATE snapshots SET diff_id = ? WHERE key = ? AND kind = ?", &st, err) < 0)
+                return -1;
+        sqlite3_bind_text(st, 1, diff_id, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int(st, 3, CNR_SNAP_COMMITTED);
+        if (sqlite3_step(st) != SQLITE_DONE)
+                return cnr_db_err(ss->db, err, "record a diff_id");
+        if (sqlite3_changes(cnr_db_sqlite(ss->db)) != 1)
+                return cnr_errf(err, ENOENT, "record the diff_id: no committed snapshot `%s`", name);
+        return 0;
+}
+
+static void
+on_diffed(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
+{
+        struct op *o = arg;
+        struct cnr_err *own = NULL, *e = reply_error(env, err, &own);
+        Cnr__Helper__FromHelper *m = (Cnr__Helper__FromHelper *)env;
+        struct cnr_snap_diffed d = {0};
+
+        if (e == NULL && (strncmp(m->diffed->diff_id, "sha256:", 7) != 0 || strlen(m->diffed->diff_id) != 71)) {
+                cnr_errf(&own, EPROTO, "snapd answered a diff_id of the wrong shape");
+                e = own;
+        }
+        if (e) {
+                o->diffed(e, NULL, o->arg);
+        } else {
+                snprintf(d.diff_id, sizeof(d.diff_id), "%s", m->diffed->diff_id);
+                d.tar_size = m->diffed->tar_size;
+                d.entries = m->diffed->entries;
+                d.bytes = m->diffed->bytes;
+                o->diffed(NULL, &d, o->arg);
+        }
+        cnr_err_free(&own);
+        op_free(o);
+}
+
+int
+cnr_snap_diff(struct cnr_snapshotter *ss, const char *key, int outfd, bool gzip, cnr_snap_diffed_fn cb, void *arg,
+              struct cnr_err **err)
+{
+        Cnr__Helper__ToHelper req = CNR__HELPER__TO_HELPER__INIT;
+        Cnr__Helper__SnapDiff m = CNR__HELPER__SNAP_DIFF__INIT;
+        struct cnr_snap_info i;
+        struct op *o = op_for(ss, key, &i, err);
+        int r = 0;
+
+        if (o == NULL)
+                return cnr_err_wrap(err, "diff");
+        if (i.kind == CNR_SNAP_VIEW)
+                r = cnr_errf(err, EINVAL, "diff `%s`: a view has no changes of its own", key);
+        else if (i.missing)
+                r = cnr_errf(err, ENOENT, "diff `%s`: its directory is missing", key);
+        cnr_snap_info_clear(&i);
+        if (r < 0) {
+                op_free(o);
+                return -1;
+        }
+        o->diffed = cb;
+        o->arg = arg;
+        m.id = o->id;
+        m.gzip = gzip;
+        if (outfd >= 0) {
+                req.op_case = CNR__HELPER__TO_HELPER__OP_SNAP_DIFF;
+                req.snap_diff = &m;
+                r = send_op(ss, CNR_HELPER_SNAPD, &req, &outfd, 1, APPLY_TIMEOUT_MS, on_diffed, o, err);
+        } else {
+                req.op_case = CNR__HELPER__TO_HELPER__OP_SNAP_DIFF_ID;
+                req.snap_diff_id = &m;
+                r = send_op(ss, CNR_HELPER_SNAPD, &req, NULL, 0, APPLY_TIMEOUT_MS, on_diffed, o, err);
+        }
         if (r < 0) {
                 op_free(o);
                 return -1;

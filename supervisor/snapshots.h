@@ -59,6 +59,7 @@ struct cnr_snap_info {
         int64_t created, updated; /* unix nanoseconds */
         char id[24];              /* directory id */
         bool missing;             /* its directory vanished (reconcile) */
+        char diff_id[80];         /* recorded at commit (unpack, import); "" if never */
 };
 void cnr_snap_info_clear(struct cnr_snap_info *i);
 
@@ -118,6 +119,21 @@ typedef void (*cnr_snap_applied_fn)(struct cnr_err *err, const struct cnr_snap_a
 /* Apply the layer blob (fd, not consumed) into Active `key`. 0 limits: snapd's defaults. */
 int cnr_snap_apply(struct cnr_snapshotter *ss, const char *key, int blobfd, uint64_t max_bytes, uint64_t max_entries,
                    cnr_snap_applied_fn cb, void *arg, struct cnr_err **err);
+
+/* The changes of `key` (Active or Committed) against its parents as an
+ * OCI layer tar, made by snapd from the snapshot's upper dir (overlay
+ * whiteouts and opaque dirs become OCI markers; the same tree always gives
+ * the same bytes).  outfd (not consumed): a regular file or memfd open for
+ * writing, compressed with gzip; -1 computes only the diff_id. */
+struct cnr_snap_diffed {
+        char diff_id[80]; /* sha256 of the uncompressed tar */
+        uint64_t tar_size, entries, bytes;
+};
+typedef void (*cnr_snap_diffed_fn)(struct cnr_err *err, const struct cnr_snap_diffed *d, void *arg);
+int cnr_snap_diff(struct cnr_snapshotter *ss, const char *key, int outfd, bool gzip, cnr_snap_diffed_fn cb, void *arg,
+                  struct cnr_err **err);
+/* Record the diff_id of committed `name` (what cnr_snap_diff gives now). */
+int cnr_snap_set_diff_id(struct cnr_snapshotter *ss, const char *name, const char *diff_id, struct cnr_err **err);
 
 /* A detached mount fd of `key` from mountd (the callee owns fd >= 0). */
 typedef void (*cnr_snap_mount_fn)(struct cnr_err *err, int fd, void *arg);

@@ -36,6 +36,7 @@ struct unpack {
 };
 
 static void step(struct unpack *u);
+static void on_diffed(struct cnr_err *err, const struct cnr_snap_diffed *d, void *arg);
 
 static void
 finish(struct unpack *u, struct cnr_err *err)
@@ -90,7 +91,6 @@ on_applied(struct cnr_err *err, const struct cnr_snap_applied *a, void *arg)
 {
         struct unpack *u = arg;
         struct cnr_err *e = NULL;
-        json_t *labels;
 
         close(u->blobfd);
         u->blobfd = -1;
@@ -105,7 +105,27 @@ on_applied(struct cnr_err *err, const struct cnr_snap_applied *a, void *arg)
                 cnr_err_free(&e);
                 return;
         }
-        labels = json_pack("{s:s}", "containerd.io/snapshot/diff-id", a->diff_id);
+        /* The diff_id of snapd's own diff of what was applied, recorded
+         * with the commit: what `containr snapshot verify` recomputes (the
+         * layer's own tar is another tool's and rarely byte-identical). */
+        if (cnr_snap_diff(u->ss, u->key, -1, false, on_diffed, u, &e) < 0) {
+                fail(u, e);
+                cnr_err_free(&e);
+        }
+}
+
+static void
+on_diffed(struct cnr_err *err, const struct cnr_snap_diffed *d, void *arg)
+{
+        struct unpack *u = arg;
+        struct cnr_err *e = NULL;
+        json_t *labels;
+
+        if (err) {
+                fail(u, err);
+                return;
+        }
+        labels = json_pack("{s:s}", "containerd.io/snapshot/diff-id", u->diff_ids[u->next].str);
         if (cnr_snap_commit(u->ss, u->chain[u->next].str, u->key, labels, &e) < 0) {
                 json_decref(labels);
                 if (e->code == EEXIST) {
@@ -122,6 +142,11 @@ on_applied(struct cnr_err *err, const struct cnr_snap_applied *a, void *arg)
                 return;
         }
         json_decref(labels);
+        if (cnr_snap_set_diff_id(u->ss, u->chain[u->next].str, d->diff_id, &e) < 0) {
+                /* Committed: verify will say it has nothing to compare. */
+                log_warn("unpack: %s", cnr_err_str(e));
+                cnr_err_free(&e);
+        }
         log_debug("unpacked layer %s as snapshot %s", u->blobs[u->next].str, u->chain[u->next].str);
         u->next++;
         step(u);
