@@ -15,6 +15,12 @@ TESTS += tests/unit/test_snapname
 tests_unit_test_snapname_SOURCES = tests/unit/test_snapname.c helpers/snapd/name.c
 tests_unit_test_snapname_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) $(CMOCKA_CFLAGS)
 tests_unit_test_snapname_LDADD = $(CMOCKA_LIBS)
+# snapshot.json of snapshot archives (supervisor/snapmeta.c).
+check_PROGRAMS += tests/unit/test_snapmeta
+TESTS += tests/unit/test_snapmeta
+tests_unit_test_snapmeta_SOURCES = tests/unit/test_snapmeta.c supervisor/snapmeta.c
+tests_unit_test_snapmeta_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_snapmeta_LDADD = common/libcommon.la $(JANSSON_LIBS) $(CMOCKA_LIBS)
 endif
 
 # Layer tarballs for the snapshot tests, hostile ones included.
@@ -36,3 +42,6 @@ tests_snapshots_conformance_LDADD = supervisor/libsnap.la supervisor/libstore.la
 
 TESTS += tests/integration/snapshots.sh
 EXTRA_DIST += tests/integration/snapshots.sh
+# containr snapshot ls/inspect/rm/diff/export/import/verify, THREATS 23.
+TESTS += tests/integration/snapshot-cmds.sh
+EXTRA_DIST += tests/integration/snapshot-cmds.sh tests/snaparchive.py

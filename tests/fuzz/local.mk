@@ -55,3 +55,19 @@ tests_fuzz_fuzz_tarpath_SOURCES = tests/fuzz/fuzz_tarpath.c helpers/snapd/tarpat
 tests_fuzz_fuzz_tarpath_CFLAGS = $(AM_CFLAGS) -fsanitize=fuzzer
 tests_fuzz_fuzz_tarpath_LDFLAGS = -fsanitize=fuzzer
 endif
+
+# snapshot.json of snapshot archives (supervisor/snapmeta.c, THREATS 23).
+check_PROGRAMS += tests/fuzz/replay_snapmeta
+TESTS += tests/fuzz/replay_snapmeta
+tests_fuzz_replay_snapmeta_SOURCES = tests/fuzz/fuzz_snapmeta.c tests/fuzz/replay.c supervisor/snapmeta.c
+tests_fuzz_replay_snapmeta_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_CORPUS=\"snapmeta\"
+tests_fuzz_replay_snapmeta_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+tests_fuzz_replay_snapmeta_LDADD = common/libcommon.la $(JANSSON_LIBS)
+
+if ENABLE_FUZZING
+noinst_PROGRAMS += tests/fuzz/fuzz_snapmeta
+tests_fuzz_fuzz_snapmeta_SOURCES = tests/fuzz/fuzz_snapmeta.c supervisor/snapmeta.c
+tests_fuzz_fuzz_snapmeta_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) -fsanitize=fuzzer
+tests_fuzz_fuzz_snapmeta_LDFLAGS = -fsanitize=fuzzer
+tests_fuzz_fuzz_snapmeta_LDADD = common/libcommon.la $(JANSSON_LIBS)
+endif
