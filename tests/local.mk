@@ -12,6 +12,10 @@ tests_rawclient_LDADD = ipc/libipc.la common/libcommon.la $(PROTOBUF_C_LIBS)
 TESTS += tests/integration/daemon.sh
 EXTRA_DIST += tests/integration/daemon.sh
 
+# Containers end to end (issue 4): lifecycle, flags, crashes, reboot.
+TESTS += tests/integration/containers.sh
+EXTRA_DIST += tests/integration/containers.sh
+
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_digest tests/unit/test_content
 TESTS += tests/unit/test_digest tests/unit/test_content

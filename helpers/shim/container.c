@@ -252,7 +252,14 @@ do_exec(const Cnr__Shim__Process *p, struct cnr_err **err)
         char **argv = xcalloc(p->n_args + 1, sizeof(char *));
         char **envp = xcalloc(p->n_env + 1, sizeof(char *));
         int last = ENOENT;
+        sigset_t none;
 
+        /* The shim blocks SIGCHLD/SIGTERM/SIGINT for its signalfd and
+         * ignores SIGPIPE; both would survive execve into the container
+         * (an init that could never be stopped with SIGTERM). */
+        sigemptyset(&none);
+        sigprocmask(SIG_SETMASK, &none, NULL);
+        signal(SIGPIPE, SIG_DFL);
         /* protobuf-c's repeated fields are not NULL-terminated */
         memcpy(argv, p->args, p->n_args * sizeof(char *));
         memcpy(envp, p->env, p->n_env * sizeof(char *));

@@ -1,0 +1,242 @@
+#!/bin/sh
+# Containers end to end, checked from outside (issue 4; THREATS 28, 36,
+# 37, 40): run and exit codes, signals, -d/ps/logs/stop/rm, exec, -it
+# under a pty, --rm, --read-only, binds and named volumes, memory (OOM
+# 137) and pids limits, capabilities, no_new_privs, the supervisor killed
+# with containers running, a shim killed, a reboot, --restart.
+#
+# Containers use --network none: the bridge is netd's suite's subject.
+. "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/images.sh"
+cnr_need_root
+cnr_need_busybox
+
+C=$CONTAINR
+N="--network none"
+
+cleanup() {
+	if [ -n "$CNR_MONITOR_PID" ]; then
+		for _c in $("$C" ps -aq 2>/dev/null); do "$C" rm -f "$_c" >/dev/null 2>&1; done
+	fi
+	# a shim left by a failed check must not outlive the test
+	for _d in "$CNR_RUN"/shims/*/; do
+		[ -d "$_d" ] || continue
+		_id=$(basename "$_d")
+		for _p in $(pgrep -f "containr-shim --id $_id" 2>/dev/null); do kill -9 "$_p" 2>/dev/null; done
+	done
+	cnr_stop
+}
+
+cnr_start
+trap cleanup EXIT
+cnr_busybox_image demo >/dev/null || fail "import the busybox image"
+
+# ---- run, exit codes, stdout/stderr ----
+out=$("$C" run --rm $N demo echo hello) || fail "run --rm demo echo hello"
+[ "$out" = hello ] || fail "run printed '$out'"
+pass "run --rm demo echo hello"
+
+"$C" run --rm $N demo sh -c 'exit 42'
+[ $? -eq 42 ] || fail "exit code 42 not propagated"
+err=$("$C" run --rm $N demo sh -c 'echo to-err >&2' 2>&1 >/dev/null)
+[ "$err" = to-err ] || fail "stderr not relayed: '$err'"
+pass "exit codes and stderr propagate"
+
+[ -z "$("$C" ps -aq)" ] || fail "--rm left a container: $("$C" ps -a)"
+pass "--rm removes the container"
+
+out=$(echo piped | "$C" run --rm -i $N demo cat) || fail "run -i"
+[ "$out" = piped ] || fail "stdin not relayed: '$out'"
+pass "run -i relays stdin"
+
+# a signal to the CLI reaches the container (SIGTERM forwarded; the shell
+# traps it and exits 7)
+"$C" run --rm $N demo sh -c 'trap "exit 7" TERM; echo ready; while :; do sleep 0.1; done' >"$CNR_TMP/sig.out" &
+cli=$!
+cnr_wait_for 10 grep -q ready "$CNR_TMP/sig.out" || fail "signal test container did not start"
+kill -TERM $cli
+wait $cli
+rc=$?
+[ $rc -eq 7 ] || fail "SIGTERM to the CLI: exit $rc, want 7"
+pass "SIGTERM to containr run is forwarded"
+
+# ---- -d, ps, logs, exec, top, stop, rm ----
+id=$("$C" run -d $N --name ticker demo sh -c 'echo started; i=0; while :; do echo tick $i; i=$((i+1)); sleep 0.1; done') ||
+	fail "run -d"
+[ ${#id} -eq 64 ] || fail "run -d printed '$id'"
+"$C" ps | grep -q ticker || fail "ps does not show ticker"
+"$C" ps --format json | grep -q "\"Id\": \"$id\"" || fail "ps --format json"
+[ "$("$C" ps -q)" = "$(echo "$id" | cut -c1-12)" ] || fail "ps -q"
+cnr_wait_for 10 sh -c "'$C' logs ticker | grep -q 'tick 3'" || fail "logs has no ticks"
+"$C" logs ticker | head -1 | grep -q started || fail "logs does not start with 'started'"
+[ "$("$C" logs --tail 1 ticker | wc -l)" -eq 1 ] || fail "logs --tail 1"
+"$C" logs -t --tail 1 ticker | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' || fail "logs -t has no timestamp"
+timeout 3 "$C" logs -f ticker >"$CNR_TMP/follow.out" 2>&1
+n1=$(grep -c tick "$CNR_TMP/follow.out")
+[ "$n1" -gt 5 ] || fail "logs -f followed nothing ($n1 lines)"
+pass "run -d, ps (-q, --format json), logs (--tail, -t, -f)"
+
+pid=$("$C" inspect ticker | sed -n 's/.*"Pid": \([0-9]*\).*/\1/p' | head -1)
+[ -n "$pid" ] && [ "$pid" -gt 0 ] || fail "inspect has no pid"
+for ns in mnt pid uts ipc net; do
+	[ "$(readlink /proc/$pid/ns/$ns)" != "$(readlink /proc/1/ns/$ns)" ] || fail "container shares the host's $ns namespace"
+done
+[ "$(cnr_status "$pid" Seccomp)" = 2 ] || fail "init has no seccomp filter"
+[ "$(cnr_status "$pid" CapEff)" = 00000000a80425fb ] || fail "CapEff $(cnr_status "$pid" CapEff), want Docker's default set"
+pass "namespaces differ from the host's, seccomp 2, Docker's default CapEff"
+
+[ "$("$C" exec ticker echo in-exec)" = in-exec ] || fail "exec"
+[ "$("$C" exec -u 1000:1000 -w /tmp -e FOO=bar ticker sh -c 'echo $(id -u):$(id -g):$PWD:$FOO')" = "1000:1000:/tmp:bar" ] ||
+	fail "exec -u -w -e"
+"$C" exec ticker sh -c 'exit 5'
+[ $? -eq 5 ] || fail "exec exit code"
+"$C" top ticker | grep -q 'sh -c echo started' || fail "top does not show the init"
+"$C" stats --no-stream ticker | grep -q ticker || fail "stats --no-stream"
+pass "exec (-u, -w, -e, exit code), top, stats"
+
+# -it under a pseudo-terminal (util-linux script)
+if command -v script >/dev/null 2>&1; then
+	out=$(script -qec "'$C' run --rm -it $N demo sh -c 'test -t 0 && test -t 1 && echo tty-ok'" /dev/null </dev/null) ||
+		fail "run -it under script"
+	echo "$out" | grep -q tty-ok || fail "run -it: no terminal inside ($out)"
+	out=$(script -qec "'$C' exec -it ticker sh -c 'test -t 1 && echo exec-tty-ok'" /dev/null </dev/null)
+	echo "$out" | grep -q exec-tty-ok || fail "exec -it: no terminal inside ($out)"
+	pass "-it: the container gets a terminal of its own (run and exec)"
+fi
+
+"$C" stop -t 1 ticker >/dev/null || fail "stop"
+"$C" ps -a | grep ticker | grep -q Exited || fail "ticker not exited after stop"
+"$C" rm ticker >/dev/null || fail "rm"
+"$C" ps -a | grep -q ticker && fail "ticker still listed after rm"
+pass "stop, rm"
+
+# ---- flags ----
+"$C" run --rm $N --read-only demo sh -c 'touch /x' 2>/dev/null && fail "--read-only: /x was created"
+"$C" run --rm $N --read-only demo sh -c 'touch /tmp/x' 2>/dev/null && fail "--read-only: /tmp is writable without a tmpfs"
+"$C" run --rm $N --read-only --tmpfs /tmp demo sh -c 'touch /tmp/x' || fail "--read-only --tmpfs /tmp"
+pass "--read-only (and --tmpfs)"
+
+mkdir -p "$CNR_TMP/bind"
+echo from-host >"$CNR_TMP/bind/in"
+out=$("$C" run --rm $N -v "$CNR_TMP/bind:/data" demo sh -c 'cat /data/in; echo from-container >/data/out') ||
+	fail "-v bind"
+[ "$out" = from-host ] || fail "bind: read '$out'"
+[ "$(cat "$CNR_TMP/bind/out")" = from-container ] || fail "bind: the host does not see the container's write"
+"$C" run --rm $N -v "$CNR_TMP/bind:/data:ro" demo sh -c 'echo x >/data/ro' 2>/dev/null && fail "-v ...:ro is writable"
+pass "-v bind (read-write and :ro)"
+
+"$C" volume create vol1 >/dev/null || fail "volume create"
+"$C" run --rm $N -v vol1:/v demo sh -c 'echo persisted >/v/f' || fail "write to a named volume"
+[ "$("$C" run --rm $N -v vol1:/v demo cat /v/f)" = persisted ] || fail "named volume data did not persist"
+"$C" volume ls | grep -q vol1 || fail "volume ls"
+"$C" volume inspect vol1 | grep -q Mountpoint || fail "volume inspect"
+"$C" volume rm vol1 >/dev/null || fail "volume rm"
+"$C" volume ls | grep -q vol1 && fail "vol1 still listed"
+pass "named volumes persist across containers; volume create/ls/inspect/rm"
+
+"$C" run --rm $N --memory 16m demo sh -c 'x=a; while :; do x="$x$x$x$x"; done' 2>/dev/null
+[ $? -eq 137 ] || fail "--memory: want exit 137"
+"$C" run $N --name oom --memory 16m demo sh -c 'x=a; while :; do x="$x$x$x$x"; done' 2>/dev/null
+"$C" inspect oom | grep -q '"OOMKilled": true' || fail "inspect: OOMKilled not set"
+"$C" rm oom >/dev/null
+pass "--memory: OOM kill is exit 137 with OOMKilled"
+
+out=$("$C" run --rm $N --pids-limit 8 demo sh -c 'for i in 1 2 3 4 5 6 7 8 9 10 11 12; do sleep 3 & done; n=0; for p in /proc/[0-9]*; do n=$((n+1)); done; echo $n' 2>&1)
+# busybox sh stops at the first refused fork; otherwise count what runs
+echo "$out" | grep -q "can't fork" || { [ -n "$out" ] && [ "$out" -le 8 ]; } ||
+	fail "--pids-limit 8: 12 background processes went through ($out)"
+pass "--pids-limit is enforced"
+
+capeff=$("$C" run --rm $N --cap-drop NET_RAW --cap-drop CHOWN demo sh -c 'grep CapEff /proc/self/status' | awk '{print $2}')
+[ "$capeff" = 00000000a80425fa ] && fail "CapEff unchanged"
+[ $((0x$capeff & (1 << 13))) -eq 0 ] || fail "--cap-drop NET_RAW: bit 13 still in $capeff"
+[ $((0x$capeff & 1)) -eq 0 ] || fail "--cap-drop CHOWN: bit 0 still in $capeff"
+capeff=$("$C" run --rm $N --cap-add SYS_ADMIN demo sh -c 'grep CapEff /proc/self/status' | awk '{print $2}')
+[ $((0x$capeff & (1 << 21))) -ne 0 ] || fail "--cap-add SYS_ADMIN: bit 21 missing in $capeff"
+pass "--cap-drop and --cap-add are visible in CapEff"
+
+nnp=$("$C" run --rm $N --security-opt no-new-privileges demo sh -c 'grep NoNewPrivs /proc/self/status' | awk '{print $2}')
+[ "$nnp" = 1 ] || fail "no-new-privileges: NoNewPrivs=$nnp"
+nnp=$("$C" run --rm $N demo sh -c 'grep NoNewPrivs /proc/self/status' | awk '{print $2}')
+[ "$nnp" = 0 ] || fail "NoNewPrivs set without the option"
+sc=$("$C" run --rm $N --security-opt seccomp=unconfined demo sh -c 'grep ^Seccomp: /proc/self/status' | awk '{print $2}')
+[ "$sc" = 0 ] || fail "seccomp=unconfined: Seccomp=$sc"
+pass "--security-opt no-new-privileges and seccomp=unconfined"
+
+[ "$("$C" run --rm $N -u 1000 -w /tmp -e A=1 --hostname box demo sh -c 'echo $(id -u):$PWD:$A:$(hostname)')" = "1000:/tmp:1:box" ] ||
+	fail "-u -w -e --hostname"
+printf 'B=2\n# comment\n' >"$CNR_TMP/envfile"
+[ "$("$C" run --rm $N --env-file "$CNR_TMP/envfile" demo sh -c 'echo $B')" = 2 ] || fail "--env-file"
+[ "$("$C" run --rm $N --entrypoint /bin/echo demo ep)" = ep ] || fail "--entrypoint"
+[ "$("$C" run --rm $N --ulimit nofile=123:456 demo sh -c 'ulimit -n')" = 123 ] || fail "--ulimit nofile"
+pass "-u -w -e --hostname --env-file --entrypoint --ulimit"
+
+# ---- --restart on-failure:2 ----
+"$C" run -d $N --name rf --restart on-failure:2 demo sh -c 'echo run; exit 3' >/dev/null || fail "run --restart"
+cnr_wait_for 20 sh -c "'$C' inspect rf | grep -q '\"RestartCount\": 2'" || fail "restart count did not reach 2"
+sleep 1
+"$C" inspect rf | grep -q '"RestartCount": 2' || fail "on-failure:2 restarted more than twice"
+[ "$("$C" logs rf | grep -c run)" -eq 3 ] || fail "on-failure:2: want 3 runs in the log"
+"$C" rm -f rf >/dev/null
+pass "--restart on-failure:2 runs 3 times and stops"
+
+# ---- THREATS 28: a destination with .. stays under the container's root ----
+rm -rf /cnr-threat28
+"$C" run --rm $N --tmpfs /../../cnr-threat28 demo sh -c 'test -d /cnr-threat28 && touch /cnr-threat28/x' ||
+	fail "a tmpfs at /../../cnr-threat28 is not at /cnr-threat28 inside"
+[ -e /cnr-threat28 ] && fail "a mount destination with .. reached the host's /"
+pass "mount destinations with .. are resolved under the container's root (THREATS 28)"
+
+# ---- THREATS 36: SIGKILL the supervisor with containers running ----
+for i in 1 2 3; do
+	"$C" run -d $N --name keep$i demo sh -c 'while :; do echo alive; sleep 0.2; done' >/dev/null || fail "run keep$i"
+done
+sup=$(cnr_pid_of supervisor) || fail "no supervisor"
+shims_before=$(ls "$CNR_RUN/shims" | sort)
+kill -9 "$sup"
+supervisor_back() { # OLD_PID
+	_n=0
+	while [ $_n -lt 200 ]; do
+		_p=$(cnr_pid_of supervisor 2>/dev/null)
+		if [ -n "$_p" ] && [ "$_p" != "$1" ] && "$C" ps >/dev/null 2>&1; then
+			return 0
+		fi
+		sleep 0.1
+		_n=$((_n + 1))
+	done
+	return 1
+}
+supervisor_back "$sup" || fail "containrd did not come back after its supervisor was killed"
+[ "$("$C" ps -q | wc -l)" -eq 3 ] || fail "after the restart ps shows $("$C" ps -q | wc -l) containers, want 3"
+[ "$("$C" ps -aq | wc -l)" -eq 3 ] || fail "duplicate containers after the restart"
+[ "$(ls "$CNR_RUN/shims" | sort)" = "$shims_before" ] || fail "shims changed across the restart"
+"$C" logs --tail 1 keep1 | grep -q alive || fail "logs after the restart"
+[ "$("$C" exec keep2 echo exec-after)" = exec-after ] || fail "exec after the restart"
+"$C" stop -t 1 keep1 >/dev/null || fail "stop after the restart"
+[ "$("$C" wait keep1)" = 137 ] || fail "wait after the restart"
+pass "kill -9 of the supervisor: containers keep running, reconnected; ps/logs/exec/stop/wait work (THREATS 36)"
+
+# ---- THREATS 37: SIGKILL a shim ----
+shim=$("$C" inspect keep2 | sed -n 's/.*"ShimPid": \([0-9]*\).*/\1/p' | head -1)
+cpid=$("$C" inspect keep2 | sed -n 's/.*"Pid": \([0-9]*\).*/\1/p' | head -1)
+[ -n "$shim" ] && [ "$shim" -gt 0 ] || fail "inspect has no ShimPid"
+kill -9 "$shim"
+cnr_wait_for 10 sh -c "'$C' ps -a | grep keep2 | grep -q 'Exited (137)'" || fail "keep2 not exited 137 after its shim died"
+cnr_wait_for 5 sh -c "! kill -0 $cpid 2>/dev/null" || fail "the container outlived its shim"
+[ "$("$C" inspect keep2 | grep -c '"ExitCode": 137')" -eq 1 ] || fail "exit code"
+"$C" rm keep2 >/dev/null || fail "rm after a dead shim"
+pass "kill -9 of a shim: its container dies, exited 137 once, removable (THREATS 37)"
+
+# ---- THREATS 40: a reboot resets container states ----
+"$C" run -d $N --name survivor demo sleep 1000 >/dev/null || fail "run survivor"
+spid=$("$C" inspect survivor | sed -n 's/.*"ShimPid": \([0-9]*\).*/\1/p' | head -1)
+sup=$(cnr_pid_of supervisor)
+kill -9 "$sup"
+kill -9 "$spid" 2>/dev/null # the "reboot" takes every process...
+rm -f "$CNR_RUN/containers/boot-id" # ...and the tmpfs run root
+supervisor_back "$sup" || fail "containrd did not come back"
+[ -f "$CNR_RUN/containers/boot-id" ] || fail "no boot id after the restart"
+"$C" ps -a | grep survivor | grep -q 'Exited (255)' || fail "survivor not reset after the reboot: $("$C" ps -a)"
+pass "a reboot (no boot id in the run root) resets container states (THREATS 40)"
+
+exit 0
