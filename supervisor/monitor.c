@@ -476,6 +476,38 @@ container_id_ok(const char *id)
         return true;
 }
 
+/* A shim killed with SIGKILL leaves its socket dir (THREATS 37); a new
+ * shim for the same container needs the name.  Removed only when nothing
+ * answers on its socket, entry by entry under the dir's fd, never
+ * following a link. */
+static void
+remove_stale_shim_dir(const char *dir)
+{
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        _cleanup_close_ int d = open(dir, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int s = -1, priv = -1, rd = -1;
+
+        if (d < 0)
+                return;
+        snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/sock", d);
+        s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (s >= 0 && connect(s, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+                return; /* a live shim: leave it, the spawn fails with EEXIST */
+        rd = openat(d, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rd < 0)
+                return;
+        priv = openat(rd, "priv", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (priv >= 0) {
+                unlinkat(priv, "rootfs", AT_REMOVEDIR);
+                unlinkat(priv, "etc", AT_REMOVEDIR);
+        }
+        unlinkat(rd, "priv", AT_REMOVEDIR);
+        unlinkat(rd, "sock", 0);
+        unlinkat(rd, "shim.log", 0);
+        if (rmdir(dir) == 0)
+                log_info("removed the socket dir `%s` of a dead shim", dir);
+}
+
 /* A containr-shim for one container: from the helper dir, WITHOUT helper
  * restrictions (it must be able to grant the container what its spec
  * says), detached so that containers outlive containrd.  The monitor does
@@ -507,6 +539,7 @@ handle_spawn_shim(struct monitor *m, struct cnr_frame *f, Cnr__Mon__SpawnShim *s
                 reply_error(m, f->reqid, e, "create the shims directory");
                 return;
         }
+        remove_stale_shim_dir(dir);
         snprintf(owner, sizeof(owner), "%u:%u", (unsigned)m->d->sup_id.uid, (unsigned)m->d->sup_id.gid);
         {
                 char *argv[] = {"containr-shim", "--id",    s->container_id, "--socket-dir", dir,

@@ -232,7 +232,11 @@ make_dir(struct hier *h, const char *rel, struct cnr_err **err)
                 if (*s != '/' && !last)
                         continue;
                 *s = '\0';
-                if (mkdir(p, 0755) < 0 && (errno != EEXIST || last))
+                /* A last component that exists and is empty is the
+                 * leftover of a shim killed with its container (THREATS
+                 * 37): rmdir succeeds only when no process is in it. */
+                if (mkdir(p, 0755) < 0 && (errno != EEXIST || last) &&
+                    !(errno == EEXIST && last && rmdir(p) == 0 && mkdir(p, 0755) == 0))
                         return cnr_errf(err, errno, "create cgroup `%s`", p);
                 if (!h->v2 && has_ctrl(h, "cpuset")) {
                         _cleanup_free_ char *parent = xstrndup(p, (size_t)(strrchr(p, '/') - p));

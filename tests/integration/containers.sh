@@ -224,8 +224,10 @@ kill -9 "$shim"
 cnr_wait_for 10 sh -c "'$C' ps -a | grep keep2 | grep -q 'Exited (137)'" || fail "keep2 not exited 137 after its shim died"
 cnr_wait_for 5 sh -c "! kill -0 $cpid 2>/dev/null" || fail "the container outlived its shim"
 [ "$("$C" inspect keep2 | grep -c '"ExitCode": 137')" -eq 1 ] || fail "exit code"
-"$C" rm keep2 >/dev/null || fail "rm after a dead shim"
-pass "kill -9 of a shim: its container dies, exited 137 once, removable (THREATS 37)"
+"$C" start keep2 >/dev/null || fail "start after a dead shim (its socket dir was left behind)"
+"$C" ps | grep -q keep2 || fail "keep2 not running after start"
+"$C" rm -f keep2 >/dev/null || fail "rm after a dead shim"
+pass "kill -9 of a shim: its container dies, exited 137 once, can start again, removable (THREATS 37)"
 
 # ---- THREATS 40: a reboot resets container states ----
 "$C" run -d $N --name survivor demo sleep 1000 >/dev/null || fail "run survivor"
