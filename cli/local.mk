@@ -20,6 +20,10 @@ cli_containr_LDADD = ipc/libipc.la common/libcommon.la $(PROTOBUF_C_LIBS) $(JANS
 dist_man_MANS += man/containr.1 man/containr.yaml.5
 dist_man_MANS += man/containr-snapshot.1
 dist_man_MANS += man/containr-pull.1 man/containr-push.1 man/containr-login.1 man/containr-logout.1
+dist_man_MANS += man/containr-run.1 man/containr-create.1 man/containr-start.1 man/containr-stop.1 \
+	man/containr-restart.1 man/containr-kill.1 man/containr-rm.1 man/containr-ps.1 man/containr-logs.1 \
+	man/containr-exec.1 man/containr-wait.1 man/containr-inspect.1 man/containr-top.1 man/containr-stats.1 \
+	man/containr-attach.1 man/containr-volume.1
 EXTRA_DIST += contrib/containr.yaml tests/golden/config
 
 # The config parser (common/conf.c) and its golden files.
