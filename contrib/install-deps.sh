@@ -8,7 +8,7 @@ pkgs="build-essential autoconf automake libtool pkg-config
  libsqlite3-dev libcurl4-openssl-dev libnghttp2-dev
  clang libclang-rt-14-dev util-linux procps iproute2 man-db groff-base
  busybox-static valgrind docker-registry skopeo umoci containernetworking-plugins iptables
- zstd tini jq apache2-utils curl sqlite3 python3 strace"
+ zstd tini jq apache2-utils curl sqlite3 python3 strace runc crun"
 missing=
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
