@@ -119,9 +119,8 @@ cnr_cmd_restart(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, ch
 int
 cnr_cmd_kill(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv)
 {
-        static const struct option opts[] = {{"signal", required_argument, NULL, 's'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+        static const struct option opts[] = {
+                {"signal", required_argument, NULL, 's'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
         int o, sig = SIGKILL;
 
         while ((o = cnr_cli_getopt(cli, argc, argv, ":s:h", opts)) != -1) {
@@ -150,8 +149,8 @@ cnr_cmd_rm(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **
                 else if (o != 'v')
                         return help_or_usage(cli, cmd, o);
         }
-        return each(cli, argc, argv, CNR__API__REQUEST__OP_CONTAINER_REMOVE, CNR__API__REPLY__MSG_CONTAINER_REMOVE,
-                    0, false, 0, force);
+        return each(cli, argc, argv, CNR__API__REQUEST__OP_CONTAINER_REMOVE, CNR__API__REPLY__MSG_CONTAINER_REMOVE, 0,
+                    false, 0, force);
 }
 
 /* ---- ps ---- */
@@ -189,10 +188,10 @@ list(struct cnr_cli *cli, bool all)
 int
 cnr_cmd_ps(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv)
 {
-        static const struct option opts[] = {{"all", no_argument, NULL, 'a'},     {"quiet", no_argument, NULL, 'q'},
-                                             {"format", required_argument, NULL, 'f'},
-                                             {"no-trunc", no_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+        static const struct option opts[] = {
+                {"all", no_argument, NULL, 'a'},          {"quiet", no_argument, NULL, 'q'},
+                {"format", required_argument, NULL, 'f'}, {"no-trunc", no_argument, NULL, 'n'},
+                {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
         static const char *const headers[] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"};
         bool all = false, quiet = false, notrunc = false;
         enum cnr_cli_format fmt = CNR_FORMAT_TEXT;
@@ -203,14 +202,21 @@ cnr_cmd_ps(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **
 
         while ((o = cnr_cli_getopt(cli, argc, argv, ":aqh", opts)) != -1) {
                 switch (o) {
-                case 'a': all = true; break;
-                case 'q': quiet = true; break;
-                case 'n': notrunc = true; break;
+                case 'a':
+                        all = true;
+                        break;
+                case 'q':
+                        quiet = true;
+                        break;
+                case 'n':
+                        notrunc = true;
+                        break;
                 case 'f':
                         if (strcmp(optarg, "table") != 0 && cnr_cli_parse_format(cli, optarg, &fmt) != 0)
                                 return CNR_EXIT_USAGE;
                         break;
-                default: return help_or_usage(cli, cmd, o);
+                default:
+                        return help_or_usage(cli, cmd, o);
                 }
         }
         if (cnr_cli_no_args(cli, argc, argv))
@@ -225,7 +231,8 @@ cnr_cmd_ps(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **
                 return CNR_EXIT_OK;
         }
         t = cnr_table_new(6, headers);
-        json_array_foreach(a, i, c) {
+        json_array_foreach(a, i, c)
+        {
                 const char *id = json_string_value(json_object_get(c, "Id"));
                 json_t *st = json_object_get(c, "State");
                 const char *state = json_string_value(json_object_get(st, "Status"));
@@ -238,7 +245,8 @@ cnr_cmd_ps(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **
                         printf("%s\n", idb);
                         continue;
                 }
-                json_array_foreach(json_object_get(c, "Args"), k, arg) {
+                json_array_foreach(json_object_get(c, "Args"), k, arg)
+                {
                         int w = snprintf(cmdline + len, sizeof(cmdline) - len, "%s%s", k ? " " : "",
                                          json_string_value(arg));
                         if (w < 0 || (size_t)w >= sizeof(cmdline) - len)
@@ -261,7 +269,7 @@ cnr_cmd_ps(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **
                         snprintf(status, sizeof(status), "Created");
                 }
                 {
-                        const char *cells[] = {idb, json_string_value(json_object_get(c, "Image")), cmdline, created,
+                        const char *cells[] = {idb,    json_string_value(json_object_get(c, "Image")), cmdline, created,
                                                status, json_string_value(json_object_get(c, "Name"))};
                         cnr_table_add(t, cells);
                 }
@@ -423,8 +431,12 @@ cnr_cmd_logs(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char 
 
         while ((o = cnr_cli_getopt(cli, argc, argv, ":fn:th", opts)) != -1) {
                 switch (o) {
-                case 'f': follow = true; break;
-                case 't': ts = true; break;
+                case 'f':
+                        follow = true;
+                        break;
+                case 't':
+                        ts = true;
+                        break;
                 case 'n': {
                         unsigned long long v;
                         if (strcmp(optarg, "all") == 0)
@@ -435,7 +447,8 @@ cnr_cmd_logs(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char 
                                 tail = (long long)v;
                         break;
                 }
-                default: return help_or_usage(cli, cmd, o);
+                default:
+                        return help_or_usage(cli, cmd, o);
                 }
         }
         if (argc - optind != 1)
@@ -508,12 +521,15 @@ cnr_cmd_logs(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char 
 int
 cnr_cmd_exec(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                {"interactive", no_argument, NULL, 'i'}, {"tty", no_argument, NULL, 't'},
-                {"env", required_argument, NULL, 'e'},   {"user", required_argument, NULL, 'u'},
-                {"workdir", required_argument, NULL, 'w'}, {"detach", no_argument, NULL, 'd'},
-                {"privileged", no_argument, NULL, 'P'},  {"help", no_argument, NULL, 'h'},
-                {NULL, 0, NULL, 0}};
+        static const struct option opts[] = {{"interactive", no_argument, NULL, 'i'},
+                                             {"tty", no_argument, NULL, 't'},
+                                             {"env", required_argument, NULL, 'e'},
+                                             {"user", required_argument, NULL, 'u'},
+                                             {"workdir", required_argument, NULL, 'w'},
+                                             {"detach", no_argument, NULL, 'd'},
+                                             {"privileged", no_argument, NULL, 'P'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
         Cnr__Api__Request req = CNR__API__REQUEST__INIT;
         Cnr__Api__ExecConfig x = CNR__API__EXEC_CONFIG__INIT;
         Cnr__Api__Reply *rep = NULL;
@@ -527,17 +543,31 @@ cnr_cmd_exec(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char 
 
         while ((o = cnr_cli_getopt(cli, argc, argv, "+:ite:u:w:dh", opts)) != -1) {
                 switch (o) {
-                case 'i': interactive = true; break;
-                case 't': x.tty = true; break;
-                case 'd': detach = true; break;
-                case 'P': x.privileged = true; break;
+                case 'i':
+                        interactive = true;
+                        break;
+                case 't':
+                        x.tty = true;
+                        break;
+                case 'd':
+                        detach = true;
+                        break;
+                case 'P':
+                        x.privileged = true;
+                        break;
                 case 'e':
                         env = xrealloc(env, (nenv + 1) * sizeof(char *));
                         env[nenv++] = optarg;
                         break;
-                case 'u': x.user = optarg; break;
-                case 'w': x.workdir = optarg; break;
-                default: free(env); return help_or_usage(cli, cmd, o);
+                case 'u':
+                        x.user = optarg;
+                        break;
+                case 'w':
+                        x.workdir = optarg;
+                        break;
+                default:
+                        free(env);
+                        return help_or_usage(cli, cmd, o);
                 }
         }
         if (argc - optind < 2) {
@@ -584,8 +614,7 @@ cnr_cmd_exec(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char 
                 sfds[2] = er[1];
                 req.op_case = CNR__API__REQUEST__OP_CONTAINER_EXEC;
                 req.container_exec = &x;
-                rc = cnr_client_call_fds(&cl, &req, sfds, 3, CNR__API__REPLY__MSG_CONTAINER_EXEC, &rep, NULL, 0,
-                                         &err);
+                rc = cnr_client_call_fds(&cl, &req, sfds, 3, CNR__API__REPLY__MSG_CONTAINER_EXEC, &rep, NULL, 0, &err);
                 for (int i = 0; i < 3; i++)
                         close(sfds[i]);
                 in[0] = out[1] = er[1] = -1;
@@ -692,7 +721,8 @@ cnr_cmd_top(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char *
         if (!a)
                 return CNR_EXIT_FAIL;
         t = cnr_table_new(5, headers);
-        json_array_foreach(a, i, p) {
+        json_array_foreach(a, i, p)
+        {
                 char pid[16], ppid[16], uid[16], tm[32];
                 snprintf(pid, sizeof(pid), "%d", (int)json_integer_value(json_object_get(p, "PID")));
                 snprintf(ppid, sizeof(ppid), "%d", (int)json_integer_value(json_object_get(p, "PPID")));
@@ -726,13 +756,18 @@ cnr_cmd_stats(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
 
         while ((o = cnr_cli_getopt(cli, argc, argv, ":ah", opts)) != -1) {
                 switch (o) {
-                case 'n': stream = false; break;
-                case 'a': st.all = true; break;
+                case 'n':
+                        stream = false;
+                        break;
+                case 'a':
+                        st.all = true;
+                        break;
                 case 'f':
                         if (cnr_cli_parse_format(cli, optarg, &fmt) != 0)
                                 return CNR_EXIT_USAGE;
                         break;
-                default: return help_or_usage(cli, cmd, o);
+                default:
+                        return help_or_usage(cli, cmd, o);
                 }
         }
         st.names = argv + optind;
@@ -751,7 +786,8 @@ cnr_cmd_stats(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
                         putchar('\n');
                 } else {
                         t = cnr_table_new(5, headers);
-                        json_array_foreach(a, i, s) {
+                        json_array_foreach(a, i, s)
+                        {
                                 char id[16], cpu[32], mem[96], pids[16];
                                 long long lim = json_integer_value(json_object_get(s, "MemLimit"));
                                 snprintf(id, sizeof(id), "%.12s", json_string_value(json_object_get(s, "Id")));
@@ -763,7 +799,8 @@ cnr_cmd_stats(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
                                                  (double)lim / 1048576.0);
                                 else
                                         snprintf(mem, sizeof(mem), "%.1fMiB / -",
-                                                 (double)json_integer_value(json_object_get(s, "MemUsage")) / 1048576.0);
+                                                 (double)json_integer_value(json_object_get(s, "MemUsage")) /
+                                                         1048576.0);
                                 snprintf(pids, sizeof(pids), "%d", (int)json_integer_value(json_object_get(s, "Pids")));
                                 {
                                         const char *cells[] = {id, json_string_value(json_object_get(s, "Name")), cpu,

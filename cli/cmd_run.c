@@ -232,27 +232,60 @@ read_file(const char *path)
 }
 
 enum {
-        O_RM = 1000, O_NAME, O_ENVFILE, O_ENTRYPOINT, O_MOUNT, O_TMPFS, O_NETWORK, O_MEMSWAP, O_CPUS, O_PIDS,
-        O_READONLY, O_CAPADD, O_CAPDROP, O_SECOPT, O_PRIV, O_ULIMIT, O_RESTART, O_INIT, O_HELP,
+        O_RM = 1000,
+        O_NAME,
+        O_ENVFILE,
+        O_ENTRYPOINT,
+        O_MOUNT,
+        O_TMPFS,
+        O_NETWORK,
+        O_MEMSWAP,
+        O_CPUS,
+        O_PIDS,
+        O_READONLY,
+        O_CAPADD,
+        O_CAPDROP,
+        O_SECOPT,
+        O_PRIV,
+        O_ULIMIT,
+        O_RESTART,
+        O_INIT,
+        O_HELP,
 };
 
 static const struct option run_longopts[] = {
-        {"detach", no_argument, NULL, 'd'},           {"interactive", no_argument, NULL, 'i'},
-        {"tty", no_argument, NULL, 't'},              {"rm", no_argument, NULL, O_RM},
-        {"name", required_argument, NULL, O_NAME},    {"env", required_argument, NULL, 'e'},
-        {"env-file", required_argument, NULL, O_ENVFILE}, {"workdir", required_argument, NULL, 'w'},
-        {"user", required_argument, NULL, 'u'},       {"entrypoint", required_argument, NULL, O_ENTRYPOINT},
-        {"hostname", required_argument, NULL, 'h'},   {"volume", required_argument, NULL, 'v'},
-        {"mount", required_argument, NULL, O_MOUNT},  {"tmpfs", required_argument, NULL, O_TMPFS},
-        {"publish", required_argument, NULL, 'p'},    {"network", required_argument, NULL, O_NETWORK},
-        {"net", required_argument, NULL, O_NETWORK},  {"memory", required_argument, NULL, 'm'},
-        {"memory-swap", required_argument, NULL, O_MEMSWAP}, {"cpus", required_argument, NULL, O_CPUS},
-        {"pids-limit", required_argument, NULL, O_PIDS}, {"read-only", no_argument, NULL, O_READONLY},
-        {"cap-add", required_argument, NULL, O_CAPADD}, {"cap-drop", required_argument, NULL, O_CAPDROP},
-        {"security-opt", required_argument, NULL, O_SECOPT}, {"privileged", no_argument, NULL, O_PRIV},
-        {"ulimit", required_argument, NULL, O_ULIMIT}, {"restart", required_argument, NULL, O_RESTART},
-        {"init", no_argument, NULL, O_INIT},          {"label", required_argument, NULL, 'l'},
-        {"help", no_argument, NULL, O_HELP},          {NULL, 0, NULL, 0},
+        {"detach", no_argument, NULL, 'd'},
+        {"interactive", no_argument, NULL, 'i'},
+        {"tty", no_argument, NULL, 't'},
+        {"rm", no_argument, NULL, O_RM},
+        {"name", required_argument, NULL, O_NAME},
+        {"env", required_argument, NULL, 'e'},
+        {"env-file", required_argument, NULL, O_ENVFILE},
+        {"workdir", required_argument, NULL, 'w'},
+        {"user", required_argument, NULL, 'u'},
+        {"entrypoint", required_argument, NULL, O_ENTRYPOINT},
+        {"hostname", required_argument, NULL, 'h'},
+        {"volume", required_argument, NULL, 'v'},
+        {"mount", required_argument, NULL, O_MOUNT},
+        {"tmpfs", required_argument, NULL, O_TMPFS},
+        {"publish", required_argument, NULL, 'p'},
+        {"network", required_argument, NULL, O_NETWORK},
+        {"net", required_argument, NULL, O_NETWORK},
+        {"memory", required_argument, NULL, 'm'},
+        {"memory-swap", required_argument, NULL, O_MEMSWAP},
+        {"cpus", required_argument, NULL, O_CPUS},
+        {"pids-limit", required_argument, NULL, O_PIDS},
+        {"read-only", no_argument, NULL, O_READONLY},
+        {"cap-add", required_argument, NULL, O_CAPADD},
+        {"cap-drop", required_argument, NULL, O_CAPDROP},
+        {"security-opt", required_argument, NULL, O_SECOPT},
+        {"privileged", no_argument, NULL, O_PRIV},
+        {"ulimit", required_argument, NULL, O_ULIMIT},
+        {"restart", required_argument, NULL, O_RESTART},
+        {"init", no_argument, NULL, O_INIT},
+        {"label", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, O_HELP},
+        {NULL, 0, NULL, 0},
 };
 
 /* Parse the options and IMAGE [COMMAND [ARG...]].  Returns 0, or an exit
@@ -267,11 +300,21 @@ parse_run(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **a
         cfg->init_fd = -1;
         while ((opt = cnr_cli_getopt(cli, argc, argv, "+:dite:w:u:h:v:p:m:l:", run_longopts)) != -1) {
                 switch (opt) {
-                case 'd': o->detach = true; break;
-                case 'i': cfg->stdin_open = true; break;
-                case 't': cfg->tty = true; break;
-                case O_RM: cfg->auto_remove = true; break;
-                case O_NAME: cfg->name = optarg; break;
+                case 'd':
+                        o->detach = true;
+                        break;
+                case 'i':
+                        cfg->stdin_open = true;
+                        break;
+                case 't':
+                        cfg->tty = true;
+                        break;
+                case O_RM:
+                        cfg->auto_remove = true;
+                        break;
+                case O_NAME:
+                        cfg->name = optarg;
+                        break;
                 case 'e':
                         if (!strchr(optarg, '=')) {
                                 const char *v = getenv(optarg);
@@ -285,13 +328,19 @@ parse_run(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **a
                         if (opt_env_file(o, optarg) < 0)
                                 return CNR_EXIT_FAIL;
                         break;
-                case 'w': cfg->workdir = optarg; break;
-                case 'u': cfg->user = optarg; break;
+                case 'w':
+                        cfg->workdir = optarg;
+                        break;
+                case 'u':
+                        cfg->user = optarg;
+                        break;
                 case O_ENTRYPOINT:
                         cfg->entrypoint_set = true;
                         push(&cfg->entrypoint, &cfg->n_entrypoint, optarg);
                         break;
-                case 'h': cfg->hostname = optarg; break;
+                case 'h':
+                        cfg->hostname = optarg;
+                        break;
                 case 'v': {
                         int r = opt_volume(cli, o, optarg);
                         if (r)
@@ -310,8 +359,12 @@ parse_run(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **a
                                 return r;
                         break;
                 }
-                case 'p': push(&cfg->publish, &cfg->n_publish, optarg); break;
-                case O_NETWORK: cfg->network = optarg; break;
+                case 'p':
+                        push(&cfg->publish, &cfg->n_publish, optarg);
+                        break;
+                case O_NETWORK:
+                        cfg->network = optarg;
+                        break;
                 case 'm':
                         if ((cfg->memory = ctr_cli_bytes(optarg)) <= 0)
                                 return cnr_cli_usage_error(cli, "--memory `%s`: want a size like 64m", optarg);
@@ -336,9 +389,15 @@ parse_run(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **a
                         cfg->pids_limit = (int64_t)v;
                         break;
                 }
-                case O_READONLY: cfg->read_only = true; break;
-                case O_CAPADD: push(&cfg->cap_add, &cfg->n_cap_add, optarg); break;
-                case O_CAPDROP: push(&cfg->cap_drop, &cfg->n_cap_drop, optarg); break;
+                case O_READONLY:
+                        cfg->read_only = true;
+                        break;
+                case O_CAPADD:
+                        push(&cfg->cap_add, &cfg->n_cap_add, optarg);
+                        break;
+                case O_CAPDROP:
+                        push(&cfg->cap_drop, &cfg->n_cap_drop, optarg);
+                        break;
                 case O_SECOPT:
                         if (strcmp(optarg, "no-new-privileges") == 0 || strcmp(optarg, "no-new-privileges=true") == 0 ||
                             strcmp(optarg, "no-new-privileges:true") == 0) {
@@ -354,11 +413,15 @@ parse_run(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **a
                                 }
                                 cfg->seccomp = keep(o, prof);
                         } else {
-                                return cnr_cli_usage_error(cli, "--security-opt `%s`: supported are seccomp=FILE|"
-                                                                "unconfined and no-new-privileges", optarg);
+                                return cnr_cli_usage_error(cli,
+                                                           "--security-opt `%s`: supported are seccomp=FILE|"
+                                                           "unconfined and no-new-privileges",
+                                                           optarg);
                         }
                         break;
-                case O_PRIV: cfg->privileged = true; break;
+                case O_PRIV:
+                        cfg->privileged = true;
+                        break;
                 case O_ULIMIT: {
                         Cnr__Api__Ulimit *u = xcalloc(1, sizeof(*u));
                         char *copy = keep(o, xstrdup(optarg)), *eq = strchr(copy, '='), *colon;
@@ -388,23 +451,31 @@ parse_run(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **a
                 case O_RESTART:
                         if (strcmp(optarg, "no") != 0 && strcmp(optarg, "always") != 0 &&
                             strcmp(optarg, "unless-stopped") != 0 && strncmp(optarg, "on-failure", 10) != 0)
-                                return cnr_cli_usage_error(cli, "--restart `%s`: no, on-failure[:N], always or "
-                                                                "unless-stopped", optarg);
+                                return cnr_cli_usage_error(cli,
+                                                           "--restart `%s`: no, on-failure[:N], always or "
+                                                           "unless-stopped",
+                                                           optarg);
                         cfg->restart = optarg;
                         break;
                 case O_INIT: {
                         int fd = open(TINI, O_PATH | O_CLOEXEC);
                         if (fd < 0) {
                                 cnr_cli_error("--init needs Debian's tini-static at %s (apt-get install "
-                                              "tini): %s", TINI, strerror(errno));
+                                              "tini): %s",
+                                              TINI, strerror(errno));
                                 return CNR_EXIT_FAIL;
                         }
                         cfg->init_fd = stage(o, fd);
                         break;
                 }
-                case 'l': push(&cfg->labels, &cfg->n_labels, optarg); break;
-                case O_HELP: cnr_cli_help(stdout, cli, cmd); return -1;
-                default: return CNR_EXIT_USAGE;
+                case 'l':
+                        push(&cfg->labels, &cfg->n_labels, optarg);
+                        break;
+                case O_HELP:
+                        cnr_cli_help(stdout, cli, cmd);
+                        return -1;
+                default:
+                        return CNR_EXIT_USAGE;
                 }
         }
         if (optind >= argc)
@@ -460,8 +531,8 @@ create(struct cnr_client *cl, struct run_opts *o, char **id)
                 Cnr__Api__StageFd sf = CNR__API__STAGE_FD__INIT;
                 sreq.op_case = CNR__API__REQUEST__OP_STAGE_FD;
                 sreq.stage_fd = &sf;
-                if (cnr_client_call_fds(cl, &sreq, &o->fds[i], 1, CNR__API__REPLY__MSG_STAGE_FD, &rep, NULL, 0,
-                                        &err) < 0)
+                if (cnr_client_call_fds(cl, &sreq, &o->fds[i], 1, CNR__API__REPLY__MSG_STAGE_FD, &rep, NULL, 0, &err) <
+                    0)
                         goto fail;
                 if (rep->stage_fd->index != i) {
                         cnr__api__reply__free_unpacked(rep, NULL);
@@ -537,9 +608,17 @@ session(struct cnr_cli *cli, struct cnr_client *cl, const char *id, int fds[3], 
         Cnr__Api__Request req = CNR__API__REQUEST__INIT;
         Cnr__Api__ContainerWait w = CNR__API__CONTAINER_WAIT__INIT;
         struct cnr_err *err = NULL;
-        struct ctr_relay r = {.cli = cli, .cl = cl, .want = CNR__API__REPLY__MSG_CONTAINER_WAIT, .in = fds[0],
-                              .out = fds[1], .err = fds[2], .stdin_open = stdin_open, .tty = tty,
-                              .kill_id = tty ? NULL : id, .resize_id = id, .resize_fd = -1};
+        struct ctr_relay r = {.cli = cli,
+                              .cl = cl,
+                              .want = CNR__API__REPLY__MSG_CONTAINER_WAIT,
+                              .in = fds[0],
+                              .out = fds[1],
+                              .err = fds[2],
+                              .stdin_open = stdin_open,
+                              .tty = tty,
+                              .kill_id = tty ? NULL : id,
+                              .resize_id = id,
+                              .resize_fd = -1};
 
         w.id = (char *)id;
         req.op_case = CNR__API__REQUEST__OP_CONTAINER_WAIT;
@@ -667,10 +746,17 @@ cnr_cmd_start(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
 
         while ((o = cnr_cli_getopt(cli, argc, argv, ":aih", opts)) != -1) {
                 switch (o) {
-                case 'a': attach = true; break;
-                case 'i': interactive = true; break;
-                case 'h': cnr_cli_help(stdout, cli, cmd); return CNR_EXIT_OK;
-                default: return CNR_EXIT_USAGE;
+                case 'a':
+                        attach = true;
+                        break;
+                case 'i':
+                        interactive = true;
+                        break;
+                case 'h':
+                        cnr_cli_help(stdout, cli, cmd);
+                        return CNR_EXIT_OK;
+                default:
+                        return CNR_EXIT_USAGE;
                 }
         }
         if (optind >= argc)
@@ -696,8 +782,8 @@ cnr_cmd_start(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
                                 rc = CNR_EXIT_FAIL;
                         break;
                 }
-                if (simple(&cl, CNR__API__REQUEST__OP_CONTAINER_START, CNR__API__REPLY__MSG_CONTAINER_START,
-                           argv[i]) < 0)
+                if (simple(&cl, CNR__API__REQUEST__OP_CONTAINER_START, CNR__API__REPLY__MSG_CONTAINER_START, argv[i]) <
+                    0)
                         rc = CNR_EXIT_FAIL;
                 else
                         printf("%s\n", argv[i]);
@@ -710,18 +796,22 @@ cnr_cmd_start(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
 int
 cnr_cmd_attach(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv)
 {
-        static const struct option opts[] = {{"no-stdin", no_argument, NULL, 'n'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+        static const struct option opts[] = {
+                {"no-stdin", no_argument, NULL, 'n'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
         bool no_stdin = false, tty = false;
         struct cnr_client cl;
         int o, rc, fds[3] = {-1, -1, -1};
 
         while ((o = cnr_cli_getopt(cli, argc, argv, ":h", opts)) != -1) {
                 switch (o) {
-                case 'n': no_stdin = true; break;
-                case 'h': cnr_cli_help(stdout, cli, cmd); return CNR_EXIT_OK;
-                default: return CNR_EXIT_USAGE;
+                case 'n':
+                        no_stdin = true;
+                        break;
+                case 'h':
+                        cnr_cli_help(stdout, cli, cmd);
+                        return CNR_EXIT_OK;
+                default:
+                        return CNR_EXIT_USAGE;
                 }
         }
         if (argc - optind != 1)

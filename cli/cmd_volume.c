@@ -12,9 +12,8 @@
 static int
 vol_create(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv)
 {
-        static const struct option opts[] = {{"label", required_argument, NULL, 'l'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+        static const struct option opts[] = {
+                {"label", required_argument, NULL, 'l'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
         Cnr__Api__Request req = CNR__API__REQUEST__INIT;
         Cnr__Api__VolumeCreate vc = CNR__API__VOLUME_CREATE__INIT;
         Cnr__Api__Reply *rep = NULL;
@@ -84,13 +83,18 @@ vol_ls(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv
 
         while ((o = cnr_cli_getopt(cli, argc, argv, ":qh", opts)) != -1) {
                 switch (o) {
-                case 'q': quiet = true; break;
+                case 'q':
+                        quiet = true;
+                        break;
                 case 'f':
                         if (cnr_cli_parse_format(cli, optarg, &fmt) != 0)
                                 return CNR_EXIT_USAGE;
                         break;
-                case 'h': cnr_cli_help(stdout, cli, cmd); return CNR_EXIT_OK;
-                default: return CNR_EXIT_USAGE;
+                case 'h':
+                        cnr_cli_help(stdout, cli, cmd);
+                        return CNR_EXIT_OK;
+                default:
+                        return CNR_EXIT_USAGE;
                 }
         }
         if (cnr_cli_no_args(cli, argc, argv))
@@ -107,7 +111,8 @@ vol_ls(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv
                 return CNR_EXIT_OK;
         }
         t = cnr_table_new(2, headers);
-        json_array_foreach(a, i, v) {
+        json_array_foreach(a, i, v)
+        {
                 const char *name = json_string_value(json_object_get(v, "Name"));
                 const char *cells[] = {"local", name};
                 if (quiet)
@@ -156,9 +161,8 @@ vol_inspect(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char *
 static int
 vol_rm(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv)
 {
-        static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+        static const struct option opts[] = {
+                {"force", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
         Cnr__Api__Request req = CNR__API__REQUEST__INIT;
         Cnr__Api__VolumeRemove vr = CNR__API__VOLUME_REMOVE__INIT;
         Cnr__Api__Reply *rep = NULL;
@@ -196,9 +200,8 @@ vol_rm(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv
 static int
 vol_prune(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv)
 {
-        static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+        static const struct option opts[] = {
+                {"force", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
         Cnr__Api__Request req = CNR__API__REQUEST__INIT;
         Cnr__Api__VolumeList vl = CNR__API__VOLUME_LIST__INIT;
         Cnr__Api__Reply *rep = NULL;

@@ -48,8 +48,8 @@ ctr_cli_open(struct cnr_cli *cli, struct cnr_client *cl)
 }
 
 int
-ctr_cli_call(struct cnr_cli *cli, Cnr__Api__Request *req, const int *sfds, size_t nsend,
-             Cnr__Api__Reply__MsgCase want, Cnr__Api__Reply **rep, int *fds, size_t nfds)
+ctr_cli_call(struct cnr_cli *cli, Cnr__Api__Request *req, const int *sfds, size_t nsend, Cnr__Api__Reply__MsgCase want,
+             Cnr__Api__Reply **rep, int *fds, size_t nfds)
 {
         struct cnr_client cl;
         struct cnr_err *err = NULL;
@@ -91,8 +91,8 @@ ctr_cli_signal(const char *s)
         static const struct {
                 const char *n;
                 int v;
-        } sigs[] = {{"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
-                    {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"STOP", SIGSTOP},
+        } sigs[] = {{"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
+                    {"USR1", SIGUSR1}, {"USR2", SIGUSR2},   {"TERM", SIGTERM}, {"STOP", SIGSTOP},
                     {"CONT", SIGCONT}, {"WINCH", SIGWINCH}, {"ALRM", SIGALRM}, {"PIPE", SIGPIPE}};
         unsigned long long v;
 
@@ -116,12 +116,30 @@ ctr_cli_bytes(const char *s)
         if (end == s || v < 0)
                 return -1;
         switch (*end) {
-        case '\0': break;
-        case 'b': case 'B': mul = 1; end++; break;
-        case 'k': case 'K': mul = 1LL << 10; end++; break;
-        case 'm': case 'M': mul = 1LL << 20; end++; break;
-        case 'g': case 'G': mul = 1LL << 30; end++; break;
-        default: return -1;
+        case '\0':
+                break;
+        case 'b':
+        case 'B':
+                mul = 1;
+                end++;
+                break;
+        case 'k':
+        case 'K':
+                mul = 1LL << 10;
+                end++;
+                break;
+        case 'm':
+        case 'M':
+                mul = 1LL << 20;
+                end++;
+                break;
+        case 'g':
+        case 'G':
+                mul = 1LL << 30;
+                end++;
+                break;
+        default:
+                return -1;
         }
         if (*end == 'b' || *end == 'B')
                 end++;
@@ -138,8 +156,7 @@ control(struct ctr_relay *r, Cnr__Api__Request *req, Cnr__Api__Reply__MsgCase wa
         struct cnr_err *err = NULL;
         Cnr__Api__Reply *rep = NULL;
 
-        if (cnr_client_open(&cl, r->cli->host, &err) == 0 &&
-            cnr_client_call(&cl, req, want, &rep, NULL, 0, &err) == 0)
+        if (cnr_client_open(&cl, r->cli->host, &err) == 0 && cnr_client_call(&cl, req, want, &rep, NULL, 0, &err) == 0)
                 cnr__api__reply__free_unpacked(rep, NULL);
         cnr_err_free(&err);
         cnr_client_close(&cl);

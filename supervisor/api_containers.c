@@ -728,8 +728,9 @@ read_stat(int pid, struct proc_ent *pe)
         }
         fclose(f);
         rp = strrchr(buf, ')');
-        if (!rp || sscanf(rp + 2, "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
-                                  "%*u %*u %llu",
+        if (!rp || sscanf(rp + 2,
+                          "%*c %d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu %*d %*d %*d %*d %*d %*d "
+                          "%*u %*u %llu",
                           &ppid, &ut, &st, &rss) != 4)
                 return -1;
         pe->pid = pid;
@@ -817,10 +818,11 @@ top_json(struct ctr *ct)
                                         break;
                         fclose(f);
                 }
-                json_array_append_new(a, json_pack("{s:i,s:i,s:i,s:I,s:s}", "PID", pe[i].pid, "PPID", pe[i].ppid,
-                                                   "UID", (int)uid, "TimeMs",
-                                                   (json_int_t)(pe[i].ticks * 1000 / (unsigned long long)(hz > 0 ? hz : 100)),
-                                                   "CMD", cmd));
+                json_array_append_new(
+                        a,
+                        json_pack("{s:i,s:i,s:i,s:I,s:s}", "PID", pe[i].pid, "PPID", pe[i].ppid, "UID", (int)uid,
+                                  "TimeMs", (json_int_t)(pe[i].ticks * 1000 / (unsigned long long)(hz > 0 ? hz : 100)),
+                                  "CMD", cmd));
         }
         free(pe);
         return a;
@@ -989,35 +991,34 @@ ctr_json(struct ctr *ct, bool full)
                 json_t *cmd = strv(cfg->cmd, cfg->n_cmd);
                 json_array_extend(args, cmd);
                 json_decref(cmd);
-        }
-        else if (!cfg->entrypoint_set && json_is_array(json_object_get(ic, "Cmd")))
+        } else if (!cfg->entrypoint_set && json_is_array(json_object_get(ic, "Cmd")))
                 json_array_extend(args, json_object_get(ic, "Cmd"));
         for (i = 0; i < cfg->n_labels; i++) {
                 const char *eq = strchr(cfg->labels[i], '=');
-                _cleanup_free_ char *k = eq ? xstrndup(cfg->labels[i], (size_t)(eq - cfg->labels[i]))
-                                            : xstrdup(cfg->labels[i]);
+                _cleanup_free_ char *k =
+                        eq ? xstrndup(cfg->labels[i], (size_t)(eq - cfg->labels[i])) : xstrdup(cfg->labels[i]);
                 json_object_set_new(labels, k, json_string(eq ? eq + 1 : ""));
         }
         rfc3339_ms(ct->created_ms, created, sizeof(created));
         rfc3339_ms(ct->started_ms, started, sizeof(started));
         rfc3339_ms(ct->finished_ms, finished, sizeof(finished));
-        o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:I,s:{s:s,s:b,s:b,s:i,s:i,s:b,s:s,s:s,s:I,s:I,s:s},s:i,s:o}",
-                      "Id", ct->id, "Name", ct->name, "Image", ct->image, "ImageID", ct->image_id, "Args", args,
-                      "Created", created, "CreatedMs", (json_int_t)ct->created_ms, "State", "Status",
-                      ctr_state_name(ct->state), "Running", ct->state == CTR_RUNNING, "Restarting",
-                      ct->restart_timer != NULL, "Pid", ct->state == CTR_RUNNING ? ct->pid : 0, "ExitCode",
-                      ct->exit_code, "OOMKilled", ct->oom_killed, "StartedAt", started, "FinishedAt", finished,
-                      "StartedMs", (json_int_t)ct->started_ms, "FinishedMs", (json_int_t)ct->finished_ms, "Error",
-                      ct->error ? ct->error : "", "RestartCount", (int)ct->restart_count, "Labels", labels);
+        o = json_pack("{s:s,s:s,s:s,s:s,s:o,s:s,s:I,s:{s:s,s:b,s:b,s:i,s:i,s:b,s:s,s:s,s:I,s:I,s:s},s:i,s:o}", "Id",
+                      ct->id, "Name", ct->name, "Image", ct->image, "ImageID", ct->image_id, "Args", args, "Created",
+                      created, "CreatedMs", (json_int_t)ct->created_ms, "State", "Status", ctr_state_name(ct->state),
+                      "Running", ct->state == CTR_RUNNING, "Restarting", ct->restart_timer != NULL, "Pid",
+                      ct->state == CTR_RUNNING ? ct->pid : 0, "ExitCode", ct->exit_code, "OOMKilled", ct->oom_killed,
+                      "StartedAt", started, "FinishedAt", finished, "StartedMs", (json_int_t)ct->started_ms,
+                      "FinishedMs", (json_int_t)ct->finished_ms, "Error", ct->error ? ct->error : "", "RestartCount",
+                      (int)ct->restart_count, "Labels", labels);
         if (full) {
                 json_t *mounts = json_array(), *ul = json_array();
                 _cleanup_free_ char *logpath = ctr_log_path(ct->s, ct->id);
 
                 for (i = 0; i < cfg->n_mounts; i++) {
                         const Cnr__Api__ContainerMount *cm = cfg->mounts[i];
-                        json_array_append_new(mounts, json_pack("{s:s,s:s,s:s,s:b}", "Type", cm->type, "Source",
-                                                                cm->source, "Destination", cm->destination, "RW",
-                                                                !cm->read_only));
+                        json_array_append_new(mounts,
+                                              json_pack("{s:s,s:s,s:s,s:b}", "Type", cm->type, "Source", cm->source,
+                                                        "Destination", cm->destination, "RW", !cm->read_only));
                 }
                 for (i = 0; i < cfg->n_ulimits; i++)
                         json_array_append_new(ul, json_pack("{s:s,s:I,s:I}", "Name", cfg->ulimits[i]->name, "Soft",
@@ -1026,26 +1027,26 @@ ctr_json(struct ctr *ct, bool full)
                 json_object_set_new(o, "Mounts", mounts);
                 json_object_set_new(o, "LogPath", json_string(logpath));
                 json_object_set_new(o, "ShimPid", json_integer(ct->state == CTR_RUNNING ? ct->shim_pid : 0));
-                json_object_set_new(
-                        o, "Config",
-                        json_pack("{s:s,s:s,s:s,s:o,s:o,s:b,s:b,s:O?}", "Hostname",
-                                  cfg->hostname[0] ? cfg->hostname : "", "User", cfg->user, "WorkingDir",
-                                  cfg->workdir, "Env", strv(cfg->env, cfg->n_env), "Cmd", strv(cfg->cmd, cfg->n_cmd),
-                                  "Tty", cfg->tty, "OpenStdin", cfg->stdin_open, "ImageConfig", ic));
-                json_object_set_new(
-                        o, "HostConfig",
-                        json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:b,s:o,s:o,s:s,s:b,s:b,s:s,s:b,s:o}", "NetworkMode",
-                                  cfg->network[0] ? cfg->network : "bridge", "AutoRemove", cfg->auto_remove, "Memory",
-                                  (json_int_t)cfg->memory, "MemorySwap", (json_int_t)cfg->memory_swap, "NanoCpus",
-                                  (json_int_t)cfg->nano_cpus, "PidsLimit", (json_int_t)cfg->pids_limit,
-                                  "ReadonlyRootfs", cfg->read_only, "CapAdd", strv(cfg->cap_add, cfg->n_cap_add),
-                                  "CapDrop", strv(cfg->cap_drop, cfg->n_cap_drop), "Seccomp",
-                                  cfg->seccomp[0] == '\0'                      ? "default"
-                                  : strcmp(cfg->seccomp, "unconfined") == 0 ? "unconfined"
-                                                                              : "profile",
-                                  "NoNewPrivileges", cfg->no_new_privileges, "Privileged", cfg->privileged,
-                                  "RestartPolicy", cfg->restart[0] ? cfg->restart : "no", "Init", cfg->init_fd >= 0,
-                                  "Ulimits", ul));
+                json_object_set_new(o, "Config",
+                                    json_pack("{s:s,s:s,s:s,s:o,s:o,s:b,s:b,s:O?}", "Hostname",
+                                              cfg->hostname[0] ? cfg->hostname : "", "User", cfg->user, "WorkingDir",
+                                              cfg->workdir, "Env", strv(cfg->env, cfg->n_env), "Cmd",
+                                              strv(cfg->cmd, cfg->n_cmd), "Tty", cfg->tty, "OpenStdin", cfg->stdin_open,
+                                              "ImageConfig", ic));
+                json_object_set_new(o, "HostConfig",
+                                    json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:b,s:o,s:o,s:s,s:b,s:b,s:s,s:b,s:o}",
+                                              "NetworkMode", cfg->network[0] ? cfg->network : "bridge", "AutoRemove",
+                                              cfg->auto_remove, "Memory", (json_int_t)cfg->memory, "MemorySwap",
+                                              (json_int_t)cfg->memory_swap, "NanoCpus", (json_int_t)cfg->nano_cpus,
+                                              "PidsLimit", (json_int_t)cfg->pids_limit, "ReadonlyRootfs",
+                                              cfg->read_only, "CapAdd", strv(cfg->cap_add, cfg->n_cap_add), "CapDrop",
+                                              strv(cfg->cap_drop, cfg->n_cap_drop), "Seccomp",
+                                              cfg->seccomp[0] == '\0'                   ? "default"
+                                              : strcmp(cfg->seccomp, "unconfined") == 0 ? "unconfined"
+                                                                                        : "profile",
+                                              "NoNewPrivileges", cfg->no_new_privileges, "Privileged", cfg->privileged,
+                                              "RestartPolicy", cfg->restart[0] ? cfg->restart : "no", "Init",
+                                              cfg->init_fd >= 0, "Ulimits", ul));
         }
         (void)x;
         json_decref(ic);

@@ -32,15 +32,15 @@ struct shim_call {
         void *arg;
 };
 
-#define PERMITS(exec_fds)                                                                             \
-        {                                                                                             \
-                {CNR__SHIM__FROM_SHIM__MSG_HELLO, CNR_PERMIT_HELLO | CNR_PERMIT_REPLY, 0, "hello", NULL}, \
-                {CNR__SHIM__FROM_SHIM__MSG_ERROR, CNR_PERMIT_REPLY, 0, "error", NULL},                \
-                {CNR__SHIM__FROM_SHIM__MSG_STATE, CNR_PERMIT_REPLY, 0, "state", NULL},                \
-                {CNR__SHIM__FROM_SHIM__MSG_DONE, CNR_PERMIT_REPLY, 0, "done", NULL},                  \
-                {CNR__SHIM__FROM_SHIM__MSG_EXITED, CNR_PERMIT_REPLY, 0, "exited", NULL},              \
-                {CNR__SHIM__FROM_SHIM__MSG_ATTACHED, CNR_PERMIT_REPLY, 3, "attached", NULL},          \
-                {CNR__SHIM__FROM_SHIM__MSG_EXEC_STARTED, CNR_PERMIT_REPLY, exec_fds, "exec_started", NULL}, \
+#define PERMITS(exec_fds)                                                                                              \
+        {                                                                                                              \
+                {CNR__SHIM__FROM_SHIM__MSG_HELLO, CNR_PERMIT_HELLO | CNR_PERMIT_REPLY, 0, "hello", NULL},              \
+                        {CNR__SHIM__FROM_SHIM__MSG_ERROR, CNR_PERMIT_REPLY, 0, "error", NULL},                         \
+                        {CNR__SHIM__FROM_SHIM__MSG_STATE, CNR_PERMIT_REPLY, 0, "state", NULL},                         \
+                        {CNR__SHIM__FROM_SHIM__MSG_DONE, CNR_PERMIT_REPLY, 0, "done", NULL},                           \
+                        {CNR__SHIM__FROM_SHIM__MSG_EXITED, CNR_PERMIT_REPLY, 0, "exited", NULL},                       \
+                        {CNR__SHIM__FROM_SHIM__MSG_ATTACHED, CNR_PERMIT_REPLY, 3, "attached", NULL},                   \
+                        {CNR__SHIM__FROM_SHIM__MSG_EXEC_STARTED, CNR_PERMIT_REPLY, exec_fds, "exec_started", NULL},    \
         }
 
 static const struct cnr_permit permits[] = PERMITS(0);
@@ -72,8 +72,7 @@ on_reply(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, struct cn
 static void
 on_hello(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame *f, struct cnr_err *err, void *arg)
 {
-        if (err == NULL && env->msg_case == CNR__SHIM__FROM_SHIM__MSG_HELLO &&
-            env->hello->protocol == CNR_IPC_PROTOCOL)
+        if (err == NULL && env->msg_case == CNR__SHIM__FROM_SHIM__MSG_HELLO && env->hello->protocol == CNR_IPC_PROTOCOL)
                 cnr_peer_set_hello(sh->peer);
         /* Otherwise the following requests are refused by the permit
          * table and the connection closes: the owner hears of it. */
@@ -130,8 +129,8 @@ ctr_shim_request(struct ctr_shim *sh, Cnr__Shim__ToShim *req, const int *fds, si
         call->sh = sh;
         call->cb = cb;
         call->arg = arg;
-        if (cnr_peer_request(sh->peer, (uint16_t)req->op_case, &req->base, fds, nfds, timeout_ms, on_reply, call,
-                             err) < 0) {
+        if (cnr_peer_request(sh->peer, (uint16_t)req->op_case, &req->base, fds, nfds, timeout_ms, on_reply, call, err) <
+            0) {
                 free(call);
                 return -1;
         }

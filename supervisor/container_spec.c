@@ -180,12 +180,14 @@ resolve_user(int rootfd, const char *spec, Cnr__Shim__User *u, char *home, size_
 static const struct {
         const char *name, *rl;
 } rlimit_names[] = {
-        {"core", "RLIMIT_CORE"},     {"cpu", "RLIMIT_CPU"},         {"data", "RLIMIT_DATA"},
-        {"fsize", "RLIMIT_FSIZE"},   {"locks", "RLIMIT_LOCKS"},     {"memlock", "RLIMIT_MEMLOCK"},
-        {"msgqueue", "RLIMIT_MSGQUEUE"}, {"nice", "RLIMIT_NICE"},   {"nofile", "RLIMIT_NOFILE"},
-        {"nproc", "RLIMIT_NPROC"},   {"rss", "RLIMIT_RSS"},         {"rtprio", "RLIMIT_RTPRIO"},
-        {"rttime", "RLIMIT_RTTIME"}, {"sigpending", "RLIMIT_SIGPENDING"}, {"stack", "RLIMIT_STACK"},
-        {"as", "RLIMIT_AS"},
+        {"core", "RLIMIT_CORE"},         {"cpu", "RLIMIT_CPU"},
+        {"data", "RLIMIT_DATA"},         {"fsize", "RLIMIT_FSIZE"},
+        {"locks", "RLIMIT_LOCKS"},       {"memlock", "RLIMIT_MEMLOCK"},
+        {"msgqueue", "RLIMIT_MSGQUEUE"}, {"nice", "RLIMIT_NICE"},
+        {"nofile", "RLIMIT_NOFILE"},     {"nproc", "RLIMIT_NPROC"},
+        {"rss", "RLIMIT_RSS"},           {"rtprio", "RLIMIT_RTPRIO"},
+        {"rttime", "RLIMIT_RTTIME"},     {"sigpending", "RLIMIT_SIGPENDING"},
+        {"stack", "RLIMIT_STACK"},       {"as", "RLIMIT_AS"},
 };
 
 static int
@@ -326,8 +328,7 @@ ctr_process_free(Cnr__Shim__Process *p)
 }
 
 int
-ctr_exec_process(struct ctr *c, int rootfd, const Cnr__Api__ExecConfig *x, Cnr__Shim__Process *p,
-                 struct cnr_err **err)
+ctr_exec_process(struct ctr *c, int rootfd, const Cnr__Api__ExecConfig *x, Cnr__Shim__Process *p, struct cnr_err **err)
 {
         struct ctr_spec_in in = {.rootfd = rootfd};
         Cnr__Api__ContainerConfig cfg = *c->cfg;
@@ -390,7 +391,7 @@ ctr_spec_build(const struct ctr_spec_in *in, Cnr__Shim__ContainerSpec *spec, cha
         spec->readonly_rootfs = cfg->read_only;
         spec->namespaces = xcalloc(1, sizeof(*spec->namespaces));
         cnr__shim__namespaces__init(spec->namespaces);
-        spec->namespaces->net = in->net_host  ? CNR__SHIM__NAMESPACES__NET__NET_HOST
+        spec->namespaces->net = in->net_host ? CNR__SHIM__NAMESPACES__NET__NET_HOST
                                 : in->net_fd ? CNR__SHIM__NAMESPACES__NET__NET_FD
                                              : CNR__SHIM__NAMESPACES__NET__NET_NEW;
         spec->cgroup_path = xasprintf("containr-%.12s", in->c->id);

@@ -47,9 +47,12 @@ const char *
 ctr_state_name(enum ctr_state st)
 {
         switch (st) {
-        case CTR_CREATED: return "created";
-        case CTR_RUNNING: return "running";
-        case CTR_EXITED: return "exited";
+        case CTR_CREATED:
+                return "created";
+        case CTR_RUNNING:
+                return "running";
+        case CTR_EXITED:
+                return "exited";
         }
         return "unknown";
 }
@@ -453,17 +456,17 @@ struct spawn {
         json_t *icfg;
         char top[80];
         int rootfd, logfd;
-        int *fds;        /* the bundle */
+        int *fds; /* the bundle */
         size_t nfds;
         Cnr__Shim__Mount **mounts;
         size_t nmounts;
         int pending;
         struct cnr_err *err;
-        int setup;       /* our end of the setup channel */
+        int setup; /* our end of the setup channel */
         struct event *setup_ev, *setup_timer;
         int shim_pid;
         char *warning;
-        int netns;       /* from netd, -1 for --network host */
+        int netns; /* from netd, -1 for --network host */
         char *etc_hosts, *etc_resolv;
 };
 
@@ -549,8 +552,8 @@ on_setup(evutil_socket_t fd, short what, void *arg)
                 spawn_fail(sp, err);
                 return;
         }
-        if (ctr_shim_open(c->s, ctr_shim_dir(c->s, c->id, dir, sizeof(dir)), false, on_main_close, c, &c->shim,
-                          &err) < 0) {
+        if (ctr_shim_open(c->s, ctr_shim_dir(c->s, c->id, dir, sizeof(dir)), false, on_main_close, c, &c->shim, &err) <
+            0) {
                 spawn_fail(sp, err);
                 return;
         }
@@ -613,13 +616,13 @@ spawn_shim(struct spawn *sp, struct cnr_err **err)
                 in.net_host = true;
                 {
                         /* the host's resolver configuration, as Docker does */
-                        FILE *f = fopen("/etc/resolv.conf", "re");
-                        if (f) {
-                                char buf[8192];
-                                size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+                        _cleanup_close_ int rf = open("/etc/resolv.conf", O_RDONLY | O_CLOEXEC);
+                        char buf[8192];
+                        ssize_t n = rf >= 0 ? read(rf, buf, sizeof(buf) - 1) : -1;
+
+                        if (n >= 0) {
                                 buf[n] = '\0';
                                 resolv = xstrdup(buf);
-                                fclose(f);
                         }
                 }
                 in.etc_resolv_conf = resolv;
@@ -635,9 +638,7 @@ spawn_shim(struct spawn *sp, struct cnr_err **err)
         {
                 int *fds = xcalloc(sp->nfds + 3, sizeof(int));
                 fds[0] = steal_fd(&sp->rootfd);
-                sp->rootfd = dup(fds[0]); /* kept: users for exec, our view of the rootfs */
-                if (sp->rootfd >= 0)
-                        fcntl(sp->rootfd, F_SETFD, FD_CLOEXEC);
+                sp->rootfd = fcntl(fds[0], F_DUPFD_CLOEXEC, 3); /* kept: users for exec */
                 fds[1] = steal_fd(&sp->logfd);
                 for (size_t i = 0; i < sp->nfds; i++) {
                         fds[i + 2] = sp->fds[i];
@@ -727,8 +728,10 @@ parse_ports(char **in, size_t n, struct sup_port_map *out, char **ips, struct cn
                     cnr_parse_uint(parts[k - 1], 65535, &cp) < 0 || hp == 0 || cp == 0)
                         return cnr_errf(err, EINVAL, "-p `%s`: want [IP:]HOSTPORT:CONTAINERPORT[/tcp|udp]", in[i]);
                 ips[i] = k == 3 ? xstrdup(parts[0]) : NULL;
-                out[i] = (struct sup_port_map){.host_port = (uint16_t)hp, .container_port = (uint16_t)cp,
-                                               .udp = proto && strcmp(proto, "udp") == 0, .host_ip = ips[i]};
+                out[i] = (struct sup_port_map){.host_port = (uint16_t)hp,
+                                               .container_port = (uint16_t)cp,
+                                               .udp = proto && strcmp(proto, "udp") == 0,
+                                               .host_ip = ips[i]};
         }
         return 0;
 }
@@ -879,8 +882,9 @@ spawn_mounts(struct spawn *sp)
         if (cfg->init_fd >= 0) {
                 Cnr__Shim__Mount *m;
                 if ((size_t)cfg->init_fd >= c->nbind_fds || c->bind_fds[cfg->init_fd] < 0) {
-                        cnr_errf(&err, ESTALE, "--init: the init binary's fd is gone (containrd restarted): create "
-                                               "the container again");
+                        cnr_errf(&err, ESTALE,
+                                 "--init: the init binary's fd is gone (containrd restarted): create "
+                                 "the container again");
                         spawn_fail(sp, err);
                         return;
                 }
@@ -1059,8 +1063,8 @@ name_ok(const char *n)
         if (!((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= 'A' && n[0] <= 'Z') || (n[0] >= '0' && n[0] <= '9')))
                 return false;
         for (const char *p = n; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                      *p == '_' || *p == '.' || *p == '-'))
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+                      *p == '.' || *p == '-'))
                         return false;
         return strlen(n) <= 128;
 }
@@ -1068,9 +1072,9 @@ name_ok(const char *n)
 static void
 gen_name(struct sup *s, char *buf, size_t n)
 {
-        static const char *const adj[] = {"brave", "calm", "eager", "fond", "keen", "lucid", "quiet", "sharp",
-                                          "tidy", "wise", "bold", "merry"};
-        static const char *const noun[] = {"turing", "hopper", "lovelace", "ritchie", "thompson", "knuth",
+        static const char *const adj[] = {"brave", "calm",  "eager", "fond", "keen", "lucid",
+                                          "quiet", "sharp", "tidy",  "wise", "bold", "merry"};
+        static const char *const noun[] = {"turing",   "hopper", "lovelace", "ritchie",   "thompson", "knuth",
                                            "dijkstra", "liskov", "hamilton", "kernighan", "torvalds", "perlman"};
         struct cnr_err *err = NULL;
 
@@ -1119,8 +1123,8 @@ on_created(struct ctr *c, struct cnr_err *err, void *arg)
 }
 
 int
-ctr_create(struct sup *s, Cnr__Api__ContainerConfig *cfg, int *staged, size_t nstaged, struct ctr **out,
-           ctr_done_fn cb, void *arg, struct cnr_err **err)
+ctr_create(struct sup *s, Cnr__Api__ContainerConfig *cfg, int *staged, size_t nstaged, struct ctr **out, ctr_done_fn cb,
+           void *arg, struct cnr_err **err)
 {
         struct cnr_image *img = NULL;
         struct ctr *c;
@@ -1131,8 +1135,10 @@ ctr_create(struct sup *s, Cnr__Api__ContainerConfig *cfg, int *staged, size_t ns
                 struct cnr_err *e = NULL;
                 struct ctr *other;
                 if (!name_ok(cfg->name))
-                        return cnr_errf(err, EINVAL, "container name `%s`: use [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most "
-                                                     "128 characters", cfg->name);
+                        return cnr_errf(err, EINVAL,
+                                        "container name `%s`: use [a-zA-Z0-9][a-zA-Z0-9_.-]*, at most "
+                                        "128 characters",
+                                        cfg->name);
                 other = ctr_find(s, cfg->name, &e);
                 cnr_err_free(&e);
                 if (other && strcmp(other->name, cfg->name) == 0)
@@ -1236,9 +1242,8 @@ start_reply(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame *f, 
         c->exit_code = 0;
         c->oom_killed = false;
         save_or_log(c);
-        cnr_audit_event("container_start", "allow", json_pack("{s:s,s:s,s:i}", "id", c->id, "name", c->name, "pid",
-                                                              c->pid),
-                        0, NULL);
+        cnr_audit_event("container_start", "allow",
+                        json_pack("{s:s,s:s,s:i}", "id", c->id, "name", c->name, "pid", c->pid), 0, NULL);
         sc->cb(c, NULL, sc->arg);
         free(sc);
 }
@@ -1487,7 +1492,7 @@ stop_signal(struct ctr *c)
         static const struct {
                 const char *n;
                 int v;
-        } sigs[] = {{"SIGTERM", SIGTERM}, {"SIGINT", SIGINT}, {"SIGQUIT", SIGQUIT}, {"SIGKILL", SIGKILL},
+        } sigs[] = {{"SIGTERM", SIGTERM}, {"SIGINT", SIGINT},   {"SIGQUIT", SIGQUIT}, {"SIGKILL", SIGKILL},
                     {"SIGHUP", SIGHUP},   {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2}, {"SIGWINCH", SIGWINCH}};
         int sig = SIGTERM;
 
@@ -1698,8 +1703,7 @@ extra_open(struct ctr *c, bool tty, struct extra_op *op, struct cnr_err **err)
                 return cnr_errf(err, ESRCH, "container %.12s is not running", c->id);
         if (c->nextra >= 24)
                 return cnr_errf(err, EAGAIN, "container %.12s: too many attach and exec sessions", c->id);
-        if (ctr_shim_open(c->s, ctr_shim_dir(c->s, c->id, dir, sizeof(dir)), tty, on_extra_close, op, &op->sh, err) <
-            0)
+        if (ctr_shim_open(c->s, ctr_shim_dir(c->s, c->id, dir, sizeof(dir)), tty, on_extra_close, op, &op->sh, err) < 0)
                 return -1;
         c->extra = xrealloc(c->extra, (c->nextra + 1) * sizeof(*c->extra));
         c->extra[c->nextra++] = op->sh;
@@ -1783,8 +1787,7 @@ on_exec_started(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame 
 }
 
 int
-ctr_exec(struct ctr *c, const Cnr__Api__ExecConfig *x, const int *stdio, ctr_fds_fn cb, void *arg,
-         struct cnr_err **err)
+ctr_exec(struct ctr *c, const Cnr__Api__ExecConfig *x, const int *stdio, ctr_fds_fn cb, void *arg, struct cnr_err **err)
 {
         struct extra_op *op;
         Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
@@ -1882,8 +1885,7 @@ struct reconnect {
 };
 
 static void
-on_reconnect_state(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame *f, struct cnr_err *err,
-                   void *arg)
+on_reconnect_state(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame *f, struct cnr_err *err, void *arg)
 {
         struct ctr *c = arg;
         struct cnr_err *e = NULL;

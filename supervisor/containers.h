@@ -60,8 +60,8 @@ struct ctr {
         struct sup *s;
         char id[CTR_ID_LEN + 1];
         char *name;
-        char *image;    /* as the user typed it */
-        char *image_id; /* sha256:... */
+        char *image;                    /* as the user typed it */
+        char *image_id;                 /* sha256:... */
         Cnr__Api__ContainerConfig *cfg; /* what was asked (owned, unpacked) */
         enum ctr_state state;
         int pid, shim_pid;
@@ -77,14 +77,14 @@ struct ctr {
         struct ctr_shim **extra; /* attach and exec connections */
         size_t nextra;
         struct ctr_waiter *waiters;
-        bool busy;               /* a spawn/start/stop/remove in progress */
-        bool stopping;           /* stop/kill asked: no restart */
+        bool busy;     /* a spawn/start/stop/remove in progress */
+        bool stopping; /* stop/kill asked: no restart */
         bool removing;
-        bool exit_seen;          /* the init's exit was recorded for this shim */
+        bool exit_seen; /* the init's exit was recorded for this shim */
         struct event *kill_timer, *restart_timer;
-        int rootfd;              /* the rootfs mount while a shim runs: users for exec */
+        int rootfd; /* the rootfs mount while a shim runs: users for exec */
         struct remove_op *remove_ops;
-        char *error;             /* why the last spawn/start failed */
+        char *error; /* why the last spawn/start failed */
 };
 
 struct ctr_store;
@@ -131,8 +131,8 @@ const char *ctr_shim_dir(struct sup *s, const char *id, char *buf, size_t n);
 /* ---- container_spec.c ---- */
 struct ctr_spec_in {
         struct ctr *c;
-        json_t *image_config; /* the image config's "config" object, may be NULL */
-        int rootfd;           /* the container's rootfs (a mount fd), for users */
+        json_t *image_config;                    /* the image config's "config" object, may be NULL */
+        int rootfd;                              /* the container's rootfs (a mount fd), for users */
         const char *etc_hosts, *etc_resolv_conf; /* NULL: generated / the image's */
         bool net_host, net_fd;
 };
@@ -165,8 +165,7 @@ int ctr_shim_request(struct ctr_shim *sh, Cnr__Shim__ToShim *req, const int *fds
 void ctr_shim_free(struct ctr_shim *sh);
 void *ctr_shim_arg(struct ctr_shim *sh);
 /* Turn a reply into an error (Error case, or not the wanted case). */
-int ctr_shim_reply_err(Cnr__Shim__FromShim *env, struct cnr_err *err, int want, const char *what,
-                       struct cnr_err **out);
+int ctr_shim_reply_err(Cnr__Shim__FromShim *env, struct cnr_err *err, int want, const char *what, struct cnr_err **out);
 
 /* ---- volumes.c ---- */
 int sup_volumes_start(struct sup *s, struct cnr_err **err);

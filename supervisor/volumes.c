@@ -29,8 +29,8 @@ vol_name_ok(const char *n)
         if (!((n[0] >= 'a' && n[0] <= 'z') || (n[0] >= 'A' && n[0] <= 'Z') || (n[0] >= '0' && n[0] <= '9')))
                 return false;
         for (const char *p = n; *p; p++)
-                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
-                      *p == '_' || *p == '.' || *p == '-'))
+                if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') || *p == '_' ||
+                      *p == '.' || *p == '-'))
                         return false;
         return true;
 }
@@ -146,8 +146,8 @@ collect(const struct cnr_snap_info *info, void *arg)
         if (!name || strncmp(info->name, VOL_PREFIX, strlen(VOL_PREFIX)) != 0)
                 return 0;
         json_array_append_new(a, json_pack("{s:s,s:s,s:I,s:s,s:O}", "Name", name, "Driver", "local", "CreatedAt",
-                                           (json_int_t)(info->created / 1000000000), "SnapshotDir", info->id,
-                                           "Labels", info->labels));
+                                           (json_int_t)(info->created / 1000000000), "SnapshotDir", info->id, "Labels",
+                                           info->labels));
         return 0;
 }
 
@@ -164,10 +164,10 @@ vol_list(struct sup *s, struct cnr_err **err)
         {
                 size_t i;
                 json_t *v;
-                json_array_foreach(a, i, v) {
-                        _cleanup_free_ char *mp =
-                                xasprintf("%s/overlay2/%s/fs", s->d->snap_root,
-                                          json_string_value(json_object_get(v, "SnapshotDir")));
+                json_array_foreach(a, i, v)
+                {
+                        _cleanup_free_ char *mp = xasprintf("%s/overlay2/%s/fs", s->d->snap_root,
+                                                            json_string_value(json_object_get(v, "SnapshotDir")));
                         json_object_set_new(v, "Mountpoint", json_string(mp));
                         json_object_del(v, "SnapshotDir");
                 }
@@ -258,8 +258,8 @@ sup_api_volume_create(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage 
         labels = json_pack("{s:s}", "containr.volume", name);
         for (size_t i = 0; i < vc->n_labels; i++) {
                 const char *eq = strchr(vc->labels[i], '=');
-                _cleanup_free_ char *k = eq ? xstrndup(vc->labels[i], (size_t)(eq - vc->labels[i]))
-                                            : xstrdup(vc->labels[i]);
+                _cleanup_free_ char *k =
+                        eq ? xstrndup(vc->labels[i], (size_t)(eq - vc->labels[i])) : xstrdup(vc->labels[i]);
                 if (strncmp(k, "containr.", 9) != 0)
                         json_object_set_new(labels, k, json_string(eq ? eq + 1 : ""));
         }
@@ -333,8 +333,9 @@ sup_api_volume_inspect(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage
                 size_t k;
                 json_t *v;
                 bool found = false;
-                json_array_foreach(a, k, v) if (strcmp(json_string_value(json_object_get(v, "Name")),
-                                                       vi->names[i]) == 0) {
+                json_array_foreach(a, k,
+                                   v) if (strcmp(json_string_value(json_object_get(v, "Name")), vi->names[i]) == 0)
+                {
                         json_array_append(out, v);
                         found = true;
                 }
@@ -436,8 +437,7 @@ vol_remove_next(struct api_vol *av)
                         free(pitems);
                 }
                 sup_client_audit(c, av->op == 0 ? "volume_remove" : "volume_prune", av->reqid,
-                                 json_pack("{s:O,s:O}", "removed", av->removed, "errors", av->errors), 0, NULL,
-                                 av->t0);
+                                 json_pack("{s:O,s:O}", "removed", av->removed, "errors", av->errors), 0, NULL, av->t0);
                 free(removed);
                 free(errors);
         }
@@ -525,9 +525,10 @@ ctr_volumes_remove_anonymous(struct sup *s, const char *container_id)
                 cnr_err_free(&err);
                 return;
         }
-        json_array_foreach(a, i, v) {
-                const char *owner = json_string_value(json_object_get(json_object_get(v, "Labels"),
-                                                                      "containr.anonymous"));
+        json_array_foreach(a, i, v)
+        {
+                const char *owner =
+                        json_string_value(json_object_get(json_object_get(v, "Labels"), "containr.anonymous"));
                 if (owner && strcmp(owner, container_id) == 0) {
                         _cleanup_free_ char *key =
                                 xasprintf(VOL_PREFIX "%s", json_string_value(json_object_get(v, "Name")));

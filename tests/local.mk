@@ -32,7 +32,7 @@ include $(top_srcdir)/tests/images.mk
 
 # The registry client against Debian's docker-registry on 127.0.0.1
 # (tests/registry.sh starts it): interop with skopeo, auth, hostile servers.
-EXTRA_DIST += tests/registry.sh bench/pull bench/README.md
+EXTRA_DIST += tests/registry.sh bench/pull bench/run bench/README.md
 TESTS += tests/integration/registry.sh tests/integration/registry-hostile.sh
 EXTRA_DIST += tests/integration/registry.sh tests/integration/registry-hostile.sh
 check_PROGRAMS += tests/hostreg
