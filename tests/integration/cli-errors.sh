@@ -115,10 +115,14 @@ expect_out 0 '--follow' -- system audit --help
 expect_out 0 '^Usage: containr system COMMAND' -- system --help
 expect_out 0 '^Usage: containr \[OPTIONS\]' -- --help
 expect_out 0 '^containr version [0-9]' -- --version
-# Commands that do not exist yet are not listed.
-if "$CONTAINR" help | grep -Eq '^  (run|ps|exec|logs) '; then
-	echo "FAIL: containr help lists a command that does not exist"
-	failed=1
-fi
+# The container commands are listed, and fail clearly without a daemon.
+for c in run ps exec logs stop rm volume; do
+	if ! "$CONTAINR" help | grep -Eq "^  $c "; then
+		echo "FAIL: containr help does not list \`$c\`"
+		failed=1
+	fi
+done
+expect_out 0 '^Usage: containr run \[OPTIONS\] IMAGE' -- run --help
+expect 2 "containr run: want IMAGE [COMMAND [ARG...]] (see containr run --help)" -- run
 
 exit $failed
