@@ -159,9 +159,28 @@ resolve_user(int rootfd, const char *spec, Cnr__Shim__User *u, char *home, size_
         struct cnr_user cu;
         struct cnr_err *e = NULL;
 
-        if (cnr_user_resolve(rootfd, spec[0] ? spec : "0", &cu, &e) < 0) {
-                if (spec[0])
-                        return cnr_errf(err, e->code, "%s", cnr_err_str(e)) + (cnr_err_free(&e), 0);
+        if (rootfd < 0 && spec[0]) {
+                /* No view of the rootfs (a containrd restarted since the
+                 * container started): numeric ids only. */
+                unsigned long long uid, gid = 0;
+                const char *colon = strchr(spec, ':');
+                _cleanup_free_ char *us = colon ? xstrndup(spec, (size_t)(colon - spec)) : xstrdup(spec);
+
+                if (cnr_parse_uint(us, 0x7fffffff, &uid) < 0 ||
+                    (colon && cnr_parse_uint(colon + 1, 0x7fffffff, &gid) < 0))
+                        return cnr_errf(err, EINVAL,
+                                        "`%s`: containrd restarted since the container started and resolves only "
+                                        "numeric UID[:GID] now",
+                                        spec);
+                memset(&cu, 0, sizeof(cu));
+                cu.uid = (uint32_t)uid;
+                cu.gid = (uint32_t)gid;
+        } else if (cnr_user_resolve(rootfd, spec[0] ? spec : "0", &cu, &e) < 0) {
+                if (spec[0]) {
+                        cnr_errf(err, e->code, "%s", cnr_err_str(e));
+                        cnr_err_free(&e);
+                        return -1;
+                }
                 /* root without a passwd file: 0:0, no groups */
                 cnr_err_free(&e);
                 memset(&cu, 0, sizeof(cu));
