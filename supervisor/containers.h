@@ -25,7 +25,8 @@
  * 36); after a reboot (no boot-id file in <run_root>/containers, or a
  * different one) nothing is reconnected and states are reset (THREATS 40).
  *
- * Files: containers.c (records, lifecycle, reconnect), container_spec.c
+ * Files: containers.c (records, lifecycle, reconnect), container_spawn.c
+ * (from the image to a waiting shim), container_spec.c
  * (image config + flags -> ContainerSpec), container_shim.c (the async
  * shim channel), api_containers.c (API handlers), volumes.c (named
  * volumes: active snapshots without a parent). */
@@ -127,6 +128,17 @@ char *ctr_log_path(struct sup *s, const char *id);
 /* The image's config object (Env, Cmd, User...), a new reference or NULL. */
 json_t *ctr_image_config(struct ctr *c);
 const char *ctr_shim_dir(struct sup *s, const char *id, char *buf, size_t n);
+
+/* Internal to containers*.c. */
+void ctr_save_or_log(struct ctr *c);
+int ctr_watch(struct ctr *c, struct cnr_err **err);
+void ctr_on_main_close(struct ctr_shim *sh, struct cnr_err *err, void *arg);
+void ctr_net_detach(struct ctr *c);
+
+/* ---- container_spawn.c ---- */
+/* Everything from the image to a shim whose container waits on its start
+ * barrier; cb once. */
+int ctr_spawn(struct ctr *c, ctr_done_fn cb, void *arg, struct cnr_err **err);
 
 /* ---- container_spec.c ---- */
 struct ctr_spec_in {

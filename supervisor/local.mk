@@ -13,7 +13,7 @@ supervisor_containrd_SOURCES = \
 	supervisor/api_networks.c supervisor/api_networks.h \
 	supervisor/api_snapshots.c supervisor/api_snapshots.h \
 	supervisor/containers.c supervisor/containers.h \
-	supervisor/container_spec.c supervisor/container_shim.c \
+	supervisor/container_spawn.c supervisor/container_spec.c supervisor/container_shim.c \
 	supervisor/api_containers.c supervisor/api_containers.h \
 	supervisor/volumes.c \
 	supervisor/procinfo.c
