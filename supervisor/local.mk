@@ -9,7 +9,7 @@ supervisor_containrd_SOURCES = \
 	supervisor/api_registry.c supervisor/api_registry.h \
 	supervisor/build.c supervisor/build.h \
 	supervisor/sup_snapshots.c \
-	supervisor/networks.c supervisor/networks.h \
+	supervisor/networks.c supervisor/networks.h supervisor/networks_int.h supervisor/networks_cmd.c \
 	supervisor/api_networks.c supervisor/api_networks.h \
 	supervisor/api_snapshots.c supervisor/api_snapshots.h \
 	supervisor/containers.c supervisor/containers.h \

@@ -36,7 +36,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "ipc/helper.pb-c.h"
-#include "supervisor/networks.h"
+#include "supervisor/networks_int.h"
 #include "supervisor/sup.h"
 
 #define NET_TIMEOUT_MS 150000 /* a CNI chain: netd gives each plugin 60 s */
@@ -68,42 +68,23 @@ static const char *const schema[] = {
         " PRIMARY KEY (container_id, network_id))",
 };
 
-struct net {
-        char *id, *name, *driver, *subnet, *gateway, *bridge, *options, *labels;
-        long long created;
-};
-
 struct busy {
         char *id;
         struct busy *next;
 };
 
-struct waiter {
-        void (*fn)(struct sup *s, struct cnr_err *err, void *arg);
-        void *arg;
-        struct waiter *next;
-};
-
-static struct {
-        struct sup *s;
-        bool ensuring;          /* the default network is being created */
-        struct waiter *waiters; /* for the default network */
-        struct busy *busy;      /* containers with an operation in flight */
-        sup_net_known_fn known; /* set by sup_networks_reconcile */
-        void *known_arg;
-        bool reconcile_wanted, reconciled;
-} N;
+struct sup_nets_state N;
 
 /* ---- small things ------------------------------------------------------- */
 
-static bool
-netd_up(void)
+bool
+nets_netd_up(void)
 {
         return N.s && N.s->h[CNR_HELPER_NETD].hello;
 }
 
-static void
-net_free(struct net *n)
+void
+nets_net_free(struct net *n)
 {
         if (n == NULL)
                 return;
@@ -118,16 +99,16 @@ net_free(struct net *n)
         free(n);
 }
 
-static void
+void
 nets_free(struct net **v, size_t n)
 {
         for (size_t i = 0; i < n; i++)
-                net_free(v[i]);
+                nets_net_free(v[i]);
         free(v);
 }
 
-static bool
-valid_name(const char *s)
+bool
+nets_valid_name(const char *s)
 {
         size_t n = s ? strlen(s) : 0;
 
@@ -148,8 +129,8 @@ is_busy(const char *id)
         return false;
 }
 
-static int
-busy_take(const char *id, struct cnr_err **err)
+int
+nets_busy_take(const char *id, struct cnr_err **err)
 {
         struct busy *b;
 
@@ -162,8 +143,8 @@ busy_take(const char *id, struct cnr_err **err)
         return 0;
 }
 
-static void
-busy_drop(const char *id)
+void
+nets_busy_drop(const char *id)
 {
         for (struct busy **p = &N.busy; *p; p = &(*p)->next) {
                 if (strcmp((*p)->id, id) == 0) {
@@ -176,8 +157,8 @@ busy_drop(const char *id)
         }
 }
 
-static struct cnr_err *
-reply_error(ProtobufCMessage *env, struct cnr_err *err, struct cnr_err **own)
+struct cnr_err *
+nets_reply_error(ProtobufCMessage *env, struct cnr_err *err, struct cnr_err **own)
 {
         Cnr__Helper__FromHelper *m = (Cnr__Helper__FromHelper *)env;
 
@@ -190,8 +171,8 @@ reply_error(ProtobufCMessage *env, struct cnr_err *err, struct cnr_err **own)
         return NULL;
 }
 
-static struct cnr_err *
-err_copy(const struct cnr_err *e)
+struct cnr_err *
+nets_err_copy(const struct cnr_err *e)
 {
         struct cnr_err *out = NULL;
 
@@ -199,8 +180,8 @@ err_copy(const struct cnr_err *e)
         return out;
 }
 
-static void
-audit(const char *op, json_t *args, struct cnr_err *err)
+void
+nets_audit(const char *op, json_t *args, struct cnr_err *err)
 {
         cnr_audit_event(op, "allow", args, err ? err->code : 0, err ? cnr_err_str(err) : NULL);
         json_decref(args);
@@ -209,7 +190,7 @@ audit(const char *op, json_t *args, struct cnr_err *err)
 /* ---- the database ------------------------------------------------------- */
 
 static char *
-col(sqlite3_stmt *st, int i)
+nets_col(sqlite3_stmt *st, int i)
 {
         const unsigned char *t = sqlite3_column_text(st, i);
         return xstrdup(t ? (const char *)t : "");
@@ -219,23 +200,23 @@ col(sqlite3_stmt *st, int i)
 #define NET_COLS_N "n.id, n.name, n.driver, n.subnet, n.gateway, n.bridge, n.options, n.labels, n.created"
 
 static struct net *
-net_row(sqlite3_stmt *st)
+nets_row(sqlite3_stmt *st)
 {
         struct net *n = xcalloc(1, sizeof(*n));
 
-        n->id = col(st, 0);
-        n->name = col(st, 1);
-        n->driver = col(st, 2);
-        n->subnet = col(st, 3);
-        n->gateway = col(st, 4);
-        n->bridge = col(st, 5);
-        n->options = col(st, 6);
-        n->labels = col(st, 7);
+        n->id = nets_col(st, 0);
+        n->name = nets_col(st, 1);
+        n->driver = nets_col(st, 2);
+        n->subnet = nets_col(st, 3);
+        n->gateway = nets_col(st, 4);
+        n->bridge = nets_col(st, 5);
+        n->options = nets_col(st, 6);
+        n->labels = nets_col(st, 7);
         n->created = sqlite3_column_int64(st, 8);
         return n;
 }
 
-static int
+int
 nets_all(struct net ***out, size_t *n, struct cnr_err **err)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
@@ -247,7 +228,7 @@ nets_all(struct net ***out, size_t *n, struct cnr_err **err)
                 return -1;
         while ((r = sqlite3_step(st)) == SQLITE_ROW) {
                 *out = xrealloc(*out, (*n + 1) * sizeof(**out));
-                (*out)[(*n)++] = net_row(st);
+                (*out)[(*n)++] = nets_row(st);
         }
         if (r != SQLITE_DONE)
                 return cnr_db_err(N.s->db, err, "read networks");
@@ -255,8 +236,8 @@ nets_all(struct net ***out, size_t *n, struct cnr_err **err)
 }
 
 /* By name, by id, by unambiguous id prefix.  NULL with ENOENT/EINVAL. */
-static struct net *
-net_find(const char *ref, struct cnr_err **err)
+struct net *
+nets_find(const char *ref, struct cnr_err **err)
 {
         struct net **all = NULL, *found = NULL;
         size_t n = 0, hits = 0, rl = strlen(ref);
@@ -280,15 +261,15 @@ net_find(const char *ref, struct cnr_err **err)
         }
         for (size_t i = 0; i < n; i++)
                 if (all[i] != found)
-                        net_free(all[i]);
+                        nets_net_free(all[i]);
         free(all);
         if (found == NULL)
                 cnr_errf(err, ENOENT, "network `%s` not found", ref);
         return found;
 }
 
-static int
-net_insert(const struct net *n, struct cnr_err **err)
+int
+nets_insert(const struct net *n, struct cnr_err **err)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
 
@@ -309,8 +290,8 @@ net_insert(const struct net *n, struct cnr_err **err)
         return 0;
 }
 
-static int
-exec_bind(const char *sql, const char *a, const char *b, struct cnr_err **err)
+int
+nets_exec(const char *sql, const char *a, const char *b, struct cnr_err **err)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
 
@@ -324,14 +305,8 @@ exec_bind(const char *sql, const char *a, const char *b, struct cnr_err **err)
         return 0;
 }
 
-/* Attachments of a container, in the order they were made. */
-struct att {
-        char *network_id, *ifname, *ports, *state, *result;
-        struct net *net; /* NULL if the network row is gone (never: FK) */
-};
-
-static void
-atts_free(struct att *v, size_t n)
+void
+nets_atts_free(struct att *v, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
                 free(v[i].network_id);
@@ -339,13 +314,13 @@ atts_free(struct att *v, size_t n)
                 free(v[i].ports);
                 free(v[i].state);
                 free(v[i].result);
-                net_free(v[i].net);
+                nets_net_free(v[i].net);
         }
         free(v);
 }
 
-static int
-atts_of(const char *cid, struct att **out, size_t *n, struct cnr_err **err)
+int
+nets_atts(const char *cid, struct att **out, size_t *n, struct cnr_err **err)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         int r;
@@ -365,19 +340,19 @@ atts_of(const char *cid, struct att **out, size_t *n, struct cnr_err **err)
 
                 *out = xrealloc(*out, (*n + 1) * sizeof(**out));
                 a = &(*out)[(*n)++];
-                a->network_id = col(st, 0);
-                a->ifname = col(st, 1);
-                a->ports = col(st, 2);
-                a->state = col(st, 3);
-                a->result = col(st, 4);
-                nn->id = col(st, 5);
-                nn->name = col(st, 6);
-                nn->driver = col(st, 7);
-                nn->subnet = col(st, 8);
-                nn->gateway = col(st, 9);
-                nn->bridge = col(st, 10);
-                nn->options = col(st, 11);
-                nn->labels = col(st, 12);
+                a->network_id = nets_col(st, 0);
+                a->ifname = nets_col(st, 1);
+                a->ports = nets_col(st, 2);
+                a->state = nets_col(st, 3);
+                a->result = nets_col(st, 4);
+                nn->id = nets_col(st, 5);
+                nn->name = nets_col(st, 6);
+                nn->driver = nets_col(st, 7);
+                nn->subnet = nets_col(st, 8);
+                nn->gateway = nets_col(st, 9);
+                nn->bridge = nets_col(st, 10);
+                nn->options = nets_col(st, 11);
+                nn->labels = nets_col(st, 12);
                 nn->created = sqlite3_column_int64(st, 13);
                 a->net = nn;
         }
@@ -386,8 +361,8 @@ atts_of(const char *cid, struct att **out, size_t *n, struct cnr_err **err)
         return 0;
 }
 
-static bool
-has_handle(const char *cid)
+bool
+nets_has_handle(const char *cid)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         struct cnr_err *err = NULL;
@@ -402,8 +377,8 @@ has_handle(const char *cid)
 
 /* A container by full id, unambiguous id prefix or the name given at
  * attach time, among the containers that have a handle. */
-static char *
-handle_find(const char *ref, struct cnr_err **err)
+char *
+nets_handle_find(const char *ref, struct cnr_err **err)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
         char *found = NULL;
@@ -446,8 +421,8 @@ handle_find(const char *ref, struct cnr_err **err)
 /* The list netd runs for a network: bridge with host-local IPAM, portmap
  * (-p), firewall.  `lo` needs no plugin: netd brings it up when it makes
  * the namespace. */
-static char *
-conflist_of(const struct net *n)
+char *
+nets_conflist(const struct net *n)
 {
         json_t *opts = json_loads(n->options, 0, NULL);
         json_t *bridge, *ipam, *c;
@@ -468,393 +443,15 @@ conflist_of(const struct net *n)
         return s;
 }
 
-/* ---- subnets ------------------------------------------------------------ */
-
-static bool
-overlaps_any(const struct cnr_cidr4 *c, struct cnr_cidr4 *v, size_t n, size_t *which)
-{
-        for (size_t i = 0; i < n; i++)
-                if (cnr_cidr4_overlap(c, &v[i])) {
-                        if (which)
-                                *which = i;
-                        return true;
-                }
-        return false;
-}
-
-/* The first subnet of the configured size in the pool that overlaps
- * neither a host route nor another network. */
-static int
-pick_subnet(struct cnr_cidr4 *routes, size_t nroutes, struct cnr_cidr4 *taken, size_t ntaken, struct cnr_cidr4 *out,
-            struct cnr_err **err)
-{
-        const struct cnr_config_networks *cfg = &N.s->d->cfg.net;
-        unsigned len = cfg->subnet_prefix;
-
-        for (size_t i = 0; i < cfg->npool; i++) {
-                struct cnr_cidr4 pool;
-                uint64_t count, step;
-
-                if (cnr_cidr4_parse(cfg->pool[i], true, &pool) < 0 || pool.len > len)
-                        continue;
-                count = 1ULL << (len - pool.len);
-                step = 1ULL << (32 - len);
-                for (uint64_t k = 0; k < count; k++) {
-                        struct cnr_cidr4 c = {.addr = pool.addr + (uint32_t)(k * step), .len = len};
-
-                        if (!overlaps_any(&c, routes, nroutes, NULL) && !overlaps_any(&c, taken, ntaken, NULL)) {
-                                *out = c;
-                                return 0;
-                        }
-                }
-        }
-        return cnr_errf(err, ENOSPC,
-                        "no free /%u subnet left in the pool (networks.pool in containr.yaml): every "
-                        "one overlaps a route on the host or another network",
-                        len);
-}
-
-static size_t
-taken_subnets(struct net **all, size_t n, struct cnr_cidr4 **out)
-{
-        size_t k = 0;
-
-        *out = xcalloc(n + 1, sizeof(**out));
-        for (size_t i = 0; i < n; i++)
-                if (cnr_cidr4_parse(all[i]->subnet, false, &(*out)[k]) == 0)
-                        k++;
-        return k;
-}
-
-static void
-random_hex(char *out, size_t bytes)
-{
-        unsigned char b[32];
-
-        if (bytes > sizeof(b) || getrandom(b, bytes, 0) != (ssize_t)bytes)
-                abort();
-        for (size_t i = 0; i < bytes; i++)
-                snprintf(out + 2 * i, 3, "%02x", b[i]);
-}
-
-/* ---- network create ----------------------------------------------------- */
-
-struct create_op {
-        char *name, *subnet, *gateway, *options, *labels, *bridge;
-        sup_net_create_cb cb;
-        void *arg;
-};
-
-static void
-create_op_free(struct create_op *o)
-{
-        free(o->name);
-        free(o->subnet);
-        free(o->gateway);
-        free(o->options);
-        free(o->labels);
-        free(o->bridge);
-        free(o);
-}
-
-static int
-do_create(struct create_op *o, struct cnr_cidr4 *routes, size_t nroutes, struct net **out, struct cnr_err **err)
-{
-        struct net **all = NULL, n = {0};
-        struct cnr_cidr4 sub, *taken = NULL;
-        size_t nall = 0, ntaken, which;
-        char id[65], sbuf[32], gbuf[INET_ADDRSTRLEN];
-        int rc = -1;
-
-        if (nets_all(&all, &nall, err) < 0)
-                return -1;
-        for (size_t i = 0; i < nall; i++)
-                if (strcmp(all[i]->name, o->name) == 0) {
-                        cnr_errf(err, EEXIST, "network `%s` already exists", o->name);
-                        goto out;
-                }
-        ntaken = taken_subnets(all, nall, &taken);
-        if (o->subnet) {
-                if (cnr_cidr4_parse(o->subnet, true, &sub) < 0 || sub.len < 8 || sub.len > 30) {
-                        cnr_errf(err, EINVAL, "subnet `%s`: not an IPv4 prefix /8 to /30 with its host bits zero",
-                                 o->subnet);
-                        goto out;
-                }
-                if (overlaps_any(&sub, taken, ntaken, &which)) {
-                        cnr_errf(err, EEXIST, "subnet %s overlaps network `%s` (%s)", o->subnet, all[which]->name,
-                                 all[which]->subnet);
-                        goto out;
-                }
-                if (overlaps_any(&sub, routes, nroutes, &which)) {
-                        cnr_errf(err, EEXIST, "subnet %s overlaps %s, routed on the host", o->subnet,
-                                 cnr_cidr4_format(&routes[which], sbuf, sizeof(sbuf)));
-                        goto out;
-                }
-        } else if (pick_subnet(routes, nroutes, taken, ntaken, &sub, err) < 0) {
-                goto out;
-        }
-        cnr_cidr4_format(&sub, sbuf, sizeof(sbuf));
-        if (o->gateway) {
-                struct in_addr ga;
-                uint32_t g;
-
-                if (inet_pton(AF_INET, o->gateway, &ga) != 1) {
-                        cnr_errf(err, EINVAL, "gateway `%s`: not an IPv4 address", o->gateway);
-                        goto out;
-                }
-                g = ntohl(ga.s_addr);
-                if ((g & cnr_cidr4_mask(sub.len)) != sub.addr || g == sub.addr ||
-                    g == (sub.addr | ~cnr_cidr4_mask(sub.len))) {
-                        cnr_errf(err, EINVAL, "gateway %s is not a host address of %s", o->gateway, sbuf);
-                        goto out;
-                }
-                snprintf(gbuf, sizeof(gbuf), "%s", o->gateway);
-        } else {
-                cnr_ip4_format(sub.addr + 1, gbuf, sizeof(gbuf));
-        }
-        random_hex(id, 32);
-        n.id = id;
-        n.name = o->name;
-        n.driver = (char *)"bridge";
-        n.subnet = sbuf;
-        n.gateway = gbuf;
-        n.options = o->options ? o->options : (char *)"{}";
-        n.labels = o->labels ? o->labels : (char *)"{}";
-        n.created = (long long)time(NULL);
-        if (o->bridge) {
-                n.bridge = o->bridge;
-        } else {
-                n.bridge = xasprintf("cnr-%.8s", id);
-        }
-        for (size_t i = 0; i < nall; i++)
-                if (strcmp(all[i]->bridge, n.bridge) == 0) {
-                        cnr_errf(err, EEXIST, "bridge `%s` is already network `%s`'s", n.bridge, all[i]->name);
-                        goto out2;
-                }
-        if (net_insert(&n, err) < 0)
-                goto out2;
-        *out = net_find(n.id, err);
-        rc = *out ? 0 : -1;
-out2:
-        if (n.bridge != o->bridge)
-                free(n.bridge);
-out:
-        free(taken);
-        nets_free(all, nall);
-        return rc;
-}
-
-static void
-on_routes(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
-{
-        struct create_op *o = arg;
-        struct cnr_err *own = NULL, *e = reply_error(env, err, &own);
-        Cnr__Helper__FromHelper *m = (Cnr__Helper__FromHelper *)env;
-        struct cnr_cidr4 *routes = NULL;
-        size_t nr = 0;
-        struct net *n = NULL;
-
-        if (e == NULL && m->msg_case != CNR__HELPER__FROM_HELPER__MSG_ROUTES) {
-                cnr_errf(&own, EPROTO, "netd answered RouteList with case %d", (int)m->msg_case);
-                e = own;
-        }
-        if (e == NULL) {
-                routes = xcalloc(m->routes->n_prefixes + 1, sizeof(*routes));
-                for (size_t i = 0; i < m->routes->n_prefixes; i++)
-                        if (cnr_cidr4_parse(m->routes->prefixes[i], false, &routes[nr]) == 0)
-                                nr++;
-                if (do_create(o, routes, nr, &n, &own) < 0)
-                        e = own;
-        } else {
-                if (e != own)
-                        own = err_copy(e);
-                cnr_err_wrap(&own, "list the host's routes (netd)");
-                e = own;
-        }
-        audit("network_create",
-              json_pack("{s:s, s:s?, s:s?}", "name", o->name, "subnet", n ? n->subnet : o->subnet, "id",
-                        n ? n->id : NULL),
-              e);
-        if (e == NULL)
-                log_info("network `%s` created: %s, gateway %s, bridge %s", n->name, n->subnet, n->gateway, n->bridge);
-        o->cb(N.s, n ? n->id : NULL, n ? n->subnet : NULL, n ? n->gateway : NULL, e, o->arg);
-        net_free(n);
-        free(routes);
-        cnr_err_free(&own);
-        create_op_free(o);
-}
-
-int
-sup_network_create(struct sup *s, const struct sup_net_create *req, sup_net_create_cb cb, void *arg,
-                   struct cnr_err **err)
-{
-        Cnr__Helper__ToHelper env = CNR__HELPER__TO_HELPER__INIT;
-        Cnr__Helper__RouteList rl = CNR__HELPER__ROUTE_LIST__INIT;
-        struct create_op *o;
-        json_t *opts = json_object(), *labels = json_object();
-        const char *bridge = NULL;
-
-        if (!valid_name(req->name))
-                return cnr_errf(err, EINVAL, "network name `%s`: not [A-Za-z0-9][A-Za-z0-9_.-]{0,63}",
-                                req->name ? req->name : "");
-        if (strcmp(req->name, "host") == 0 || strcmp(req->name, "none") == 0)
-                return cnr_errf(err, EINVAL, "network name `%s` is reserved (--network %s)", req->name, req->name);
-        for (size_t i = 0; i < req->nlabels; i++) {
-                const char *eq = strchr(req->labels[i], '=');
-                _cleanup_free_ char *k = eq ? xstrndup(req->labels[i], (size_t)(eq - req->labels[i])) : NULL;
-
-                if (k == NULL || k[0] == '\0') {
-                        json_decref(opts);
-                        json_decref(labels);
-                        return cnr_errf(err, EINVAL, "label `%s`: expected KEY=VALUE", req->labels[i]);
-                }
-                json_object_set_new(labels, k, json_string(eq + 1));
-        }
-        for (size_t i = 0; i < req->noptions; i++) {
-                const char *opt = req->options[i];
-                unsigned long long v;
-
-                if (strncmp(opt, "mtu=", 4) == 0 && cnr_parse_uint(opt + 4, 65535, &v) == 0 && v >= 576) {
-                        json_object_set_new(opts, "mtu", json_integer((json_int_t)v));
-                } else if (strncmp(opt, "bridge=", 7) == 0 && strncmp(opt + 7, "cnr-", 4) == 0 &&
-                           strlen(opt + 7) < 16 && strlen(opt + 7) > 4 &&
-                           strspn(opt + 7, "abcdefghijklmnopqrstuvwxyz0123456789-") == strlen(opt + 7)) {
-                        bridge = opt + 7;
-                        json_object_set_new(opts, "bridge", json_string(bridge));
-                } else {
-                        json_decref(opts);
-                        json_decref(labels);
-                        return cnr_errf(err, EINVAL,
-                                        "option `%s`: expected mtu=576..65535 or bridge=cnr-NAME (at most "
-                                        "15 characters, lower case, digits, -)",
-                                        opt);
-                }
-        }
-        if (!netd_up()) {
-                json_decref(opts);
-                json_decref(labels);
-                return cnr_errf(err, EAGAIN, "netd is not up yet: try again");
-        }
-        o = xcalloc(1, sizeof(*o));
-        o->name = xstrdup(req->name);
-        o->subnet = req->subnet && req->subnet[0] ? xstrdup(req->subnet) : NULL;
-        o->gateway = req->gateway && req->gateway[0] ? xstrdup(req->gateway) : NULL;
-        o->bridge = bridge ? xstrdup(bridge) : NULL;
-        o->options = json_dumps(opts, JSON_COMPACT | JSON_SORT_KEYS);
-        o->labels = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
-        o->cb = cb;
-        o->arg = arg;
-        json_decref(opts);
-        json_decref(labels);
-        env.op_case = CNR__HELPER__TO_HELPER__OP_ROUTE_LIST;
-        env.route_list = &rl;
-        if (sup_helper_request_fds(s, CNR_HELPER_NETD, env.op_case, &env.base, NULL, 0, 0, on_routes, o, err) < 0) {
-                create_op_free(o);
-                return -1;
-        }
-        return 0;
-}
-
-/* ---- the default network ----------------------------------------------- */
-
-static int sup_network_create_bridge(struct sup *s, const struct sup_net_create *req, const char *bridge,
-                                     sup_net_create_cb cb, void *arg, struct cnr_err **err);
-
-static void
-on_default_created(struct sup *s, const char *id, const char *subnet, const char *gateway, struct cnr_err *err,
-                   void *arg)
-{
-        struct waiter *w = N.waiters;
-
-        N.ensuring = false;
-        N.waiters = NULL;
-        if (err)
-                log_error("default network `%s`: %s", CNR_NET_DEFAULT, cnr_err_str(err));
-        while (w) {
-                struct waiter *next = w->next;
-                w->fn(s, err, w->arg);
-                free(w);
-                w = next;
-        }
-}
-
-/* Calls fn once the default network exists (at once if it does). */
-static int
-ensure_default(void (*fn)(struct sup *s, struct cnr_err *err, void *arg), void *arg, struct cnr_err **err)
-{
-        struct net *n;
-        struct cnr_err *e = NULL;
-        struct waiter *w;
-
-        n = net_find(CNR_NET_DEFAULT, &e);
-        if (n) {
-                net_free(n);
-                fn(N.s, NULL, arg);
-                return 0;
-        }
-        if (e->code != ENOENT) {
-                *err = e;
-                return -1;
-        }
-        cnr_err_free(&e);
-        w = xcalloc(1, sizeof(*w));
-        w->fn = fn;
-        w->arg = arg;
-        w->next = N.waiters;
-        N.waiters = w;
-        if (!N.ensuring) {
-                struct sup_net_create req = {.name = CNR_NET_DEFAULT};
-
-                N.ensuring = true;
-                if (sup_network_create_bridge(N.s, &req, N.s->d->cfg.net.default_bridge, on_default_created, NULL,
-                                              err) < 0) {
-                        N.ensuring = false;
-                        N.waiters = w->next;
-                        free(w);
-                        return -1;
-                }
-        }
-        return 0;
-}
-
-/* The default network's bridge is containr0, which the bridge= option
- * (cnr-* only) cannot name. */
-static int
-sup_network_create_bridge(struct sup *s, const struct sup_net_create *req, const char *bridge, sup_net_create_cb cb,
-                          void *arg, struct cnr_err **err)
-{
-        Cnr__Helper__ToHelper env = CNR__HELPER__TO_HELPER__INIT;
-        Cnr__Helper__RouteList rl = CNR__HELPER__ROUTE_LIST__INIT;
-        struct create_op *o;
-
-        if (!netd_up())
-                return cnr_errf(err, EAGAIN, "netd is not up yet: try again");
-        o = xcalloc(1, sizeof(*o));
-        o->name = xstrdup(req->name);
-        o->subnet = req->subnet && req->subnet[0] ? xstrdup(req->subnet) : NULL;
-        o->bridge = xstrdup(bridge);
-        o->options = xstrdup("{}");
-        o->labels = xstrdup("{}");
-        o->cb = cb;
-        o->arg = arg;
-        env.op_case = CNR__HELPER__TO_HELPER__OP_ROUTE_LIST;
-        env.route_list = &rl;
-        if (sup_helper_request_fds(s, CNR_HELPER_NETD, env.op_case, &env.base, NULL, 0, 0, on_routes, o, err) < 0) {
-                create_op_free(o);
-                return -1;
-        }
-        return 0;
-}
-
 /* ---- netd requests ------------------------------------------------------ */
 
-static int
-netd_cni(const char *cmd, const char *cid, const char *ifname, const struct net *n, const char *capargs,
+int
+nets_cni(const char *cmd, const char *cid, const char *ifname, const struct net *n, const char *capargs,
          const char *prev, cnr_reply_cb cb, void *arg, struct cnr_err **err)
 {
         Cnr__Helper__ToHelper env = CNR__HELPER__TO_HELPER__INIT;
         Cnr__Helper__CniExec c = CNR__HELPER__CNI_EXEC__INIT;
-        _cleanup_free_ char *conf = conflist_of(n);
+        _cleanup_free_ char *conf = nets_conflist(n);
 
         c.command = strcmp(cmd, "ADD") == 0 ? 1 : strcmp(cmd, "DEL") == 0 ? 2 : 3;
         c.id = (char *)cid;
@@ -904,15 +501,16 @@ static void detach_step(struct detach_op *o);
 static void
 detach_finish(struct detach_op *o)
 {
-        audit(o->only ? "network_disconnect" : "network_detach",
-              json_pack("{s:s, s:s?, s:i}", "container", o->cid, "network", o->only, "networks", (int)o->n), o->first);
-        busy_drop(o->cid);
+        nets_audit(o->only ? "network_disconnect" : "network_detach",
+                   json_pack("{s:s, s:s?, s:i}", "container", o->cid, "network", o->only, "networks", (int)o->n),
+                   o->first);
+        nets_busy_drop(o->cid);
         if (o->cb)
                 o->cb(N.s, o->first, o->arg);
         else if (o->first)
                 log_warn("network cleanup of container %.12s: %s", o->cid, cnr_err_str(o->first));
         cnr_err_free(&o->first);
-        atts_free(o->atts, o->n);
+        nets_atts_free(o->atts, o->n);
         free(o->cid);
         free(o->only);
         free(o);
@@ -922,15 +520,15 @@ static void
 on_handle_removed(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
 {
         struct detach_op *o = arg;
-        struct cnr_err *own = NULL, *e = reply_error(env, err, &own);
+        struct cnr_err *own = NULL, *e = nets_reply_error(env, err, &own);
         struct cnr_err *dbe = NULL;
 
         if (e) {
                 if (o->first == NULL) {
-                        o->first = err_copy(e);
+                        o->first = nets_err_copy(e);
                         cnr_err_wrap(&o->first, "remove the network namespace handle");
                 }
-        } else if (exec_bind("DELETE FROM net_handles WHERE container_id = ?1", o->cid, NULL, &dbe) < 0) {
+        } else if (nets_exec("DELETE FROM net_handles WHERE container_id = ?1", o->cid, NULL, &dbe) < 0) {
                 if (o->first == NULL)
                         o->first = dbe;
                 else
@@ -944,17 +542,17 @@ static void
 on_del(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
 {
         struct detach_op *o = arg;
-        struct cnr_err *own = NULL, *e = reply_error(env, err, &own);
+        struct cnr_err *own = NULL, *e = nets_reply_error(env, err, &own);
         struct att *a = &o->atts[o->next];
         struct cnr_err *dbe = NULL;
 
         if (e) {
                 /* Kept: start-up cleanup tries again. */
                 if (o->first == NULL) {
-                        o->first = err_copy(e);
+                        o->first = nets_err_copy(e);
                         cnr_err_wrap(&o->first, "CNI DEL of network `%s`", a->net->name);
                 }
-        } else if (exec_bind("DELETE FROM net_attachments WHERE container_id = ?1 AND network_id = ?2", o->cid,
+        } else if (nets_exec("DELETE FROM net_attachments WHERE container_id = ?1 AND network_id = ?2", o->cid,
                              a->network_id, &dbe) < 0) {
                 if (o->first == NULL)
                         o->first = dbe;
@@ -978,7 +576,7 @@ detach_step(struct detach_op *o)
                         continue;
                 if (a->ports[0])
                         caps = xasprintf("{\"portMappings\":%s}", a->ports);
-                if (netd_cni("DEL", o->cid, a->ifname, a->net, caps, a->result[0] ? a->result : NULL, on_del, o,
+                if (nets_cni("DEL", o->cid, a->ifname, a->net, caps, a->result[0] ? a->result : NULL, on_del, o,
                              &err) >= 0)
                         return; /* on_del goes on */
                 if (o->first == NULL)
@@ -997,27 +595,27 @@ detach_step(struct detach_op *o)
         }
 }
 
-static int
-detach(const char *cid, const char *only, sup_net_done_cb cb, void *arg, struct cnr_err **err)
+int
+nets_detach(const char *cid, const char *only, sup_net_done_cb cb, void *arg, struct cnr_err **err)
 {
         struct detach_op *o;
 
-        if (busy_take(cid, err) < 0)
+        if (nets_busy_take(cid, err) < 0)
                 return -1;
         o = xcalloc(1, sizeof(*o));
         o->cid = xstrdup(cid);
         o->only = only ? xstrdup(only) : NULL;
         o->cb = cb;
         o->arg = arg;
-        if (atts_of(cid, &o->atts, &o->n, err) < 0) {
-                busy_drop(cid);
+        if (nets_atts(cid, &o->atts, &o->n, err) < 0) {
+                nets_busy_drop(cid);
                 free(o->cid);
                 free(o->only);
                 free(o);
                 return -1;
         }
         o->next = o->n;
-        if (!has_handle(cid) && o->n == 0) {
+        if (!nets_has_handle(cid) && o->n == 0) {
                 /* nothing was ever made: succeed, later (callers expect async) */
                 detach_step(o);
                 return 0;
@@ -1029,9 +627,9 @@ detach(const char *cid, const char *only, sup_net_done_cb cb, void *arg, struct 
 int
 sup_network_detach(struct sup *s, const char *container_id, sup_net_done_cb cb, void *arg, struct cnr_err **err)
 {
-        if (!netd_up() && has_handle(container_id))
+        if (!nets_netd_up() && nets_has_handle(container_id))
                 return cnr_errf(err, EAGAIN, "netd is not up yet: try again");
-        return detach(container_id, NULL, cb, arg, err);
+        return nets_detach(container_id, NULL, cb, arg, err);
 }
 
 /* ---- attach ------------------------------------------------------------- */
@@ -1153,11 +751,11 @@ attach_done(struct attach_op *o)
         }
         fclose(hosts);
         a.etc_resolv_conf = resolv_conf();
-        audit("network_attach",
-              json_pack("{s:s, s:i, s:i, s:s?}", "container", o->cid, "networks", (int)o->nnets, "addresses",
-                        (int)a.nips, "ports", o->ports),
-              NULL);
-        busy_drop(o->cid);
+        nets_audit("network_attach",
+                   json_pack("{s:s, s:i, s:i, s:s?}", "container", o->cid, "networks", (int)o->nnets, "addresses",
+                             (int)a.nips, "ports", o->ports),
+                   NULL);
+        nets_busy_drop(o->cid);
         o->cb(N.s, &a, NULL, o->arg);
         if (a.netns_fd == o->nsfd)
                 a.netns_fd = -1; /* not taken: attach_op_free closes it */
@@ -1174,7 +772,7 @@ attach_failed_done(struct sup *s, struct cnr_err *err, void *arg)
 
         if (err)
                 log_warn("undo the network attachment of container %.12s: %s", o->cid, cnr_err_str(err));
-        audit("network_attach", json_pack("{s:s}", "container", o->cid), o->failed);
+        nets_audit("network_attach", json_pack("{s:s}", "container", o->cid), o->failed);
         o->cb(N.s, NULL, o->failed, o->arg);
         attach_op_free(o);
 }
@@ -1186,11 +784,11 @@ attach_fail(struct attach_op *o, struct cnr_err *e)
         struct cnr_err *e2 = NULL;
 
         o->failed = e;
-        busy_drop(o->cid);
-        if (detach(o->cid, NULL, attach_failed_done, o, &e2) < 0) {
+        nets_busy_drop(o->cid);
+        if (nets_detach(o->cid, NULL, attach_failed_done, o, &e2) < 0) {
                 log_warn("undo the network attachment of container %.12s: %s", o->cid, cnr_err_str(e2));
                 cnr_err_free(&e2);
-                audit("network_attach", json_pack("{s:s}", "container", o->cid), o->failed);
+                nets_audit("network_attach", json_pack("{s:s}", "container", o->cid), o->failed);
                 o->cb(N.s, NULL, o->failed, o->arg);
                 attach_op_free(o);
         }
@@ -1202,7 +800,7 @@ static void
 on_add(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
 {
         struct attach_op *o = arg;
-        struct cnr_err *own = NULL, *e = reply_error(env, err, &own);
+        struct cnr_err *own = NULL, *e = nets_reply_error(env, err, &own);
         Cnr__Helper__FromHelper *m = (Cnr__Helper__FromHelper *)env;
         struct net *n = o->nets[o->next];
         _cleanup_free_ char *ifname = xasprintf("eth%zu", o->next);
@@ -1214,7 +812,7 @@ on_add(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cn
                 e = own;
         }
         if (e) {
-                struct cnr_err *c = err_copy(e);
+                struct cnr_err *c = nets_err_copy(e);
                 cnr_err_wrap(&c, "network `%s`", n->name);
                 cnr_err_free(&own);
                 attach_fail(o, c);
@@ -1250,7 +848,7 @@ attach_next(struct attach_op *o)
         /* -p publishes through the first network, as Docker does */
         if (o->next == 0 && o->ports)
                 caps = xasprintf("{\"portMappings\":%s}", o->ports);
-        if (netd_cni("ADD", o->cid, ifname, o->nets[o->next], caps, NULL, on_add, o, &err) < 0)
+        if (nets_cni("ADD", o->cid, ifname, o->nets[o->next], caps, NULL, on_add, o, &err) < 0)
                 attach_fail(o, err);
 }
 
@@ -1258,7 +856,7 @@ static void
 on_netns(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
 {
         struct attach_op *o = arg;
-        struct cnr_err *own = NULL, *e = reply_error(env, err, &own);
+        struct cnr_err *own = NULL, *e = nets_reply_error(env, err, &own);
         Cnr__Helper__FromHelper *m = (Cnr__Helper__FromHelper *)env;
 
         if (e == NULL && (m->msg_case != CNR__HELPER__FROM_HELPER__MSG_NETNS || f->nfds != 1)) {
@@ -1266,7 +864,7 @@ on_netns(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct 
                 e = own;
         }
         if (e) {
-                struct cnr_err *c = err_copy(e);
+                struct cnr_err *c = nets_err_copy(e);
                 cnr_err_wrap(&c, "network namespace");
                 cnr_err_free(&own);
                 attach_fail(o, c);
@@ -1330,8 +928,8 @@ attach_go(struct sup *s, struct cnr_err *e, void *arg)
         struct cnr_err *err = NULL;
 
         if (e) {
-                busy_drop(o->cid);
-                err = err_copy(e);
+                nets_busy_drop(o->cid);
+                err = nets_err_copy(e);
                 cnr_err_wrap(&err, "the default network");
                 o->cb(N.s, NULL, err, o->arg);
                 cnr_err_free(&err);
@@ -1340,7 +938,7 @@ attach_go(struct sup *s, struct cnr_err *e, void *arg)
         }
         o->nets = xcalloc(o->nnames + 1, sizeof(*o->nets));
         for (size_t i = 0; i < o->nnames; i++) {
-                o->nets[i] = net_find(o->names[i], &err);
+                o->nets[i] = nets_find(o->names[i], &err);
                 if (o->nets[i] == NULL)
                         goto fail;
                 o->nnets++;
@@ -1359,7 +957,7 @@ attach_go(struct sup *s, struct cnr_err *e, void *arg)
         }
         return;
 fail:
-        busy_drop(o->cid);
+        nets_busy_drop(o->cid);
         o->cb(N.s, NULL, err, o->arg);
         cnr_err_free(&err);
         attach_op_free(o);
@@ -1407,7 +1005,7 @@ sup_network_attach(struct sup *s, const struct sup_net_request *req, sup_net_att
         bool wants_default = false;
         json_t *pj = NULL;
 
-        if (req->container_id == NULL || req->container_id[0] == '\0' || !valid_name(req->container_id) ||
+        if (req->container_id == NULL || req->container_id[0] == '\0' || !nets_valid_name(req->container_id) ||
             strlen(req->container_id) > 128)
                 return cnr_errf(err, EINVAL, "container id `%s`: not a valid CNI container id",
                                 req->container_id ? req->container_id : "");
@@ -1415,9 +1013,9 @@ sup_network_attach(struct sup *s, const struct sup_net_request *req, sup_net_att
                 return cnr_errf(err, EINVAL, "-p needs a network (not --network none)");
         if (req->nnetworks > 16)
                 return cnr_errf(err, EINVAL, "at most 16 networks per container");
-        if (!netd_up())
+        if (!nets_netd_up())
                 return cnr_errf(err, EAGAIN, "netd is not up yet: try again");
-        if (has_handle(req->container_id))
+        if (nets_has_handle(req->container_id))
                 return cnr_errf(err, EEXIST, "container `%.12s` is already attached (detach it first)",
                                 req->container_id);
         if (req->nports) {
@@ -1425,7 +1023,7 @@ sup_network_attach(struct sup *s, const struct sup_net_request *req, sup_net_att
                 if (pj == NULL)
                         return -1;
         }
-        if (busy_take(req->container_id, err) < 0) {
+        if (nets_busy_take(req->container_id, err) < 0) {
                 json_decref(pj);
                 return -1;
         }
@@ -1446,8 +1044,8 @@ sup_network_attach(struct sup *s, const struct sup_net_request *req, sup_net_att
                         wants_default = true;
         }
         if (wants_default) {
-                if (ensure_default(attach_go, o, err) < 0) {
-                        busy_drop(o->cid);
+                if (nets_ensure_default(attach_go, o, err) < 0) {
+                        nets_busy_drop(o->cid);
                         attach_op_free(o);
                         return -1;
                 }
@@ -1478,361 +1076,6 @@ sup_net_attachment_clear(struct sup_net_attachment *a)
         a->netns_fd = -1;
 }
 
-/* ---- connect / disconnect ----------------------------------------------- */
-
-struct connect_op {
-        char *cid, *ifname;
-        struct net *net;
-        sup_net_connect_cb cb;
-        void *arg;
-};
-
-static void
-connect_free(struct connect_op *o)
-{
-        free(o->cid);
-        free(o->ifname);
-        net_free(o->net);
-        free(o);
-}
-
-static void
-on_connect_undone(struct sup *s, struct cnr_err *err, void *arg)
-{
-        /* nothing: the error was reported already */
-}
-
-static void
-on_connect_add(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
-{
-        struct connect_op *o = arg;
-        struct cnr_err *own = NULL, *e = reply_error(env, err, &own), *dbe = NULL, *e2 = NULL;
-        Cnr__Helper__FromHelper *m = (Cnr__Helper__FromHelper *)env;
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        const char *addr = NULL;
-        json_t *r = NULL;
-
-        if (e == NULL && m->msg_case != CNR__HELPER__FROM_HELPER__MSG_CNI_RESULT) {
-                cnr_errf(&own, EPROTO, "netd answered CniExec with case %d", (int)m->msg_case);
-                e = own;
-        }
-        if (e == NULL) {
-                if (cnr_db_prepare(N.s->db,
-                                   "UPDATE net_attachments SET state = 'attached', result = ?3"
-                                   " WHERE container_id = ?1 AND network_id = ?2",
-                                   &st, &dbe) == 0) {
-                        sqlite3_bind_text(st, 1, o->cid, -1, SQLITE_STATIC);
-                        sqlite3_bind_text(st, 2, o->net->id, -1, SQLITE_STATIC);
-                        sqlite3_bind_text(st, 3, m->cni_result->result, -1, SQLITE_STATIC);
-                        if (sqlite3_step(st) != SQLITE_DONE)
-                                cnr_db_err(N.s->db, &dbe, "record the CNI result");
-                }
-                e = dbe;
-                r = json_loads(m->cni_result->result, 0, NULL);
-                addr = json_string_value(json_object_get(json_array_get(json_object_get(r, "ips"), 0), "address"));
-        }
-        audit("network_connect",
-              json_pack("{s:s, s:s, s:s, s:s?}", "container", o->cid, "network", o->net->name, "ifname", o->ifname,
-                        "address", addr),
-              e);
-        busy_drop(o->cid);
-        o->cb(N.s, o->cid, o->ifname, addr, e, o->arg);
-        if (e && detach(o->cid, o->net->id, on_connect_undone, NULL, &e2) < 0)
-                cnr_err_free(&e2);
-        json_decref(r);
-        cnr_err_free(&own);
-        cnr_err_free(&dbe);
-        connect_free(o);
-}
-
-int
-sup_network_connect(struct sup *s, const char *network, const char *container, sup_net_connect_cb cb, void *arg,
-                    struct cnr_err **err)
-{
-        struct connect_op *o;
-        struct att *atts = NULL;
-        size_t n = 0, idx = 0;
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        char *cid;
-        struct net *net;
-
-        if (!netd_up())
-                return cnr_errf(err, EAGAIN, "netd is not up yet: try again");
-        net = net_find(network, err);
-        if (net == NULL)
-                return -1;
-        cid = handle_find(container, err);
-        if (cid == NULL) {
-                net_free(net);
-                return -1;
-        }
-        if (atts_of(cid, &atts, &n, err) < 0)
-                goto fail;
-        for (size_t i = 0; i < n; i++) {
-                unsigned long long k;
-                if (strcmp(atts[i].network_id, net->id) == 0) {
-                        cnr_errf(err, EEXIST, "container `%.12s` is already on network `%s`", cid, net->name);
-                        goto fail;
-                }
-                if (cnr_parse_uint(atts[i].ifname + 3, 99, &k) == 0 && k + 1 > idx)
-                        idx = (size_t)k + 1;
-        }
-        if (idx > 99) {
-                cnr_errf(err, ENOSPC, "container `%.12s`: no interface name left", cid);
-                goto fail;
-        }
-        if (busy_take(cid, err) < 0)
-                goto fail;
-        o = xcalloc(1, sizeof(*o));
-        o->cid = cid;
-        o->net = net;
-        o->ifname = xasprintf("eth%zu", idx);
-        o->cb = cb;
-        o->arg = arg;
-        if (cnr_db_prepare(N.s->db,
-                           "INSERT INTO net_attachments (container_id, network_id, ifname, state, created)"
-                           " VALUES (?1, ?2, ?3, 'adding', ?4)",
-                           &st, err) < 0)
-                goto fail_op;
-        sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, net->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, o->ifname, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, (long long)time(NULL));
-        if (sqlite3_step(st) != SQLITE_DONE) {
-                cnr_db_err(N.s->db, err, "record the attachment");
-                goto fail_op;
-        }
-        if (netd_cni("ADD", cid, o->ifname, net, NULL, NULL, on_connect_add, o, err) < 0) {
-                exec_bind("DELETE FROM net_attachments WHERE container_id = ?1 AND network_id = ?2", cid, net->id,
-                          NULL);
-                goto fail_op;
-        }
-        atts_free(atts, n);
-        return 0;
-fail_op:
-        busy_drop(cid);
-        connect_free(o);
-        atts_free(atts, n);
-        return -1;
-fail:
-        atts_free(atts, n);
-        free(cid);
-        net_free(net);
-        return -1;
-}
-
-struct disc {
-        char *cid;
-        sup_net_connect_cb cb;
-        void *arg;
-};
-
-static void
-on_disconnected(struct sup *s, struct cnr_err *err, void *arg)
-{
-        struct disc *d = arg;
-
-        d->cb(s, d->cid, NULL, NULL, err, d->arg);
-        free(d->cid);
-        free(d);
-}
-
-int
-sup_network_disconnect(struct sup *s, const char *network, const char *container, sup_net_connect_cb cb, void *arg,
-                       struct cnr_err **err)
-{
-        struct att *atts = NULL;
-        size_t n = 0;
-        bool on = false;
-        struct disc *d;
-        struct net *net;
-        char *cid;
-        int rc = -1;
-
-        if (!netd_up())
-                return cnr_errf(err, EAGAIN, "netd is not up yet: try again");
-        net = net_find(network, err);
-        if (net == NULL)
-                return -1;
-        cid = handle_find(container, err);
-        if (cid == NULL)
-                goto out;
-        if (atts_of(cid, &atts, &n, err) < 0)
-                goto out;
-        for (size_t i = 0; i < n; i++)
-                on = on || strcmp(atts[i].network_id, net->id) == 0;
-        if (!on) {
-                cnr_errf(err, ENOENT, "container `%.12s` is not on network `%s`", cid, net->name);
-                goto out;
-        }
-        d = xcalloc(1, sizeof(*d));
-        d->cid = xstrdup(cid);
-        d->cb = cb;
-        d->arg = arg;
-        rc = detach(cid, net->id, on_disconnected, d, err);
-        if (rc < 0) {
-                free(d->cid);
-                free(d);
-        }
-out:
-        atts_free(atts, n);
-        free(cid);
-        net_free(net);
-        return rc;
-}
-
-/* ---- remove ------------------------------------------------------------- */
-
-struct rm_op {
-        struct net *net;
-        sup_net_done_cb cb;
-        void *arg;
-};
-
-static void
-on_bridge_removed(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
-{
-        struct rm_op *o = arg;
-        struct cnr_err *own = NULL, *e = reply_error(env, err, &own), *dbe = NULL;
-
-        if (e == NULL && exec_bind("DELETE FROM networks WHERE id = ?1", o->net->id, NULL, &dbe) < 0)
-                e = dbe;
-        audit("network_remove",
-              json_pack("{s:s, s:s, s:s}", "name", o->net->name, "id", o->net->id, "bridge", o->net->bridge), e);
-        o->cb(N.s, e, o->arg);
-        cnr_err_free(&own);
-        cnr_err_free(&dbe);
-        net_free(o->net);
-        free(o);
-}
-
-int
-sup_network_remove(struct sup *s, const char *ref, sup_net_done_cb cb, void *arg, struct cnr_err **err)
-{
-        Cnr__Helper__ToHelper env = CNR__HELPER__TO_HELPER__INIT;
-        Cnr__Helper__BridgeRemove br = CNR__HELPER__BRIDGE_REMOVE__INIT;
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
-        struct net *net;
-        struct rm_op *o;
-        int users = 0;
-
-        net = net_find(ref, err);
-        if (net == NULL)
-                return -1;
-        if (cnr_db_prepare(N.s->db, "SELECT COUNT(*) FROM net_attachments WHERE network_id = ?1", &st, err) < 0) {
-                net_free(net);
-                return -1;
-        }
-        sqlite3_bind_text(st, 1, net->id, -1, SQLITE_STATIC);
-        if (sqlite3_step(st) == SQLITE_ROW)
-                users = sqlite3_column_int(st, 0);
-        if (users > 0) {
-                cnr_errf(err, EBUSY, "network `%s` has %d attached container%s: disconnect or remove them first",
-                         net->name, users, users == 1 ? "" : "s");
-                net_free(net);
-                return -1;
-        }
-        if (!netd_up()) {
-                net_free(net);
-                return cnr_errf(err, EAGAIN, "netd is not up yet: try again");
-        }
-        o = xcalloc(1, sizeof(*o));
-        o->net = net;
-        o->cb = cb;
-        o->arg = arg;
-        br.name = net->bridge;
-        br.network = net->name;
-        env.op_case = CNR__HELPER__TO_HELPER__OP_BRIDGE_REMOVE;
-        env.bridge_remove = &br;
-        if (sup_helper_request_fds(s, CNR_HELPER_NETD, env.op_case, &env.base, NULL, 0, 0, on_bridge_removed, o, err) <
-            0) {
-                net_free(net);
-                free(o);
-                return -1;
-        }
-        return 0;
-}
-
-/* ---- JSON for ls and inspect --------------------------------------------- */
-
-static json_t *
-net_json(const struct net *n, bool full)
-{
-        json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I}", "Id", n->id, "Name", n->name, "Driver", n->driver,
-                              "Subnet", n->subnet, "Gateway", n->gateway, "Bridge", n->bridge, "Created",
-                              (json_int_t)n->created);
-        json_t *labels = json_loads(n->labels, 0, NULL), *opts = json_loads(n->options, 0, NULL);
-
-        json_object_set_new(j, "Labels", labels ? labels : json_object());
-        json_object_set_new(j, "Options", opts ? opts : json_object());
-        if (full) {
-                _cleanup_stmt_ sqlite3_stmt *st = NULL;
-                struct cnr_err *err = NULL;
-                json_t *cs = json_object();
-                _cleanup_free_ char *conf = conflist_of(n);
-
-                if (cnr_db_prepare(N.s->db,
-                                   "SELECT a.container_id, h.container_name, a.ifname, a.state, a.result, a.ports"
-                                   " FROM net_attachments a JOIN net_handles h ON h.container_id = a.container_id"
-                                   " WHERE a.network_id = ?1 ORDER BY a.container_id",
-                                   &st, &err) == 0) {
-                        sqlite3_bind_text(st, 1, n->id, -1, SQLITE_STATIC);
-                        while (sqlite3_step(st) == SQLITE_ROW) {
-                                json_t *r = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
-                                json_t *ports = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
-                                json_t *ip = json_array_get(json_object_get(r, "ips"), 0);
-                                json_t *c = json_pack("{s:s, s:s, s:s, s:s?}", "Name",
-                                                      (const char *)sqlite3_column_text(st, 1), "Interface",
-                                                      (const char *)sqlite3_column_text(st, 2), "State",
-                                                      (const char *)sqlite3_column_text(st, 3), "IPv4Address",
-                                                      json_string_value(json_object_get(ip, "address")));
-                                if (ports)
-                                        json_object_set_new(c, "Ports", ports);
-                                json_object_set_new(cs, (const char *)sqlite3_column_text(st, 0), c);
-                                json_decref(r);
-                        }
-                }
-                cnr_err_free(&err);
-                json_object_set_new(j, "Containers", cs);
-                json_object_set_new(j, "Conflist", json_loads(conf, 0, NULL));
-        }
-        return j;
-}
-
-json_t *
-sup_networks_json(struct sup *s, char *const *names, size_t n, json_t *missing, struct cnr_err **err)
-{
-        json_t *out = json_array();
-
-        if (n == 0) {
-                struct net **all = NULL;
-                size_t nall = 0;
-
-                if (nets_all(&all, &nall, err) < 0) {
-                        json_decref(out);
-                        return NULL;
-                }
-                for (size_t i = 0; i < nall; i++)
-                        json_array_append_new(out, net_json(all[i], missing != NULL));
-                nets_free(all, nall);
-                return out;
-        }
-        for (size_t i = 0; i < n; i++) {
-                struct cnr_err *e = NULL;
-                struct net *net = net_find(names[i], &e);
-
-                if (net == NULL) {
-                        if (missing)
-                                json_array_append_new(missing, json_string(names[i]));
-                        cnr_err_free(&e);
-                        continue;
-                }
-                json_array_append_new(out, net_json(net, true));
-                net_free(net);
-        }
-        return out;
-}
-
 /* ---- start-up ----------------------------------------------------------- */
 
 /* Without the lifecycle's own answer: a container is known while its row
@@ -1860,7 +1103,7 @@ run_reconcile(void)
         size_t ngone = 0;
         int r;
 
-        if (N.reconciled || !netd_up() || !N.reconcile_wanted)
+        if (N.reconciled || !nets_netd_up() || !N.reconcile_wanted)
                 return;
         N.reconciled = true;
         if (cnr_db_prepare(N.s->db, "SELECT container_id FROM net_handles", &st, &err) < 0) {
@@ -1877,7 +1120,7 @@ run_reconcile(void)
         }
         for (size_t i = 0; i < ngone; i++) {
                 log_info("network cleanup: container %.12s is gone: CNI DEL and handle removal", gone[i]);
-                if (detach(gone[i], NULL, NULL, NULL, &err) < 0) {
+                if (nets_detach(gone[i], NULL, NULL, NULL, &err) < 0) {
                         log_warn("network cleanup of %.12s: %s", gone[i], cnr_err_str(err));
                         cnr_err_free(&err);
                 }
@@ -1906,7 +1149,7 @@ sup_networks_helper_up(struct sup *s)
 {
         struct cnr_err *err = NULL;
 
-        if (ensure_default(on_default_ready, NULL, &err) < 0) {
+        if (nets_ensure_default(on_default_ready, NULL, &err) < 0) {
                 log_error("default network: %s", cnr_err_str(err));
                 cnr_err_free(&err);
         }
@@ -1930,52 +1173,6 @@ void
 sup_networks_stop(struct sup *s)
 {
         while (N.busy)
-                busy_drop(N.busy->id);
+                nets_busy_drop(N.busy->id);
         N.s = NULL;
-}
-
-/* ---- -p ----------------------------------------------------------------- */
-
-int
-sup_port_map_parse(const char *s, struct sup_port_map *out, char *ipbuf, size_t ipbuflen, struct cnr_err **err)
-{
-        _cleanup_free_ char *dup = xstrdup(s);
-        char *proto = strchr(dup, '/'), *parts[3];
-        unsigned long long hp, cp;
-        size_t n = 0;
-        char *p = dup;
-
-        memset(out, 0, sizeof(*out));
-        if (proto) {
-                *proto++ = '\0';
-                if (strcmp(proto, "tcp") == 0)
-                        out->udp = false;
-                else if (strcmp(proto, "udp") == 0)
-                        out->udp = true;
-                else
-                        return cnr_errf(err, EINVAL, "-p `%s`: protocol `%s` is not tcp or udp", s, proto);
-        }
-        while (n < 3) {
-                char *c = strchr(p, ':');
-                parts[n++] = p;
-                if (c == NULL)
-                        break;
-                *c = '\0';
-                p = c + 1;
-        }
-        if (n < 2 || strchr(p, ':'))
-                return cnr_errf(err, EINVAL, "-p `%s`: expected [HOSTIP:]HOSTPORT:CONTAINERPORT[/tcp|udp]", s);
-        if (n == 3) {
-                unsigned char b[4];
-                if (inet_pton(AF_INET, parts[0], b) != 1)
-                        return cnr_errf(err, EINVAL, "-p `%s`: `%s` is not an IPv4 address", s, parts[0]);
-                snprintf(ipbuf, ipbuflen, "%s", parts[0]);
-                out->host_ip = ipbuf;
-        }
-        if (cnr_parse_uint(parts[n - 2], 65535, &hp) < 0 || hp == 0 || cnr_parse_uint(parts[n - 1], 65535, &cp) < 0 ||
-            cp == 0)
-                return cnr_errf(err, EINVAL, "-p `%s`: ports must be numbers from 1 to 65535", s);
-        out->host_port = (uint16_t)hp;
-        out->container_port = (uint16_t)cp;
-        return 0;
 }

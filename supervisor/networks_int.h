@@ -1,0 +1,79 @@
+/* Between networks.c (records, attach, detach, start-up) and
+ * networks_cmd.c (subnets, create, connect, disconnect, remove, JSON):
+ * the supervisor's network state and the helpers both use.  Nothing else
+ * includes this. */
+#ifndef CNR_SUP_NETWORKS_INT_H
+#define CNR_SUP_NETWORKS_INT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <sqlite3.h>
+
+#include "ipc/peer.h"
+#include "supervisor/networks.h"
+
+#define NET_TIMEOUT_MS 150000 /* a CNI chain: netd gives each plugin 60 s */
+
+/* A row of `networks`. */
+struct net {
+        char *id, *name, *driver, *subnet, *gateway, *bridge, *options, *labels;
+        long long created;
+};
+
+/* A row of `net_attachments` with its network. */
+struct att {
+        char *network_id, *ifname, *ports, *state, *result;
+        struct net *net;
+};
+
+struct busy;
+struct waiter {
+        void (*fn)(struct sup *s, struct cnr_err *err, void *arg);
+        void *arg;
+        struct waiter *next;
+};
+
+struct sup_nets_state {
+        struct sup *s;
+        bool ensuring;          /* the default network is being created */
+        struct waiter *waiters; /* for the default network */
+        struct busy *busy;      /* containers with an operation in flight */
+        sup_net_known_fn known; /* set by sup_networks_reconcile */
+        void *known_arg;
+        bool reconcile_wanted, reconciled;
+};
+extern struct sup_nets_state N;
+
+bool nets_netd_up(void);
+void nets_net_free(struct net *n);
+void nets_free(struct net **v, size_t n);
+bool nets_valid_name(const char *s);
+int nets_busy_take(const char *id, struct cnr_err **err);
+void nets_busy_drop(const char *id);
+/* The reply's error (transport or cnr.Error), or NULL; *own holds a made one. */
+struct cnr_err *nets_reply_error(ProtobufCMessage *env, struct cnr_err *err, struct cnr_err **own);
+struct cnr_err *nets_err_copy(const struct cnr_err *e);
+/* One audit record; takes args. */
+void nets_audit(const char *op, json_t *args, struct cnr_err *err);
+
+int nets_all(struct net ***out, size_t *n, struct cnr_err **err);
+/* By name, id or unambiguous id prefix; NULL with ENOENT or EINVAL. */
+struct net *nets_find(const char *ref, struct cnr_err **err);
+int nets_insert(const struct net *n, struct cnr_err **err);
+int nets_exec(const char *sql, const char *a, const char *b, struct cnr_err **err);
+int nets_atts(const char *cid, struct att **out, size_t *n, struct cnr_err **err);
+void nets_atts_free(struct att *v, size_t n);
+bool nets_has_handle(const char *cid);
+char *nets_handle_find(const char *ref, struct cnr_err **err);
+
+char *nets_conflist(const struct net *n);
+int nets_cni(const char *cmd, const char *cid, const char *ifname, const struct net *n, const char *capargs,
+             const char *prev, cnr_reply_cb cb, void *arg, struct cnr_err **err);
+/* CNI DEL of the container's networks (only that one with `only`), then,
+ * without `only`, its handle; serialised per container (EBUSY). */
+int nets_detach(const char *cid, const char *only, sup_net_done_cb cb, void *arg, struct cnr_err **err);
+/* networks_cmd.c: fn once the default network exists. */
+int nets_ensure_default(void (*fn)(struct sup *s, struct cnr_err *err, void *arg), void *arg, struct cnr_err **err);
+
+#endif
