@@ -24,6 +24,8 @@ CNR_HELPERS="mountd netd snapd buildd crid"
 CNR_TMP=
 CNR_MONITOR_PID=
 CNR_TEST_BRIDGE=cnr-d$$
+# four /24s of the suite's own (unique for pids that differ mod 9600)
+CNR_TEST_POOL=10.$((100 + ($$ >> 6) % 150)).$((($$ & 63) * 4)).0/22
 
 cnr_need_root() {
 	if [ -n "${CNR_UNIT_ONLY:-}" ]; then
@@ -79,7 +81,7 @@ cnr_write_config() { # FILE
 		*networks:*) ;;
 		*)
 			echo "networks:"
-			echo "  pool: [10.$((150 + $$ % 50)).0.0/16]"
+			echo "  pool: [$CNR_TEST_POOL]"
 			echo "  default_bridge: $CNR_TEST_BRIDGE"
 			;;
 		esac
@@ -115,6 +117,8 @@ cnr_stop() {
 	if [ -n "$CNR_MONITOR_PID" ] && kill -0 "$CNR_MONITOR_PID" 2>/dev/null; then
 		_ids=$("$CONTAINR" ps -aq 2>/dev/null)
 		[ -n "$_ids" ] && "$CONTAINR" rm -f $_ids >/dev/null 2>&1
+		# rm answers before CNI DEL is done: wait for the handles to go
+		cnr_wait_for 20 sh -c "[ -z \"\$(ls -A '$CNR_RUN/netns' 2>/dev/null)\" ]"
 	fi
 	if [ -n "$CNR_MONITOR_PID" ] && kill -0 "$CNR_MONITOR_PID" 2>/dev/null; then
 		kill -TERM "$CNR_MONITOR_PID"
@@ -126,6 +130,12 @@ cnr_stop() {
 		kill -KILL "$CNR_MONITOR_PID" 2>/dev/null
 	fi
 	CNR_MONITOR_PID=
+	# last resort (a suite that failed half-way): a handle left mounted
+	# would keep its namespace and veth alive and the directory busy
+	if [ -n "$CNR_RUN" ]; then
+		awk -v p="$CNR_RUN/netns/" 'index($0, " - nsfs ") && index($5, p) == 1 { print $5 }' /proc/self/mountinfo |
+			while read -r _m; do umount -l "$_m"; done
+	fi
 	ip link del "$CNR_TEST_BRIDGE" 2>/dev/null
 	if [ -n "$CNR_TMP" ] && [ -z "${CNR_KEEP:-}" ]; then
 		rm -rf "$CNR_TMP"
