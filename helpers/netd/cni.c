@@ -183,6 +183,11 @@ check_conflist(json_t *conf, json_t *args, struct cnr_err **err)
                                         "conflist `%s`: the bridge plugin needs an explicit `bridge` "
                                         "(cni0 is not containr's)",
                                         json_string_value(name));
+                if (strcmp(json_string_value(type), "tuning") == 0) {
+                        /* its backup of the settings it changes: netd's, not /run/cni */
+                        _cleanup_free_ char *dir = xasprintf("%s/tuning", netd.cni_dir);
+                        json_object_set_new(p, "dataDir", json_string(dir));
+                }
                 if (ipam) {
                         json_t *it = json_object_get(ipam, "type");
 

@@ -58,6 +58,8 @@ own_dir(struct cnr_helper_env *env, const char *path, mode_t mode, struct cnr_er
 int
 netd_setup(struct cnr_helper_env *env, struct cnr_err **err)
 {
+        _cleanup_free_ char *tuning = NULL;
+
         orig_netns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (orig_netns < 0)
                 return cnr_errf(err, errno, "open the original network namespace `/proc/thread-self/ns/net`");
@@ -66,8 +68,10 @@ netd_setup(struct cnr_helper_env *env, struct cnr_err **err)
         netd.netns_dir = xasprintf("%s/netns", env->run_root);
         netd.cni_dir = xasprintf("%s/cni", env->run_root);
         netd.ipam_dir = xasprintf("%s/cni/ipam", env->run_root);
+        tuning = xasprintf("%s/cni/tuning", env->run_root);
+        /* made here: the tuning plugin would make it 0600, which only root can use */
         if (own_dir(env, netd.netns_dir, 0711, err) < 0 || own_dir(env, netd.cni_dir, 0700, err) < 0 ||
-            own_dir(env, netd.ipam_dir, 0700, err) < 0)
+            own_dir(env, netd.ipam_dir, 0700, err) < 0 || own_dir(env, tuning, 0700, err) < 0)
                 return cnr_err_wrap(err, "netd state directories");
         return 0;
 }

@@ -20,6 +20,9 @@ NET2=nd${$}b
 ID1=nd$$-a1
 ID2=nd$$-a2
 ID3=nd$$-a3
+ID4=nd$$-a4
+B3=cnr-nd${$}c
+NET3=nd${$}c
 HDIR=$top_builddir/helpers
 DRIVE=$top_builddir/tests/helper-drive
 NETD_UID=$(cnr_helper_uid netd)
@@ -36,14 +39,15 @@ HTTPD=
 
 cleanup() {
 	[ -n "$HTTPD" ] && kill "$HTTPD" 2>/dev/null
-	for id in $ID1 $ID2 $ID3; do
+	for id in $ID1 $ID2 $ID3 $ID4; do
 		if [ -e "$RUN/netns/$id" ]; then
 			umount -l "$RUN/netns/$id" 2>/dev/null
 		fi
 	done
 	ip link del "$B" 2>/dev/null
 	ip link del "$B2" 2>/dev/null
-	net_cleanup_rules "$NET" "$NET2"
+	ip link del "$B3" 2>/dev/null
+	net_cleanup_rules "$NET" "$NET2" "$NET3"
 	net_shared_chains_cleanup
 	rm -rf "$T"
 }
@@ -114,6 +118,17 @@ pass "netd: 127.0.0.1:$PORT reaches the listener in $ID1 (portmap)"
 kill "$HTTPD"
 wait "$HTTPD" 2>/dev/null
 HTTPD=
+
+# --- tuning, bandwidth, loopback under netd's sandbox --------------------
+SUB3=$(net_free_subnet "$SUB2") || SUB3=
+if [ -n "$SUB3" ] && [ "$SUB3" != "$SUB" ]; then
+	printf '{"cniVersion":"1.0.0","name":"%s","plugins":[{"type":"bridge","bridge":"%s","ipam":{"type":"host-local","ranges":[[{"subnet":"%s"}]]}},{"type":"tuning","sysctl":{"net.ipv4.conf.eth0.arp_notify":"1"},"mtu":1400},{"type":"bandwidth","ingressRate":1000000,"ingressBurst":100000,"egressRate":1000000,"egressBurst":100000},{"type":"loopback"}]}\n' \
+		"$NET3" "$B3" "$SUB3" >"$T/net3.conflist"
+	drive tb netns-open "$ID4" cni ADD "$ID4" eth0 "$T/net3.conflist" - cni DEL "$ID4" eth0 "$T/net3.conflist" - \
+		netns-rm "$ID4" bridge-rm "$B3:$NET3" || { cat "$T/tb" "$T/tb.err" >&2; fail "netd: tuning/bandwidth/loopback"; }
+	ls "$RUN/cni/tuning" >/dev/null || fail "netd: the tuning plugin's dataDir is not netd's"
+	pass "netd: tuning (sysctl, mtu), bandwidth (ifb, tc) and loopback run under netd's sandbox"
+fi
 
 # --- refusals -------------------------------------------------------------
 sed 's/"type":"firewall"/"type":"macvlan"/' "$T/net.conflist" >"$T/bad-plugin.conflist"
