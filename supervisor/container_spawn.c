@@ -422,15 +422,51 @@ new_mount(struct spawn *sp, const char *dest, int fd)
         return m;
 }
 
+/* The image's VOLUMEs (Docker): each an anonymous volume of this
+ * container, filled from the image's content (copy_up), unless a mount of
+ * the operator's has that destination.  A destination is cleaned like
+ * any other, so `../../etc` is the container's /etc (THREATS 28); the
+ * shim resolves it under the rootfs.  Returns how many were added (at
+ * the end of sp->mounts). */
+static size_t
+image_volumes(struct spawn *sp)
+{
+        json_t *vols = json_object_get(sp->icfg, "Volumes");
+        const char *key;
+        json_t *v;
+        size_t n = 0, before = sp->nmounts;
+
+        if (!json_is_object(vols))
+                return 0;
+        json_object_foreach(vols, key, v)
+        {
+                _cleanup_free_ char *dest = ctr_clean_path(key);
+                bool taken = false;
+
+                if (dest == NULL || n >= 32) {
+                        log_warn("container %.12s: image VOLUME `%s` ignored (%s)", sp->c->id, key,
+                                 dest ? "more than 32" : "not a path below /");
+                        continue;
+                }
+                for (size_t i = 0; i < sp->nmounts && !taken; i++)
+                        taken = strcmp(sp->mounts[i]->destination, dest) == 0;
+                if (taken)
+                        continue;
+                new_mount(sp, dest, -1)->copy_up = true;
+                n++;
+        }
+        return sp->nmounts - before;
+}
+
 /* The mounts of the spec: binds from the held O_PATH fds (the shim clones
- * them), tmpfs and volumes from mountd. */
+ * them), tmpfs and volumes from mountd, the image's VOLUMEs. */
 static void
 spawn_mounts(struct spawn *sp)
 {
         struct ctr *c = sp->c;
         const Cnr__Api__ContainerConfig *cfg = c->cfg;
         struct cnr_err *err = NULL;
-        size_t first_async;
+        size_t first_async, nimage;
 
         for (size_t i = 0; i < cfg->n_mounts; i++) {
                 const Cnr__Api__ContainerMount *cm = cfg->mounts[i];
@@ -476,9 +512,23 @@ spawn_mounts(struct spawn *sp)
 
                 if (strcmp(cm->type, "bind") == 0)
                         continue;
-                new_mount(sp, dest, -1);
+                /* Docker: an empty volume starts as a copy of the image's
+                 * content at its destination. */
+                new_mount(sp, dest, -1)->copy_up = strcmp(cm->type, "volume") == 0;
         }
+        nimage = image_volumes(sp);
         sp->pending = (int)(sp->nmounts - first_async) + 1;
+        for (size_t i = 0, k = sp->nmounts - nimage; i < nimage; i++, k++) {
+                struct mount_req *mr = xcalloc(1, sizeof(*mr));
+
+                mr->sp = sp;
+                mr->idx = k;
+                if (ctr_volume_mount(c->s, "", c->id, sp->mounts[k]->destination, on_volume, mr, &err) < 0) {
+                        mount_arrived(sp, mr->idx, -1, err);
+                        cnr_err_free(&err);
+                        free(mr);
+                }
+        }
         for (size_t i = 0, k = first_async; i < cfg->n_mounts; i++) {
                 const Cnr__Api__ContainerMount *cm = cfg->mounts[i];
                 struct mount_req *mr;
@@ -501,7 +551,8 @@ spawn_mounts(struct spawn *sp)
                         env.mount_tmpfs = &mt;
                         r = sup_helper_request(c->s, CNR_HELPER_MOUNTD, env.op_case, &env.base, on_tmpfs, mr, &err);
                 } else {
-                        r = ctr_volume_mount(c->s, cm->source, c->id, on_volume, mr, &err);
+                        r = ctr_volume_mount(c->s, cm->source, c->id, sp->mounts[mr->idx]->destination, on_volume, mr,
+                                             &err);
                 }
                 if (r < 0) {
                         mount_arrived(sp, mr->idx, -1, err);

@@ -2,8 +2,9 @@
  * label containr.volume=<name>.  snapd makes and removes its directory,
  * mountd builds its mount (a bind of the snapshot's fs), the snapshot GC
  * keeps it (it is Active), start-up reconciliation knows it (it is in the
- * metadata).  An anonymous volume (-v /path) has a random name and the
- * label containr.anonymous=<container id>; `rm -v` and --rm remove it. */
+ * metadata).  An anonymous volume (-v /path, or a VOLUME of the image) is
+ * named after its container and destination and has the label
+ * containr.anonymous=<container id>; `rm -v` and --rm remove it. */
 #include "config.h"
 
 #include <errno.h>
@@ -99,8 +100,8 @@ vol_ensure(struct sup *s, const char *name, json_t *labels, cnr_snap_done_fn cb,
 }
 
 int
-ctr_volume_mount(struct sup *s, const char *name, const char *container_id, ctr_fd_fn cb, void *arg,
-                 struct cnr_err **err)
+ctr_volume_mount(struct sup *s, const char *name, const char *container_id, const char *dest, ctr_fd_fn cb,
+                 void *arg, struct cnr_err **err)
 {
         struct vol_op *op;
         char anon[65];
@@ -110,11 +111,13 @@ ctr_volume_mount(struct sup *s, const char *name, const char *container_id, ctr_
         if (s->snaps == NULL)
                 return cnr_errf(err, EAGAIN, "the snapshotter is not available");
         if (name[0] == '\0') {
-                uint8_t b[32];
-                if (getrandom(b, sizeof(b), 0) != (ssize_t)sizeof(b))
-                        abort();
-                for (size_t i = 0; i < sizeof(b); i++)
-                        snprintf(anon + 2 * i, 3, "%02x", b[i]);
+                /* The same name for the same container and destination
+                 * (FNV-1a of the destination): a restart finds its
+                 * volume again instead of making a new one. */
+                uint64_t h = 0xcbf29ce484222325ULL;
+                for (const char *p = dest; *p; p++)
+                        h = (h ^ (uint8_t)*p) * 0x100000001b3ULL;
+                snprintf(anon, sizeof(anon), "%.32s-%016llx", container_id, (unsigned long long)h);
                 name = anon;
                 labels = json_pack("{s:s,s:s}", "containr.volume", name, "containr.anonymous", container_id);
         } else {

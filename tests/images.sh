@@ -54,3 +54,36 @@ cnr_busybox_image() { # REF
 	rm -f "$_tar"
 	return $_rc
 }
+
+# A docker-archive (what `docker save` writes) of the busybox rootfs plus
+# the extra files of directory EXTRA (may be empty), with CONFIG_JSON as
+# the image config's "config" object (Volumes, Labels, ...); `containr
+# load -i FILE` makes it image TAG.  For hostile configs (THREATS 28).
+cnr_archive_image() { # FILE TAG CONFIG_JSON [EXTRA_DIR]
+	_root=$(mktemp /tmp/cnr-arch.XXXXXX.tar)
+	cnr_busybox_rootfs_tar "$_root"
+	if [ -n "${4:-}" ]; then
+		tar --numeric-owner --owner=0 --group=0 --mtime=@0 -C "$4" -rf "$_root" . || return 1
+	fi
+	python3 - "$1" "$2" "$3" "$_root" <<'PY'
+import hashlib, io, json, platform, sys, tarfile
+out, tag, cfg, layer = sys.argv[1], sys.argv[2], json.loads(sys.argv[3]), sys.argv[4]
+arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+data = open(layer, "rb").read()
+diff = hashlib.sha256(data).hexdigest()
+doc = {"architecture": arch, "os": "linux", "config": cfg,
+       "rootfs": {"type": "layers", "diff_ids": ["sha256:" + diff]}}
+b = json.dumps(doc, sort_keys=True).encode()
+cname = "blobs/sha256/" + hashlib.sha256(b).hexdigest()
+def add(t, name, payload):
+    i = tarfile.TarInfo(name); i.size = len(payload); t.addfile(i, io.BytesIO(payload))
+with tarfile.open(out, "w") as t:
+    add(t, "blobs/sha256/" + diff, data)
+    add(t, cname, b)
+    add(t, "manifest.json", json.dumps([{"Config": cname, "RepoTags": [tag],
+                                         "Layers": ["blobs/sha256/" + diff]}]).encode())
+PY
+	_rc=$?
+	rm -f "$_root"
+	return $_rc
+}

@@ -14,6 +14,7 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/openat2.h>
@@ -316,14 +317,138 @@ mount_sys(int rootfd, struct cnr_err **err)
 
 /* ---- spec mounts, /etc files, masks ------------------------------------ */
 
-static int
-spec_mount(int rootfd, const char *dest, int mfd, struct cnr_err **err)
+/* ---- copy-up of a fresh volume ----------------------------------------- */
+
+#define COPY_MAX_DEPTH 64
+
+static bool
+dir_empty(int dfd)
 {
+        _cleanup_close_ int fd = openat(dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d;
+        struct dirent *e;
+        bool empty = true;
+
+        if (fd < 0 || (d = fdopendir(fd)) == NULL)
+                return false;
+        fd = -1; /* owned by d */
+        while ((e = readdir(d)) != NULL)
+                if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0 && strcmp(e->d_name, "lost+found") != 0) {
+                        empty = false;
+                        break;
+                }
+        closedir(d);
+        return empty;
+}
+
+static int
+copy_data(int from, int to)
+{
+        char buf[65536];
+        ssize_t n;
+
+        while ((n = read(from, buf, sizeof(buf))) > 0)
+                if (cnr_write_all(to, buf, (size_t)n) < 0)
+                        return -1;
+        return n < 0 ? -1 : 0;
+}
+
+/* Copy the directory `from` into `to` (both directory fds).  Every entry
+ * is opened relative to its parent's fd with O_NOFOLLOW: a symlink is
+ * copied as a link and never followed, so the image cannot make the shim
+ * read or write anything outside the two trees.  Owner and mode kept. */
+static int
+copy_tree(int from, int to, int depth, const char *dest, struct cnr_err **err)
+{
+        _cleanup_close_ int dfd = fcntl(from, F_DUPFD_CLOEXEC, 3);
+        DIR *d;
+        struct dirent *e;
+        int r = 0;
+
+        if (depth > COPY_MAX_DEPTH)
+                return cnr_errf(err, ELOOP, "volume `%s`: copy-up deeper than %d levels", dest, COPY_MAX_DEPTH);
+        if (dfd < 0 || (d = fdopendir(dfd)) == NULL)
+                return cnr_errf(err, errno, "volume `%s`: read the image's directory", dest);
+        dfd = -1;
+        while (r == 0 && (e = readdir(d)) != NULL) {
+                struct stat st;
+
+                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                        continue;
+                if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        r = cnr_errf(err, errno, "volume `%s`: stat `%s`", dest, e->d_name);
+                        break;
+                }
+                if (S_ISDIR(st.st_mode)) {
+                        _cleanup_close_ int sub = openat(dirfd(d), e->d_name,
+                                                         O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int tsub = -1;
+                        if (sub < 0 || (mkdirat(to, e->d_name, 0700) < 0 && errno != EEXIST) ||
+                            (tsub = openat(to, e->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+                                r = cnr_errf(err, errno, "volume `%s`: copy directory `%s`", dest, e->d_name);
+                                break;
+                        }
+                        r = copy_tree(sub, tsub, depth + 1, dest, err);
+                        if (r == 0 && (fchown(tsub, st.st_uid, st.st_gid) < 0 || fchmod(tsub, st.st_mode & 07777) < 0))
+                                r = cnr_errf(err, errno, "volume `%s`: owner of `%s`", dest, e->d_name);
+                } else if (S_ISREG(st.st_mode)) {
+                        _cleanup_close_ int src = openat(dirfd(d), e->d_name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+                        _cleanup_close_ int dst = -1;
+                        if (src < 0 ||
+                            (dst = openat(to, e->d_name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600)) < 0 ||
+                            copy_data(src, dst) < 0 || fchown(dst, st.st_uid, st.st_gid) < 0 ||
+                            fchmod(dst, st.st_mode & 07777) < 0)
+                                r = cnr_errf(err, errno, "volume `%s`: copy file `%s`", dest, e->d_name);
+                } else if (S_ISLNK(st.st_mode)) {
+                        char target[4096];
+                        ssize_t n = readlinkat(dirfd(d), e->d_name, target, sizeof(target) - 1);
+                        if (n < 0 || (target[n] = '\0', symlinkat(target, to, e->d_name) < 0) ||
+                            fchownat(to, e->d_name, st.st_uid, st.st_gid, AT_SYMLINK_NOFOLLOW) < 0)
+                                r = cnr_errf(err, errno, "volume `%s`: copy link `%s`", dest, e->d_name);
+                }
+                /* devices, fifos, sockets: not copied (as with mknod in a
+                 * user namespace, a volume carries data only) */
+        }
+        closedir(d);
+        return r;
+}
+
+/* Fill the empty volume `mfd` with the rootfs's content at `dest`, if
+ * that is a directory.  Resolved under the root (RESOLVE_IN_ROOT): an
+ * image VOLUME like `../../etc` or a symlinked component reads the
+ * rootfs's own /etc, never the host's (THREATS 28). */
+static int
+copy_up(int rootfd, const char *dest, int mfd, struct cnr_err **err)
+{
+        _cleanup_close_ int src = openat2_in_root(rootfd, dest, O_RDONLY | O_DIRECTORY, 0);
+        _cleanup_close_ int to = -1;
+        struct stat st;
+
+        if (src < 0)
+                return 0; /* nothing there (or not a directory): nothing to copy */
+        to = openat(mfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (to < 0)
+                return cnr_errf(err, errno, "volume `%s`: open its root", dest);
+        if (!dir_empty(to))
+                return 0; /* used before: its data wins */
+        if (copy_tree(src, to, 0, dest, err) < 0)
+                return -1;
+        if (fstat(src, &st) == 0 && (fchown(to, st.st_uid, st.st_gid) < 0 || fchmod(to, st.st_mode & 07777) < 0))
+                return cnr_errf(err, errno, "volume `%s`: owner of its root", dest);
+        return 0;
+}
+
+static int
+spec_mount(int rootfd, const Cnr__Shim__Mount *sm, int mfd, struct cnr_err **err)
+{
+        const char *dest = sm->destination;
         _cleanup_close_ int t = -1;
         struct stat st;
 
         if (fstat(mfd, &st) < 0)
                 return cnr_errf(err, errno, "mount `%s`: stat its fd", dest);
+        if (sm->copy_up && S_ISDIR(st.st_mode) && copy_up(rootfd, dest, mfd, err) < 0)
+                return -1;
         /* Symlinks inside the image are followed but stay inside the root
          * (RESOLVE_IN_ROOT); a swapped component cannot lead out. */
         t = target_in_root(rootfd, dest, S_ISDIR(st.st_mode), 0, err);
@@ -461,7 +586,7 @@ shim_mounts_setup(const Cnr__Shim__ContainerSpec *s, const int *fds, int privfd,
         if (mount_sys(rootfd, err) < 0)
                 return -1;
         for (size_t i = 0; i < s->n_mounts; i++)
-                if (spec_mount(rootfd, s->mounts[i]->destination, fds[s->mounts[i]->fd], err) < 0)
+                if (spec_mount(rootfd, s->mounts[i], fds[s->mounts[i]->fd], err) < 0)
                         return -1;
         if (etc_files(s, rootfd, privfd, err) < 0)
                 return -1;

@@ -134,6 +134,28 @@ pass "-v bind (read-write and :ro)"
 "$C" volume ls | grep -q vol1 && fail "vol1 still listed"
 pass "named volumes persist across containers; volume create/ls/inspect/rm"
 
+# ---- image VOLUMEs: anonymous volumes, filled from the image (THREATS 28) ----
+mkdir -p "$CNR_TMP/volx/data"
+echo from-image >"$CNR_TMP/volx/data/seed"
+cnr_archive_image "$CNR_TMP/vols.tar" vols:1 '{"Volumes": {"../../etc": {}, "/data": {}}, "Cmd": ["sh"]}' \
+	"$CNR_TMP/volx" || fail "make the VOLUME image"
+"$C" load -q -i "$CNR_TMP/vols.tar" >/dev/null || fail "load the VOLUME image"
+rm -f /etc/cnr-threat28-volume
+out=$("$C" run $N --name vols vols:1 sh -c 'cat /data/seed; echo kept >/data/x; echo evil >/etc/cnr-threat28-volume;
+	head -1 /etc/passwd; grep -c " /etc " /proc/self/mountinfo') || fail "run an image with VOLUMEs: $out"
+[ "$out" = "$(printf 'from-image\nroot:x:0:0:root:/root:/bin/sh\n1')" ] || fail "image VOLUMEs: got '$out'"
+[ -e /etc/cnr-threat28-volume ] && fail "VOLUME ../../etc wrote to the host's /etc"
+vid=$("$C" inspect vols | sed -n 's/.*"Id": "\([0-9a-f]*\)".*/\1/p' | head -1 | cut -c1-32)
+[ "$("$C" volume ls -q | grep -c "^$vid-")" -eq 2 ] || fail "want 2 anonymous volumes of vols: $("$C" volume ls -q)"
+"$C" start vols >/dev/null || fail "start vols again"
+"$C" wait vols >/dev/null
+[ "$("$C" volume ls -q | grep -c "^$vid-")" -eq 2 ] || fail "a restart made new anonymous volumes: $("$C" volume ls -q)"
+out=$("$C" run --rm $N vols:1 sh -c 'cat /data/x 2>/dev/null || echo fresh')
+[ "$out" = fresh ] || fail "a second container shares the first one's anonymous volume ($out)"
+"$C" rm vols >/dev/null || fail "rm vols"
+[ "$("$C" volume ls -q | grep -c "^$vid-")" -eq 0 ] || fail "rm left anonymous volumes: $("$C" volume ls -q)"
+pass "image VOLUMEs are anonymous volumes filled from the image, removed with the container; ../../etc stays inside (THREATS 28)"
+
 "$C" run --rm $N --memory 16m demo sh -c 'x=a; while :; do x="$x$x$x$x"; done' 2>/dev/null
 [ $? -eq 137 ] || fail "--memory: want exit 137"
 "$C" run $N --name oom --memory 16m demo sh -c 'x=a; while :; do x="$x$x$x$x"; done' 2>/dev/null
