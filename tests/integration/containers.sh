@@ -156,6 +156,35 @@ out=$("$C" run --rm $N vols:1 sh -c 'cat /data/x 2>/dev/null || echo fresh')
 [ "$("$C" volume ls -q | grep -c "^$vid-")" -eq 0 ] || fail "rm left anonymous volumes: $("$C" volume ls -q)"
 pass "image VOLUMEs are anonymous volumes filled from the image, removed with the container; ../../etc stays inside (THREATS 28)"
 
+# ---- THREATS 28: reserved labels dropped; a 100 MB /etc/group stays bounded ----
+mkdir -p "$CNR_TMP/grp/etc"
+printf 'root:x:0:0:root:/root:/bin/sh\nsomeuser:x:1234:1234::/tmp:/bin/sh\n' >"$CNR_TMP/grp/etc/passwd"
+# 100 MB of groups that list someuser, then its own group far past the bound
+awk 'BEGIN { for (i = 0; i < 2100000; i++) printf "g%07d:x:%d:someuser,other,more,names,here\n", i, 100000 + i;
+	print "late:x:4321:someuser" }' >"$CNR_TMP/grp/etc/group"
+[ "$(stat -c %s "$CNR_TMP/grp/etc/group")" -ge 100000000 ] || fail "the /etc/group is smaller than 100 MB"
+cnr_archive_image "$CNR_TMP/grp.tar" grp:1 \
+	'{"Labels": {"io.containr.snapshot": "forged", "io.containr.x": "y", "keep": "yes"}, "Cmd": ["sh"]}' \
+	"$CNR_TMP/grp" || fail "make the hostile-config image"
+rm -rf "$CNR_TMP/grp"
+"$C" load -q -i "$CNR_TMP/grp.tar" >/dev/null 2>&1 || fail "load the hostile-config image"
+rm -f "$CNR_TMP/grp.tar"
+labels=$("$C" image inspect grp:1 | tr -d ' \n' | sed -n 's/.*"Labels":{\([^}]*\)}.*/\1/p')
+[ "$labels" = '"keep":"yes"' ] || fail "image labels after load: '$labels', want only keep (io.containr.* dropped)"
+start=$(date +%s)
+out=$(timeout 60 "$C" run --rm $N -u someuser grp:1 sh -c 'id -u; id -G' 2>&1)
+rc=$?
+took=$(($(date +%s) - start))
+[ $rc -ne 124 ] || fail "run -u someuser with a 100 MB /etc/group hung"
+[ $took -le 30 ] || fail "run -u someuser with a 100 MB /etc/group took ${took}s"
+if [ $rc -eq 0 ]; then
+	[ "$(echo "$out" | head -1)" = 1234 ] || fail "-u someuser: uid '$out'"
+	echo "$out" | grep -qw 4321 && fail "a group past the read bound was used: $out"
+else
+	echo "$out" | grep -qi group || fail "run -u someuser failed without naming /etc/group: $out"
+fi
+pass "THREATS 28: io.containr.* labels dropped at load; a 100 MB /etc/group is read within its bound (${took}s)"
+
 "$C" run --rm $N --memory 16m demo sh -c 'x=a; while :; do x="$x$x$x$x"; done' 2>/dev/null
 [ $? -eq 137 ] || fail "--memory: want exit 137"
 "$C" run $N --name oom --memory 16m demo sh -c 'x=a; while :; do x="$x$x$x$x"; done' 2>/dev/null
