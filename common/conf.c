@@ -109,66 +109,6 @@ config_copy(struct cnr_config *dst, const struct cnr_config *src)
         dst->net.default_bridge = xstrdup(src->net.default_bridge);
 }
 
-/* ---- did you mean ---- */
-
-/* Optimal string alignment distance (a transposition costs 1). */
-static size_t
-edit_distance(const char *a, const char *b)
-{
-        size_t la = strlen(a), lb = strlen(b);
-        _cleanup_free_ size_t *d = NULL;
-        size_t w = lb + 1, r;
-
-        if (la > 64 || lb > 64)
-                return SIZE_MAX;
-        d = xcalloc((la + 1) * (lb + 1), sizeof(*d));
-        for (size_t i = 0; i <= la; i++)
-                d[i * w] = i;
-        for (size_t j = 0; j <= lb; j++)
-                d[j] = j;
-        for (size_t i = 1; i <= la; i++) {
-                for (size_t j = 1; j <= lb; j++) {
-                        size_t cost = a[i - 1] == b[j - 1] ? 0 : 1;
-                        size_t v = d[(i - 1) * w + j] + 1;
-                        if (d[i * w + j - 1] + 1 < v)
-                                v = d[i * w + j - 1] + 1;
-                        if (d[(i - 1) * w + j - 1] + cost < v)
-                                v = d[(i - 1) * w + j - 1] + cost;
-                        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] &&
-                            d[(i - 2) * w + j - 2] + 1 < v)
-                                v = d[(i - 2) * w + j - 2] + 1;
-                        d[i * w + j] = v;
-                }
-        }
-        r = d[la * w + lb];
-        return r;
-}
-
-const char *
-cnr_suggest(const char *word, const char *const *cands, size_t n)
-{
-        const char *best = NULL, *prefix = NULL;
-        size_t best_d = SIZE_MAX, nprefix = 0, lw = strlen(word);
-
-        for (size_t i = 0; i < n; i++) {
-                size_t lc = strlen(cands[i]);
-                size_t longest = lw > lc ? lw : lc;
-                size_t d = edit_distance(word, cands[i]);
-
-                if (d <= (longest + 2) / 4 && d < best_d) {
-                        best = cands[i];
-                        best_d = d;
-                }
-                if (lw >= 2 && lw < lc && strncmp(word, cands[i], lw) == 0) {
-                        prefix = cands[i];
-                        nprefix++;
-                }
-        }
-        if (best == NULL && nprefix == 1)
-                best = prefix;
-        return best;
-}
-
 /* ---- value validators ---- */
 
 int

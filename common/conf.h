@@ -99,9 +99,4 @@ int cnr_config_check_path(const char *s, struct cnr_err **err);
 int cnr_config_check_user(const char *s, struct cnr_err **err);  /* name, uid or uid:gid */
 int cnr_config_check_group(const char *s, struct cnr_err **err); /* name or gid */
 
-/* "Did you mean": the candidate closest to `word` by edit distance, or
- * NULL when none is close enough to be a plausible typo.  Used by the
- * config parser and the CLI (for commands); it belongs in util.c. */
-const char *cnr_suggest(const char *word, const char *const *cands, size_t n);
-
 #endif

@@ -63,4 +63,11 @@ int cnr_parse_uint(const char *s, unsigned long long max, unsigned long long *ou
 /* Write all of buf (retries short writes and EINTR). */
 int cnr_write_all(int fd, const void *buf, size_t len);
 
+/* "Did you mean": the candidate closest to `word` by edit distance (a swap
+ * of neighbours costs 1; case counts), or NULL when none is close enough
+ * to be a plausible typo; failing that, the only candidate that `word` (2
+ * characters or more) is a prefix of.  For the config parser and the
+ * CLI's command words. */
+const char *cnr_suggest(const char *word, const char *const *cands, size_t n);
+
 #endif
