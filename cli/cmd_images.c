@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -22,72 +21,13 @@
 
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/util.h"
 #include "common/ref.h"
 #include "common/util.h"
 
 #define LONG_TIMEOUT_MS (6 * 3600 * 1000)
 
 /* ---- helpers ---- */
-
-static int
-call(struct cnr_cli *cli, Cnr__Api__Request *req, const int *sfds, size_t nsend, Cnr__Api__Reply__MsgCase want,
-     Cnr__Api__Reply **rep, int *fds, size_t nfds, int timeout_ms)
-{
-        struct cnr_client cl;
-        struct cnr_err *err = NULL;
-        int r;
-
-        r = cnr_client_open(&cl, cli->host, &err);
-        if (r == 0) {
-                if (timeout_ms > 0)
-                        cl.timeout_ms = timeout_ms;
-                r = cnr_client_call_fds(&cl, req, sfds, nsend, want, rep, fds, nfds, &err);
-        }
-        cnr_client_close(&cl);
-        if (r < 0) {
-                cnr_cli_error("%s", cnr_err_str(err));
-                cnr_err_free(&err);
-                return -1;
-        }
-        return 0;
-}
-
-static json_t *
-read_json_fd(int fd)
-{
-        json_error_t je;
-        FILE *f = fdopen(fd, "r");
-        json_t *j;
-
-        if (f == NULL) {
-                close(fd);
-                cnr_cli_error("reading containrd's answer: %s", strerror(errno));
-                return NULL;
-        }
-        j = json_loadf(f, 0, &je);
-        fclose(f);
-        if (j == NULL)
-                cnr_cli_error("containrd's answer is not JSON: %s", je.text);
-        return j;
-}
-
-/* Docker-style sizes: 1000-based, 3 significant digits. */
-static void
-fmt_size(uint64_t b, char *buf, size_t n)
-{
-        static const char *const units[] = {"B", "kB", "MB", "GB", "TB"};
-        double v = (double)b;
-        size_t u = 0;
-
-        while (v >= 1000 && u < CNR_ARRAY_LEN(units) - 1) {
-                v /= 1000;
-                u++;
-        }
-        if (u == 0)
-                snprintf(buf, n, "%lluB", (unsigned long long)b);
-        else
-                snprintf(buf, n, "%.3g%s", v, units[u]);
-}
 
 static void
 fmt_ago(const char *rfc3339, char *buf, size_t n)
@@ -118,60 +58,6 @@ fmt_ago(const char *rfc3339, char *buf, size_t n)
                 snprintf(buf, n, "%lld years ago", d / (365 * 86400));
 }
 
-/* An unlinked temporary file, for stdin/stdout pipes. */
-static int
-tmpfile_fd(void)
-{
-        const char *dir = getenv("TMPDIR");
-        int fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-
-        if (fd < 0)
-                fd = memfd_create("containr-archive", MFD_CLOEXEC);
-        return fd;
-}
-
-static int
-copy_fd(int from, int to)
-{
-        char buf[65536];
-        ssize_t n;
-
-        while ((n = read(from, buf, sizeof(buf))) > 0)
-                if (cnr_write_all(to, buf, (size_t)n) < 0)
-                        return -1;
-        return n < 0 ? -1 : 0;
-}
-
-/* An fd containrd will read: FILE opened here, or stdin (copied to a
- * temporary file unless it is a regular file). */
-static int
-open_input(const char *path, const char *what)
-{
-        struct stat st;
-        int fd;
-
-        if (path && strcmp(path, "-") != 0) {
-                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                if (fd < 0)
-                        cnr_cli_error("%s: open `%s`: %s", what, path, strerror(errno));
-                return fd;
-        }
-        if (isatty(0)) {
-                cnr_cli_error("%s: refusing to read an archive from a terminal (use -i FILE or a pipe)", what);
-                return -1;
-        }
-        if (fstat(0, &st) == 0 && S_ISREG(st.st_mode))
-                return fcntl(0, F_DUPFD_CLOEXEC, 3);
-        fd = tmpfile_fd();
-        if (fd < 0 || copy_fd(0, fd) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
-                cnr_cli_error("%s: buffering stdin: %s", what, strerror(errno));
-                if (fd >= 0)
-                        close(fd);
-                return -1;
-        }
-        return fd;
-}
-
 /* ---- images ---- */
 
 static void
@@ -187,7 +73,7 @@ add_rows(struct cnr_table *t, json_t *img, bool no_trunc)
         if (!no_trunc && id && strncmp(id, "sha256:", 7) == 0)
                 snprintf(idcell, sizeof(idcell), "%.12s", id + 7);
         fmt_ago(json_string_value(json_object_get(img, "Created")), created, sizeof(created));
-        fmt_size((uint64_t)json_integer_value(json_object_get(img, "Size")), size, sizeof(size));
+        cnr_cli_fmt_size((uint64_t)json_integer_value(json_object_get(img, "Size")), size, sizeof(size));
         if (json_array_size(tags) == 0) {
                 const char *cells[] = {"<none>", "<none>", idcell, created, size};
                 cnr_table_add(t, cells);
@@ -265,11 +151,8 @@ cnr_cmd_images(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, cha
                         else if (cnr_cli_parse_format(cli, optarg, &format) != 0)
                                 return CNR_EXIT_USAGE;
                         break;
-                case 'h':
-                        cnr_cli_help(stdout, cli, cmd);
-                        return CNR_EXIT_OK;
                 default:
-                        return CNR_EXIT_USAGE;
+                        return cnr_cli_help_or_usage(cli, cmd, o);
                 }
         }
         if (argc - optind > 1)
@@ -287,10 +170,10 @@ cnr_cmd_images(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, cha
         }
         req.op_case = CNR__API__REQUEST__OP_IMAGE_LIST;
         req.image_list = &q;
-        if (call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_IMAGE_LIST, &rep, &fd, 1, 0) < 0)
+        if (cnr_cli_call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_IMAGE_LIST, &rep, &fd, 1, 0) < 0)
                 return CNR_EXIT_FAIL;
         cnr__api__reply__free_unpacked(rep, NULL);
-        arr = read_json_fd(fd);
+        arr = cnr_cli_read_json(fd);
         if (arr == NULL)
                 return CNR_EXIT_FAIL;
         out = json_array();
@@ -342,14 +225,14 @@ cnr_cmd_image_inspect(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int ar
         q.n_names = (size_t)(argc - optind);
         req.op_case = CNR__API__REQUEST__OP_IMAGE_INSPECT;
         req.image_inspect = &q;
-        if (call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_IMAGE_INSPECT, &rep, &fd, 1, 0) < 0)
+        if (cnr_cli_call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_IMAGE_INSPECT, &rep, &fd, 1, 0) < 0)
                 return CNR_EXIT_FAIL;
         for (size_t i = 0; i < rep->image_inspect->n_missing; i++) {
                 cnr_cli_error("%s", rep->image_inspect->missing[i]);
                 rc = CNR_EXIT_FAIL;
         }
         cnr__api__reply__free_unpacked(rep, NULL);
-        arr = read_json_fd(fd);
+        arr = cnr_cli_read_json(fd);
         if (arr == NULL)
                 return CNR_EXIT_FAIL;
         json_dumpf(arr, stdout, JSON_INDENT(4));
@@ -375,11 +258,8 @@ cnr_cmd_rmi(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char *
                 case 'f':
                         q.force = 1;
                         break;
-                case 'h':
-                        cnr_cli_help(stdout, cli, cmd);
-                        return CNR_EXIT_OK;
                 default:
-                        return CNR_EXIT_USAGE;
+                        return cnr_cli_help_or_usage(cli, cmd, o);
                 }
         }
         if (optind >= argc)
@@ -388,7 +268,7 @@ cnr_cmd_rmi(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char *
         q.n_names = (size_t)(argc - optind);
         req.op_case = CNR__API__REQUEST__OP_IMAGE_REMOVE;
         req.image_remove = &q;
-        if (call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_IMAGE_REMOVE, &rep, NULL, 0, 0) < 0)
+        if (cnr_cli_call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_IMAGE_REMOVE, &rep, NULL, 0, 0) < 0)
                 return CNR_EXIT_FAIL;
         for (size_t i = 0; i < rep->image_remove->n_results; i++) {
                 Cnr__Api__ImageRemoveResult *r = rep->image_remove->results[i];
@@ -445,7 +325,7 @@ cnr_cmd_tag(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char *
         q.target = argv[optind + 1];
         req.op_case = CNR__API__REQUEST__OP_IMAGE_TAG;
         req.image_tag = &q;
-        if (call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_IMAGE_TAG, &rep, NULL, 0, 0) < 0)
+        if (cnr_cli_call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_IMAGE_TAG, &rep, NULL, 0, 0) < 0)
                 return CNR_EXIT_FAIL;
         cnr__api__reply__free_unpacked(rep, NULL);
         return CNR_EXIT_OK;
@@ -476,11 +356,8 @@ prune(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv,
                         break;
                 case 'f':
                         break; /* containr does not ask */
-                case 'h':
-                        cnr_cli_help(stdout, cli, cmd);
-                        return CNR_EXIT_OK;
                 default:
-                        return CNR_EXIT_USAGE;
+                        return cnr_cli_help_or_usage(cli, cmd, o);
                 }
         }
         if (cnr_cli_no_args(cli, argc, argv) != 0)
@@ -492,9 +369,9 @@ prune(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv,
                 req.op_case = CNR__API__REQUEST__OP_IMAGE_PRUNE;
                 req.image_prune = &ip;
         }
-        if (call(cli, &req, NULL, 0,
-                 system ? CNR__API__REPLY__MSG_SYSTEM_PRUNE : CNR__API__REPLY__MSG_IMAGE_PRUNE, &rep, NULL, 0,
-                 LONG_TIMEOUT_MS) < 0)
+        if (cnr_cli_call(cli, &req, NULL, 0,
+                         system ? CNR__API__REPLY__MSG_SYSTEM_PRUNE : CNR__API__REPLY__MSG_IMAGE_PRUNE, &rep, NULL, 0,
+                         LONG_TIMEOUT_MS) < 0)
                 return CNR_EXIT_FAIL;
         r = system ? rep->system_prune : rep->image_prune;
         for (size_t i = 0; i < r->n_items; i++) {
@@ -515,7 +392,7 @@ prune(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv,
                         printf("%sDeleted content:\n", nimages ? "\n" : "");
                 printf("%s: %s\n", r->items[i]->kind, r->items[i]->id);
         }
-        fmt_size(r->bytes, total, sizeof(total));
+        cnr_cli_fmt_size(r->bytes, total, sizeof(total));
         printf("%sTotal reclaimed space: %s (%zu image%s, %zu blob%s, %zu other)\n", r->n_items ? "\n" : "", total,
                nimages, nimages == 1 ? "" : "s", nblobs, nblobs == 1 ? "" : "s", nother);
         cnr__api__reply__free_unpacked(rep, NULL);
@@ -564,11 +441,8 @@ cnr_cmd_save(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char 
                                                            optarg);
                         format = optarg;
                         break;
-                case 'h':
-                        cnr_cli_help(stdout, cli, cmd);
-                        return CNR_EXIT_OK;
                 default:
-                        return CNR_EXIT_USAGE;
+                        return cnr_cli_help_or_usage(cli, cmd, o);
                 }
         }
         if (optind >= argc)
@@ -585,7 +459,7 @@ cnr_cmd_save(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char 
         } else if (fstat(1, &st) == 0 && S_ISREG(st.st_mode)) {
                 fd = fcntl(1, F_DUPFD_CLOEXEC, 3);
         } else {
-                fd = tmpfile_fd();
+                fd = cnr_cli_tmpfile("containr-archive");
                 through_tmp = true;
         }
         if (fd < 0) {
@@ -597,13 +471,13 @@ cnr_cmd_save(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char 
         q.format = (char *)format;
         req.op_case = CNR__API__REQUEST__OP_IMAGE_SAVE;
         req.image_save = &q;
-        if (call(cli, &req, &fd, 1, CNR__API__REPLY__MSG_IMAGE_SAVE, &rep, NULL, 0, LONG_TIMEOUT_MS) < 0) {
+        if (cnr_cli_call(cli, &req, &fd, 1, CNR__API__REPLY__MSG_IMAGE_SAVE, &rep, NULL, 0, LONG_TIMEOUT_MS) < 0) {
                 if (output)
                         unlink(output);
                 return CNR_EXIT_FAIL;
         }
         cnr__api__reply__free_unpacked(rep, NULL);
-        if (through_tmp && (lseek(fd, 0, SEEK_SET) < 0 || copy_fd(fd, 1) < 0)) {
+        if (through_tmp && (lseek(fd, 0, SEEK_SET) < 0 || cnr_cli_copy_fd(fd, 1) < 0)) {
                 cnr_cli_error("save: writing to stdout: %s", strerror(errno));
                 return CNR_EXIT_FAIL;
         }
@@ -633,21 +507,18 @@ cnr_cmd_load(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char 
                 case 'q':
                         quiet = true;
                         break;
-                case 'h':
-                        cnr_cli_help(stdout, cli, cmd);
-                        return CNR_EXIT_OK;
                 default:
-                        return CNR_EXIT_USAGE;
+                        return cnr_cli_help_or_usage(cli, cmd, o);
                 }
         }
         if (cnr_cli_no_args(cli, argc, argv) != 0)
                 return CNR_EXIT_USAGE;
-        fd = open_input(input, "load");
+        fd = cnr_cli_open_input(input, "load", "use -i FILE or a pipe", "containr-archive");
         if (fd < 0)
                 return CNR_EXIT_FAIL;
         req.op_case = CNR__API__REQUEST__OP_IMAGE_LOAD;
         req.image_load = &q;
-        if (call(cli, &req, &fd, 1, CNR__API__REPLY__MSG_IMAGE_LOAD, &rep, NULL, 0, LONG_TIMEOUT_MS) < 0)
+        if (cnr_cli_call(cli, &req, &fd, 1, CNR__API__REPLY__MSG_IMAGE_LOAD, &rep, NULL, 0, LONG_TIMEOUT_MS) < 0)
                 return CNR_EXIT_FAIL;
         for (size_t i = 0; i < rep->image_load->n_warnings; i++)
                 fprintf(stderr, "containr: warning: %s\n", rep->image_load->warnings[i]);
@@ -692,11 +563,8 @@ cnr_cmd_import(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, cha
                 case 'm':
                         msg = optarg;
                         break;
-                case 'h':
-                        cnr_cli_help(stdout, cli, cmd);
-                        return CNR_EXIT_OK;
                 default:
-                        return CNR_EXIT_USAGE;
+                        return cnr_cli_help_or_usage(cli, cmd, o);
                 }
         }
         if (argc - optind < 1 || argc - optind > 2)
@@ -709,14 +577,14 @@ cnr_cmd_import(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, cha
                         return CNR_EXIT_USAGE;
                 }
         }
-        fd = open_input(argv[optind], "import");
+        fd = cnr_cli_open_input(argv[optind], "import", "use -i FILE or a pipe", "containr-archive");
         if (fd < 0)
                 return CNR_EXIT_FAIL;
         q.ref = (char *)ref;
         q.message = (char *)msg;
         req.op_case = CNR__API__REQUEST__OP_IMAGE_IMPORT;
         req.image_import = &q;
-        if (call(cli, &req, &fd, 1, CNR__API__REPLY__MSG_IMAGE_IMPORT, &rep, NULL, 0, LONG_TIMEOUT_MS) < 0)
+        if (cnr_cli_call(cli, &req, &fd, 1, CNR__API__REPLY__MSG_IMAGE_IMPORT, &rep, NULL, 0, LONG_TIMEOUT_MS) < 0)
                 return CNR_EXIT_FAIL;
         printf("%s\n", rep->image_import->id);
         cnr__api__reply__free_unpacked(rep, NULL);

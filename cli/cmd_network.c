@@ -13,68 +13,11 @@
 
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/util.h"
 #include "common/util.h"
 
 /* A chain of CNI plugins can take a while (iptables under load). */
 #define NET_TIMEOUT_MS 180000
-
-static int
-call(struct cnr_cli *cli, Cnr__Api__Request *req, Cnr__Api__Reply__MsgCase want, Cnr__Api__Reply **rep, int *fds,
-     size_t nfds)
-{
-        struct cnr_client cl;
-        struct cnr_err *err = NULL;
-        int r;
-
-        r = cnr_client_open(&cl, cli->host, &err);
-        if (r == 0) {
-                cl.timeout_ms = NET_TIMEOUT_MS;
-                r = cnr_client_call(&cl, req, want, rep, fds, nfds, &err);
-        }
-        cnr_client_close(&cl);
-        if (r < 0) {
-                cnr_cli_error("%s", cnr_err_str(err));
-                cnr_err_free(&err);
-                return -1;
-        }
-        return 0;
-}
-
-static json_t *
-read_json(int fd)
-{
-        json_error_t je;
-        FILE *f = fdopen(fd, "r");
-        json_t *j;
-
-        if (f == NULL) {
-                close(fd);
-                cnr_cli_error("reading containrd's answer: %s", strerror(errno));
-                return NULL;
-        }
-        j = json_loadf(f, 0, &je);
-        fclose(f);
-        if (j == NULL)
-                cnr_cli_error("containrd's answer is not JSON: %s", je.text);
-        return j;
-}
-
-/* Options parsing shared by the commands: -h and a fixed set. */
-static int
-only_help(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv)
-{
-        static const struct option opts[] = {{"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
-        int o;
-
-        while ((o = cnr_cli_getopt(cli, argc, argv, ":h", opts)) != -1) {
-                if (o == 'h') {
-                        cnr_cli_help(stdout, cli, cmd);
-                        return 1;
-                }
-                return -1;
-        }
-        return 0;
-}
 
 static int
 net_create(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv)
@@ -131,7 +74,7 @@ net_create(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **
         nc.n_options = no;
         req.op_case = CNR__API__REQUEST__OP_NETWORK_CREATE;
         req.network_create = &nc;
-        if (call(cli, &req, CNR__API__REPLY__MSG_NETWORK_CREATE, &rep, NULL, 0) < 0)
+        if (cnr_cli_call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_NETWORK_CREATE, &rep, NULL, 0, NET_TIMEOUT_MS) < 0)
                 return CNR_EXIT_FAIL;
         printf("%s\n", rep->network_create->id);
         cnr__api__reply__free_unpacked(rep, NULL);
@@ -176,10 +119,10 @@ net_ls(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv
                 return cnr_cli_usage_error(cli, "takes no arguments");
         req.op_case = CNR__API__REQUEST__OP_NETWORK_LIST;
         req.network_list = &nl;
-        if (call(cli, &req, CNR__API__REPLY__MSG_NETWORK_LIST, &rep, &fd, 1) < 0)
+        if (cnr_cli_call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_NETWORK_LIST, &rep, &fd, 1, NET_TIMEOUT_MS) < 0)
                 return CNR_EXIT_FAIL;
         cnr__api__reply__free_unpacked(rep, NULL);
-        arr = read_json(fd);
+        arr = cnr_cli_read_json(fd);
         if (arr == NULL)
                 return CNR_EXIT_FAIL;
         if (fmt == CNR_FORMAT_JSON) {
@@ -220,7 +163,7 @@ net_inspect(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char *
         Cnr__Api__Request req = CNR__API__REQUEST__INIT;
         Cnr__Api__NetworkInspect ni = CNR__API__NETWORK_INSPECT__INIT;
         Cnr__Api__Reply *rep = NULL;
-        int r = only_help(cli, cmd, argc, argv), fd = -1, rc = CNR_EXIT_OK;
+        int r = cnr_cli_only_help(cli, cmd, argc, argv), fd = -1, rc = CNR_EXIT_OK;
         json_t *arr;
 
         if (r != 0)
@@ -231,14 +174,14 @@ net_inspect(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char *
         ni.n_names = (size_t)(argc - optind);
         req.op_case = CNR__API__REQUEST__OP_NETWORK_INSPECT;
         req.network_inspect = &ni;
-        if (call(cli, &req, CNR__API__REPLY__MSG_NETWORK_INSPECT, &rep, &fd, 1) < 0)
+        if (cnr_cli_call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_NETWORK_INSPECT, &rep, &fd, 1, NET_TIMEOUT_MS) < 0)
                 return CNR_EXIT_FAIL;
         for (size_t i = 0; i < rep->network_inspect->n_missing; i++) {
                 cnr_cli_error("no such network: %s", rep->network_inspect->missing[i]);
                 rc = CNR_EXIT_FAIL;
         }
         cnr__api__reply__free_unpacked(rep, NULL);
-        arr = read_json(fd);
+        arr = cnr_cli_read_json(fd);
         if (arr == NULL)
                 return CNR_EXIT_FAIL;
         json_dumpf(arr, stdout, JSON_INDENT(2));
@@ -253,7 +196,7 @@ net_rm(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv
         Cnr__Api__Request req = CNR__API__REQUEST__INIT;
         Cnr__Api__NetworkRemove nr = CNR__API__NETWORK_REMOVE__INIT;
         Cnr__Api__Reply *rep = NULL;
-        int r = only_help(cli, cmd, argc, argv), rc = CNR_EXIT_OK;
+        int r = cnr_cli_only_help(cli, cmd, argc, argv), rc = CNR_EXIT_OK;
 
         if (r != 0)
                 return r > 0 ? CNR_EXIT_OK : CNR_EXIT_USAGE;
@@ -265,7 +208,8 @@ net_rm(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv
                 nr.n_names = 1;
                 req.op_case = CNR__API__REQUEST__OP_NETWORK_REMOVE;
                 req.network_remove = &nr;
-                if (call(cli, &req, CNR__API__REPLY__MSG_NETWORK_REMOVE, &rep, NULL, 0) < 0) {
+                if (cnr_cli_call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_NETWORK_REMOVE, &rep, NULL, 0,
+                                 NET_TIMEOUT_MS) < 0) {
                         rc = CNR_EXIT_FAIL;
                         continue;
                 }
@@ -282,7 +226,7 @@ net_connect(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char *
         Cnr__Api__NetworkConnect nc = CNR__API__NETWORK_CONNECT__INIT;
         Cnr__Api__NetworkDisconnect nd = CNR__API__NETWORK_DISCONNECT__INIT;
         Cnr__Api__Reply *rep = NULL;
-        int r = only_help(cli, cmd, argc, argv);
+        int r = cnr_cli_only_help(cli, cmd, argc, argv);
 
         if (r != 0)
                 return r > 0 ? CNR_EXIT_OK : CNR_EXIT_USAGE;
@@ -293,7 +237,8 @@ net_connect(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char *
                 nc.container = argv[optind + 1];
                 req.op_case = CNR__API__REQUEST__OP_NETWORK_CONNECT;
                 req.network_connect = &nc;
-                if (call(cli, &req, CNR__API__REPLY__MSG_NETWORK_CONNECT, &rep, NULL, 0) < 0)
+                if (cnr_cli_call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_NETWORK_CONNECT, &rep, NULL, 0,
+                                 NET_TIMEOUT_MS) < 0)
                         return CNR_EXIT_FAIL;
                 printf("%s %s\n", rep->network_connect->ifname, rep->network_connect->address);
         } else {
@@ -301,7 +246,8 @@ net_connect(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char *
                 nd.container = argv[optind + 1];
                 req.op_case = CNR__API__REQUEST__OP_NETWORK_DISCONNECT;
                 req.network_disconnect = &nd;
-                if (call(cli, &req, CNR__API__REPLY__MSG_NETWORK_DISCONNECT, &rep, NULL, 0) < 0)
+                if (cnr_cli_call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_NETWORK_DISCONNECT, &rep, NULL, 0,
+                                 NET_TIMEOUT_MS) < 0)
                         return CNR_EXIT_FAIL;
         }
         cnr__api__reply__free_unpacked(rep, NULL);

@@ -7,152 +7,20 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/util.h"
 #include "common/util.h"
 
 #define LONG_TIMEOUT_MS (6 * 3600 * 1000)
-
-static int
-call(struct cnr_cli *cli, Cnr__Api__Request *req, const int *sfds, size_t nsend, Cnr__Api__Reply__MsgCase want,
-     Cnr__Api__Reply **rep, int *fds, size_t nfds)
-{
-        struct cnr_client cl;
-        struct cnr_err *err = NULL;
-        int r;
-
-        r = cnr_client_open(&cl, cli->host, &err);
-        if (r == 0) {
-                cl.timeout_ms = LONG_TIMEOUT_MS;
-                r = cnr_client_call_fds(&cl, req, sfds, nsend, want, rep, fds, nfds, &err);
-        }
-        cnr_client_close(&cl);
-        if (r < 0) {
-                cnr_cli_error("%s", cnr_err_str(err));
-                cnr_err_free(&err);
-                return -1;
-        }
-        return 0;
-}
-
-static json_t *
-read_json(int fd)
-{
-        json_error_t je;
-        FILE *f = fdopen(fd, "r");
-        json_t *j;
-
-        if (f == NULL) {
-                close(fd);
-                cnr_cli_error("reading containrd's answer: %s", strerror(errno));
-                return NULL;
-        }
-        j = json_loadf(f, 0, &je);
-        fclose(f);
-        if (j == NULL)
-                cnr_cli_error("containrd's answer is not JSON: %s", je.text);
-        return j;
-}
-
-static int
-help_or_usage(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int o)
-{
-        if (o == 'h') {
-                cnr_cli_help(stdout, cli, cmd);
-                return CNR_EXIT_OK;
-        }
-        return CNR_EXIT_USAGE;
-}
-
-static int
-tmpfile_fd(void)
-{
-        const char *dir = getenv("TMPDIR");
-        int fd = open(dir && *dir ? dir : "/tmp", O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-
-        if (fd < 0)
-                fd = memfd_create("containr-snapshot", MFD_CLOEXEC);
-        return fd;
-}
-
-static int
-copy_fd(int from, int to)
-{
-        char buf[65536];
-        ssize_t n;
-
-        while ((n = read(from, buf, sizeof(buf))) > 0)
-                if (cnr_write_all(to, buf, (size_t)n) < 0)
-                        return -1;
-        return n < 0 ? -1 : 0;
-}
-
-/* Where an archive or layer goes: FILE, or stdout (through a temporary
- * file unless it is a regular file).  *via_tmp: copy to stdout after. */
-static int
-open_output(const char *path, const char *what, bool *via_tmp)
-{
-        struct stat st;
-        int fd;
-
-        *via_tmp = false;
-        if (path && strcmp(path, "-") != 0) {
-                fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY, 0644);
-                if (fd < 0)
-                        cnr_cli_error("%s: open `%s`: %s", what, path, strerror(errno));
-                return fd;
-        }
-        if (isatty(1)) {
-                cnr_cli_error("%s: refusing to write a tar to a terminal (use -o FILE or redirect)", what);
-                return -1;
-        }
-        if (fstat(1, &st) == 0 && S_ISREG(st.st_mode))
-                return fcntl(1, F_DUPFD_CLOEXEC, 3);
-        *via_tmp = true;
-        fd = tmpfile_fd();
-        if (fd < 0)
-                cnr_cli_error("%s: a temporary file: %s", what, strerror(errno));
-        return fd;
-}
-
-static int
-open_input(const char *path, const char *what)
-{
-        struct stat st;
-        int fd;
-
-        if (strcmp(path, "-") != 0) {
-                fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-                if (fd < 0)
-                        cnr_cli_error("%s: open `%s`: %s", what, path, strerror(errno));
-                return fd;
-        }
-        if (isatty(0)) {
-                cnr_cli_error("%s: refusing to read an archive from a terminal", what);
-                return -1;
-        }
-        if (fstat(0, &st) == 0 && S_ISREG(st.st_mode))
-                return fcntl(0, F_DUPFD_CLOEXEC, 3);
-        fd = tmpfile_fd();
-        if (fd < 0 || copy_fd(0, fd) < 0 || lseek(fd, 0, SEEK_SET) < 0) {
-                cnr_cli_error("%s: buffering stdin: %s", what, strerror(errno));
-                if (fd >= 0)
-                        close(fd);
-                return -1;
-        }
-        return fd;
-}
 
 /* ---- ls ---- */
 
@@ -193,7 +61,7 @@ snap_ls(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **arg
                         break;
                 default:
                         free(filters);
-                        return help_or_usage(cli, cmd, o);
+                        return cnr_cli_help_or_usage(cli, cmd, o);
                 }
         }
         if (cnr_cli_no_args(cli, argc, argv)) {
@@ -204,12 +72,12 @@ snap_ls(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **arg
         q.n_filters = nf;
         req.op_case = CNR__API__REQUEST__OP_SNAPSHOT_LIST;
         req.snapshot_list = &q;
-        o = call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_SNAPSHOT_LIST, &rep, &fd, 1);
+        o = cnr_cli_call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_SNAPSHOT_LIST, &rep, &fd, 1, LONG_TIMEOUT_MS);
         free(filters);
         if (o < 0)
                 return CNR_EXIT_FAIL;
         cnr__api__reply__free_unpacked(rep, NULL);
-        a = read_json(fd);
+        a = cnr_cli_read_json(fd);
         if (a == NULL)
                 return CNR_EXIT_FAIL;
         if (fmt == CNR_FORMAT_JSON) {
@@ -249,16 +117,16 @@ snap_inspect(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char 
         int o, fd = -1;
 
         while ((o = cnr_cli_getopt(cli, argc, argv, ":h", opts)) != -1)
-                return help_or_usage(cli, cmd, o);
+                return cnr_cli_help_or_usage(cli, cmd, o);
         if (argc - optind != 1)
                 return cnr_cli_usage_error(cli, "want KEY");
         q.key = argv[optind];
         req.op_case = CNR__API__REQUEST__OP_SNAPSHOT_INSPECT;
         req.snapshot_inspect = &q;
-        if (call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_SNAPSHOT_INSPECT, &rep, &fd, 1) < 0)
+        if (cnr_cli_call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_SNAPSHOT_INSPECT, &rep, &fd, 1, LONG_TIMEOUT_MS) < 0)
                 return CNR_EXIT_FAIL;
         cnr__api__reply__free_unpacked(rep, NULL);
-        j = read_json(fd);
+        j = cnr_cli_read_json(fd);
         if (j == NULL)
                 return CNR_EXIT_FAIL;
         json_dumpf(j, stdout, JSON_INDENT(4));
@@ -276,7 +144,7 @@ snap_rm(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **arg
         int o, rc = CNR_EXIT_OK;
 
         while ((o = cnr_cli_getopt(cli, argc, argv, ":h", opts)) != -1)
-                return help_or_usage(cli, cmd, o);
+                return cnr_cli_help_or_usage(cli, cmd, o);
         if (optind >= argc)
                 return cnr_cli_usage_error(cli, "want KEY...");
         for (int i = optind; i < argc; i++) {
@@ -287,7 +155,8 @@ snap_rm(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **arg
                 q.key = argv[i];
                 req.op_case = CNR__API__REQUEST__OP_SNAPSHOT_REMOVE;
                 req.snapshot_remove = &q;
-                if (call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_SNAPSHOT_REMOVE, &rep, NULL, 0) < 0) {
+                if (cnr_cli_call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_SNAPSHOT_REMOVE, &rep, NULL, 0,
+                                 LONG_TIMEOUT_MS) < 0) {
                         rc = CNR_EXIT_FAIL;
                         continue;
                 }
@@ -322,11 +191,11 @@ diff_or_export(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, cha
                 else if (o == 'z' && !export)
                         gzip = true;
                 else
-                        return help_or_usage(cli, cmd, o);
+                        return cnr_cli_help_or_usage(cli, cmd, o);
         }
         if (argc - optind != 1)
                 return cnr_cli_usage_error(cli, "want KEY");
-        fd = open_output(output, what, &via_tmp);
+        fd = cnr_cli_open_output(output, what, "containr-snapshot", &via_tmp);
         if (fd < 0)
                 return CNR_EXIT_FAIL;
         if (export) {
@@ -339,14 +208,15 @@ diff_or_export(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, cha
                 req.op_case = CNR__API__REQUEST__OP_SNAPSHOT_DIFF;
                 req.snapshot_diff = &qd;
         }
-        if (call(cli, &req, &fd, 1, export ? CNR__API__REPLY__MSG_SNAPSHOT_EXPORT : CNR__API__REPLY__MSG_SNAPSHOT_DIFF,
-                 &rep, NULL, 0) < 0) {
+        if (cnr_cli_call(cli, &req, &fd, 1,
+                         export ? CNR__API__REPLY__MSG_SNAPSHOT_EXPORT : CNR__API__REPLY__MSG_SNAPSHOT_DIFF, &rep, NULL,
+                         0, LONG_TIMEOUT_MS) < 0) {
                 if (output && strcmp(output, "-") != 0)
                         unlink(output);
                 goto out;
         }
         r = export ? rep->snapshot_export : rep->snapshot_diff;
-        if (via_tmp && (lseek(fd, 0, SEEK_SET) < 0 || copy_fd(fd, 1) < 0)) {
+        if (via_tmp && (lseek(fd, 0, SEEK_SET) < 0 || cnr_cli_copy_fd(fd, 1) < 0)) {
                 cnr_cli_error("%s: writing to stdout: %s", what, strerror(errno));
         } else {
                 fprintf(stderr, "%s %s: %llu entries, diff_id %s\n", what, argv[optind], (unsigned long long)r->entries,
@@ -389,17 +259,17 @@ snap_import(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char *
                 if (o == 'p')
                         q.parent = optarg;
                 else
-                        return help_or_usage(cli, cmd, o);
+                        return cnr_cli_help_or_usage(cli, cmd, o);
         }
         if (argc - optind != 2)
                 return cnr_cli_usage_error(cli, "want FILE|- NAME");
-        fd = open_input(argv[optind], "import");
+        fd = cnr_cli_open_input(argv[optind], "import", NULL, "containr-snapshot");
         if (fd < 0)
                 return CNR_EXIT_FAIL;
         q.name = argv[optind + 1];
         req.op_case = CNR__API__REQUEST__OP_SNAPSHOT_IMPORT;
         req.snapshot_import = &q;
-        o = call(cli, &req, &fd, 1, CNR__API__REPLY__MSG_SNAPSHOT_IMPORT, &rep, NULL, 0);
+        o = cnr_cli_call(cli, &req, &fd, 1, CNR__API__REPLY__MSG_SNAPSHOT_IMPORT, &rep, NULL, 0, LONG_TIMEOUT_MS);
         close(fd);
         if (o < 0)
                 return CNR_EXIT_FAIL;
@@ -425,13 +295,13 @@ snap_verify(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char *
         int o, rc;
 
         while ((o = cnr_cli_getopt(cli, argc, argv, ":h", opts)) != -1)
-                return help_or_usage(cli, cmd, o);
+                return cnr_cli_help_or_usage(cli, cmd, o);
         if (argc - optind != 1)
                 return cnr_cli_usage_error(cli, "want KEY");
         q.key = argv[optind];
         req.op_case = CNR__API__REQUEST__OP_SNAPSHOT_VERIFY;
         req.snapshot_verify = &q;
-        if (call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_SNAPSHOT_VERIFY, &rep, NULL, 0) < 0)
+        if (cnr_cli_call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_SNAPSHOT_VERIFY, &rep, NULL, 0, LONG_TIMEOUT_MS) < 0)
                 return CNR_EXIT_FAIL;
         if (rep->snapshot_verify->ok) {
                 printf("%s: OK %s\n", q.key, rep->snapshot_verify->computed);

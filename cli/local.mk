@@ -12,7 +12,8 @@ cli_containr_SOURCES = \
 	cli/cmd_registry.c cli/authfile.c cli/authfile.h \
 	cli/cmd_build.c \
 	cli/container.h cli/relay.c cli/cmd_run.c cli/cmd_container.c cli/cmd_volume.c \
-	cli/cmd_snapshot.c
+	cli/cmd_snapshot.c \
+	cli/util.c cli/util.h
 cli_containr_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) $(LIBCAP_CFLAGS) $(FRONTEND_CFLAGS)
 cli_containr_LDADD = ipc/libipc.la common/libcommon.la $(PROTOBUF_C_LIBS) $(JANSSON_LIBS) $(LIBCAP_LIBS) \
 	$(FRONTEND_LIBS)
