@@ -15,6 +15,7 @@
 #include <linux/magic.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/statfs.h>
 #include <sys/utsname.h>
@@ -165,6 +166,34 @@ sup_client_audit(struct sup_client *c, const char *op, uint32_t reqid, json_t *e
                  uint64_t started_us)
 {
         audit_req(c, op, reqid, extra, code, error, started_us);
+}
+
+void
+sup_client_fail(struct sup_client *c, uint32_t reqid, const char *op, json_t *args, struct cnr_err *err,
+                uint64_t started_us)
+{
+        reply_error(c, reqid, err->code ? err->code : EIO, cnr_err_str(err));
+        audit_req(c, op, reqid, args, err->code, cnr_err_str(err), started_us);
+}
+
+int
+sup_client_json_memfd(json_t *j, const char *memfd_name, struct cnr_err **err)
+{
+        _cleanup_free_ char *dump = json_dumps(j, JSON_INDENT(2));
+        _cleanup_close_ int fd = -1;
+
+        if (dump == NULL)
+                return cnr_errf(err, ENOMEM, "encode JSON");
+        fd = memfd_create(memfd_name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+        if (fd < 0)
+                return cnr_errf(err, errno, "memfd_create");
+        if (cnr_write_all(fd, dump, strlen(dump)) < 0 || cnr_write_all(fd, "\n", 1) < 0)
+                return cnr_errf(err, errno, "write memfd");
+        if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+                return cnr_errf(err, errno, "seal memfd");
+        if (lseek(fd, 0, SEEK_SET) < 0)
+                return cnr_errf(err, errno, "rewind memfd");
+        return steal_fd(&fd);
 }
 
 /* ---- hello, version ------------------------------------------------------ */

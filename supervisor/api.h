@@ -9,6 +9,7 @@
 
 #include <jansson.h>
 
+#include "common/err.h"
 #include "ipc/api.pb-c.h"
 #include "supervisor/sup.h"
 
@@ -24,5 +25,13 @@ void sup_client_error(struct sup_client *c, uint32_t reqid, int code, const char
 /* One audit line; takes ownership of extra (may be NULL). */
 void sup_client_audit(struct sup_client *c, const char *op, uint32_t reqid, json_t *extra, int code,
                       const char *error, uint64_t started_us);
+/* Answer err (its code, or EIO if it has none) and audit it as op, started
+ * at started_us; takes ownership of args (may be NULL). */
+void sup_client_fail(struct sup_client *c, uint32_t reqid, const char *op, json_t *args, struct cnr_err *err,
+                     uint64_t started_us);
+/* A JSON answer for the client: the indented text of j and a newline in a
+ * memfd called memfd_name, sealed against any change and rewound; -1 with
+ * *err. */
+int sup_client_json_memfd(json_t *j, const char *memfd_name, struct cnr_err **err);
 
 #endif

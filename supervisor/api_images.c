@@ -8,7 +8,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -100,34 +99,6 @@ image_json(struct cnr_content *c, const struct cnr_image *img, bool full)
         return o;
 }
 
-/* A sealed memfd holding the JSON text; -1 with *err. */
-static int
-json_memfd(json_t *j, struct cnr_err **err)
-{
-        _cleanup_free_ char *dump = json_dumps(j, JSON_INDENT(2));
-        _cleanup_close_ int fd = -1;
-
-        if (dump == NULL)
-                return cnr_errf(err, ENOMEM, "encode JSON");
-        fd = memfd_create("containr-images", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-        if (fd < 0)
-                return cnr_errf(err, errno, "memfd_create");
-        if (cnr_write_all(fd, dump, strlen(dump)) < 0 || cnr_write_all(fd, "\n", 1) < 0)
-                return cnr_errf(err, errno, "write memfd");
-        if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
-                return cnr_errf(err, errno, "seal memfd");
-        if (lseek(fd, 0, SEEK_SET) < 0)
-                return cnr_errf(err, errno, "rewind memfd");
-        return steal_fd(&fd);
-}
-
-static void
-fail(struct sup_client *c, uint32_t reqid, const char *op, json_t *args, struct cnr_err *err, uint64_t t0)
-{
-        sup_client_error(c, reqid, err->code, cnr_err_str(err));
-        sup_client_audit(c, op, reqid, args, err->code, cnr_err_str(err), t0);
-}
-
 /* The passed fd must be a regular file or memfd. */
 static int
 check_file_fd(int fd, const char *what, struct cnr_err **err)
@@ -160,16 +131,16 @@ sup_api_image_list(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m,
         (void)p;
         (void)m;
         if (cnr_images_list(s->images, &v, &n, &err) < 0) {
-                fail(c, f->reqid, "image_list", NULL, err, t0);
+                sup_client_fail(c, f->reqid, "image_list", NULL, err, t0);
                 cnr_err_free(&err);
                 return;
         }
         for (size_t i = 0; i < n; i++)
                 json_array_append_new(arr, image_json(s->content, v[i], false));
         cnr_image_list_free(v, n);
-        fd = json_memfd(arr, &err);
+        fd = sup_client_json_memfd(arr, "containr-images", &err);
         if (fd < 0) {
-                fail(c, f->reqid, "image_list", NULL, err, t0);
+                sup_client_fail(c, f->reqid, "image_list", NULL, err, t0);
                 cnr_err_free(&err);
                 return;
         }
@@ -208,9 +179,9 @@ sup_api_image_inspect(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage 
                 json_array_append_new(arr, image_json(s->content, img, true));
                 cnr_image_free(img);
         }
-        fd = json_memfd(arr, &err);
+        fd = sup_client_json_memfd(arr, "containr-images", &err);
         if (fd < 0) {
-                fail(c, f->reqid, "image_inspect", NULL, err, t0);
+                sup_client_fail(c, f->reqid, "image_inspect", NULL, err, t0);
                 cnr_err_free(&err);
         } else {
                 r.count = (uint32_t)json_array_size(arr);
@@ -301,7 +272,7 @@ sup_api_image_tag(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, 
         (void)p;
         if (cnr_images_tag(s->images, q->source, q->target, &err) < 0 || cnr_ref_parse(q->target, &ref, &err) < 0 ||
             cnr_images_get(s->images, ref.str, &img, &err) < 0) {
-                fail(c, f->reqid, "image_tag", args, err, t0);
+                sup_client_fail(c, f->reqid, "image_tag", args, err, t0);
                 cnr_err_free(&err);
                 return;
         }
@@ -329,7 +300,7 @@ prune(struct sup_client *c, uint32_t reqid, bool all, bool system)
         Cnr__Api__PruneItem *items, **itemp;
 
         if (cnr_images_prune(s->images, all, &rep, &err) < 0) {
-                fail(c, reqid, op, json_pack("{s:b}", "all", (int)all), err, t0);
+                sup_client_fail(c, reqid, op, json_pack("{s:b}", "all", (int)all), err, t0);
                 cnr_err_free(&err);
                 cnr_gc_report_free(&rep);
                 return;
@@ -444,7 +415,7 @@ sup_api_image_save(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m,
 out:
         if (err) {
                 cnr_err_wrap(&err, "save");
-                fail(c, f->reqid, "image_save", args, err, t0);
+                sup_client_fail(c, f->reqid, "image_save", args, err, t0);
                 cnr_err_free(&err);
         }
         for (size_t i = 0; i < n; i++) {
@@ -475,7 +446,7 @@ sup_api_image_load(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m,
         if (check_file_fd(f->fds[0], "load", &err) < 0 || cnr_archive_load(s->images, f->fds[0], &res, &err) < 0) {
                 cnr_err_wrap(&err, "load");
                 log_warn("%s", cnr_err_str(err));
-                fail(c, f->reqid, "image_load", NULL, err, t0);
+                sup_client_fail(c, f->reqid, "image_load", NULL, err, t0);
                 cnr_err_free(&err);
                 return;
         }
@@ -527,7 +498,7 @@ sup_api_image_import(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *
         if (check_file_fd(f->fds[0], "import", &err) < 0 ||
             cnr_archive_import(s->images, f->fds[0], q->ref, q->message, &img, &err) < 0) {
                 cnr_err_wrap(&err, "import");
-                fail(c, f->reqid, "image_import", args, err, t0);
+                sup_client_fail(c, f->reqid, "image_import", args, err, t0);
                 cnr_err_free(&err);
                 return;
         }

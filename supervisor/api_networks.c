@@ -5,9 +5,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "common/log.h"
@@ -64,37 +62,8 @@ pending_fail(struct pending *p, struct cnr_err *err)
 {
         struct sup_client *c = sup_client_find(p->s, p->client);
 
-        if (c) {
-                sup_client_error(c, p->reqid, err->code ? err->code : EIO, cnr_err_str(err));
-                sup_client_audit(c, p->op, p->reqid, json_incref(p->args), err->code, cnr_err_str(err), p->t0);
-        }
-}
-
-static void
-fail_now(struct sup_client *c, uint32_t reqid, const char *op, json_t *args, struct cnr_err *err)
-{
-        sup_client_error(c, reqid, err->code ? err->code : EIO, cnr_err_str(err));
-        sup_client_audit(c, op, reqid, args, err->code, cnr_err_str(err), cnr_now_us());
-}
-
-static int
-json_memfd(json_t *j, struct cnr_err **err)
-{
-        _cleanup_free_ char *dump = json_dumps(j, JSON_INDENT(2));
-        _cleanup_close_ int fd = -1;
-
-        if (dump == NULL)
-                return cnr_errf(err, ENOMEM, "encode JSON");
-        fd = memfd_create("containr-networks", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-        if (fd < 0)
-                return cnr_errf(err, errno, "memfd_create");
-        if (cnr_write_all(fd, dump, strlen(dump)) < 0 || cnr_write_all(fd, "\n", 1) < 0)
-                return cnr_errf(err, errno, "write memfd");
-        if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
-                return cnr_errf(err, errno, "seal memfd");
-        if (lseek(fd, 0, SEEK_SET) < 0)
-                return cnr_errf(err, errno, "rewind memfd");
-        return steal_fd(&fd);
+        if (c)
+                sup_client_fail(c, p->reqid, p->op, json_incref(p->args), err, p->t0);
 }
 
 /* ---- create ---- */
@@ -141,7 +110,7 @@ sup_api_network_create(struct cnr_peer *peer, struct cnr_frame *f, ProtobufCMess
         struct cnr_err *err = NULL;
 
         if (sup_network_create(sup_client_sup(c), &req, on_created, p, &err) < 0) {
-                fail_now(c, f->reqid, "network_create", json_incref(args), err);
+                sup_client_fail(c, f->reqid, "network_create", json_incref(args), err, cnr_now_us());
                 cnr_err_free(&err);
                 pending_free(p);
         }
@@ -161,8 +130,8 @@ json_reply(struct sup_client *c, uint32_t reqid, const char *op, char *const *na
         size_t i;
 
         arr = sup_networks_json(sup_client_sup(c), names, n, missing, &err);
-        if (arr == NULL || (fd = json_memfd(arr, &err)) < 0) {
-                fail_now(c, reqid, op, NULL, err);
+        if (arr == NULL || (fd = sup_client_json_memfd(arr, "containr-networks", &err)) < 0) {
+                sup_client_fail(c, reqid, op, NULL, err, cnr_now_us());
                 cnr_err_free(&err);
                 json_decref(arr);
                 json_decref(missing);
@@ -200,7 +169,7 @@ sup_api_network_inspect(struct cnr_peer *peer, struct cnr_frame *f, ProtobufCMes
         if (q->n_names == 0) {
                 struct cnr_err *err = NULL;
                 cnr_errf(&err, EINVAL, "network inspect: name at least one network");
-                fail_now(arg, f->reqid, "network_inspect", NULL, err);
+                sup_client_fail(arg, f->reqid, "network_inspect", NULL, err, cnr_now_us());
                 cnr_err_free(&err);
                 return;
         }
@@ -314,7 +283,7 @@ sup_api_network_connect(struct cnr_peer *peer, struct cnr_frame *f, ProtobufCMes
         struct cnr_err *err = NULL;
 
         if (sup_network_connect(sup_client_sup(c), q->network, q->container, on_connected, p, &err) < 0) {
-                fail_now(c, f->reqid, "network_connect", json_incref(args), err);
+                sup_client_fail(c, f->reqid, "network_connect", json_incref(args), err, cnr_now_us());
                 cnr_err_free(&err);
                 pending_free(p);
         }
@@ -330,7 +299,7 @@ sup_api_network_disconnect(struct cnr_peer *peer, struct cnr_frame *f, ProtobufC
         struct cnr_err *err = NULL;
 
         if (sup_network_disconnect(sup_client_sup(c), q->network, q->container, on_connected, p, &err) < 0) {
-                fail_now(c, f->reqid, "network_disconnect", json_incref(args), err);
+                sup_client_fail(c, f->reqid, "network_disconnect", json_incref(args), err, cnr_now_us());
                 cnr_err_free(&err);
                 pending_free(p);
         }

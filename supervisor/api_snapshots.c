@@ -101,10 +101,8 @@ pending_fail(struct pending *p, struct cnr_err *err)
 {
         struct sup_client *c = sup_client_find(p->s, p->client);
 
-        if (c) {
-                sup_client_error(c, p->reqid, err->code ? err->code : EIO, cnr_err_str(err));
-                sup_client_audit(c, p->op, p->reqid, json_incref(p->args), err->code, cnr_err_str(err), p->t0);
-        }
+        if (c)
+                sup_client_fail(c, p->reqid, p->op, json_incref(p->args), err, p->t0);
 }
 
 static void
@@ -118,31 +116,25 @@ pending_done(struct pending *p, Cnr__Api__Reply *env, const int *fds, size_t nfd
         }
 }
 
+/* The end of a request that failed before its work was under way: answer
+ * and audit "what: cause", then free the error and the request. */
 static void
-fail_now(struct sup_client *c, uint32_t reqid, const char *op, json_t *args, struct cnr_err *err)
+pending_abort(struct pending *p, struct cnr_err **err, const char *what)
 {
-        sup_client_error(c, reqid, err->code ? err->code : EIO, cnr_err_str(err));
-        sup_client_audit(c, op, reqid, args, err->code, cnr_err_str(err), cnr_now_us());
+        cnr_err_wrap(err, "%s", what);
+        pending_fail(p, *err);
+        cnr_err_free(err);
+        pending_free(p);
 }
 
-static int
-json_memfd(json_t *j, struct cnr_err **err)
+/* containrd may run without a snapshotter: true with *err set then. */
+static bool
+no_snapshotter(struct sup *s, struct cnr_err **err)
 {
-        _cleanup_free_ char *dump = json_dumps(j, JSON_INDENT(2) | JSON_SORT_KEYS);
-        _cleanup_close_ int fd = -1;
-
-        if (dump == NULL)
-                return cnr_errf(err, ENOMEM, "encode JSON");
-        fd = memfd_create("containr-snapshots", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-        if (fd < 0)
-                return cnr_errf(err, errno, "memfd_create");
-        if (cnr_write_all(fd, dump, strlen(dump)) < 0 || cnr_write_all(fd, "\n", 1) < 0)
-                return cnr_errf(err, errno, "write memfd");
-        if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
-                return cnr_errf(err, errno, "seal memfd");
-        if (lseek(fd, 0, SEEK_SET) < 0)
-                return cnr_errf(err, errno, "rewind memfd");
-        return steal_fd(&fd);
+        if (s->snaps != NULL)
+                return false;
+        cnr_errf(err, ENOTSUP, "no snapshotter");
+        return true;
 }
 
 /* A regular file (or memfd) the CLI opened: for writing, or reading. */
@@ -214,7 +206,7 @@ sup_api_snapshot_list(struct cnr_peer *peer, struct cnr_frame *f, ProtobufCMessa
         if (s->snaps == NULL) {
                 cnr_errf(&err, ENOTSUP, "snapshots: no snapshotter");
         } else if (cnr_snap_walk(s->snaps, (const char *const *)q->filters, q->n_filters, add_info, arr, &err) == 0 &&
-                   (fd = json_memfd(arr, &err)) >= 0) {
+                   (fd = sup_client_json_memfd(arr, "containr-snapshots", &err)) >= 0) {
                 r.count = (uint32_t)json_array_size(arr);
                 env.msg_case = CNR__API__REPLY__MSG_SNAPSHOT_LIST;
                 env.snapshot_list = &r;
@@ -225,7 +217,7 @@ sup_api_snapshot_list(struct cnr_peer *peer, struct cnr_frame *f, ProtobufCMessa
                 return;
         }
         cnr_err_wrap(&err, "snapshot ls");
-        fail_now(c, f->reqid, "snapshot_list", args, err);
+        sup_client_fail(c, f->reqid, "snapshot_list", args, err, cnr_now_us());
         cnr_err_free(&err);
         json_decref(arr);
 }
@@ -246,7 +238,7 @@ on_inspect_usage(struct cnr_err *err, uint64_t size, uint64_t inodes, void *arg)
         else
                 json_object_set_new(p->info, "Usage",
                                     json_pack("{s:I,s:I}", "Size", (json_int_t)size, "Inodes", (json_int_t)inodes));
-        fd = json_memfd(p->info, &e);
+        fd = sup_client_json_memfd(p->info, "containr-snapshots", &e);
         if (fd < 0) {
                 pending_fail(p, e);
                 cnr_err_free(&e);
@@ -271,10 +263,8 @@ sup_api_snapshot_inspect(struct cnr_peer *peer, struct cnr_frame *f, ProtobufCMe
         struct cnr_err *err = NULL;
 
         (void)peer;
-        if (s->snaps == NULL) {
-                cnr_errf(&err, ENOTSUP, "no snapshotter");
+        if (no_snapshotter(s, &err))
                 goto fail;
-        }
         if (cnr_snap_stat(s->snaps, q->key, &i, &err) < 0)
                 goto fail;
         p->info = info_json(&i);
@@ -289,10 +279,7 @@ sup_api_snapshot_inspect(struct cnr_peer *peer, struct cnr_frame *f, ProtobufCMe
                 goto fail;
         return;
 fail:
-        cnr_err_wrap(&err, "snapshot inspect");
-        pending_fail(p, err);
-        cnr_err_free(&err);
-        pending_free(p);
+        pending_abort(p, &err, "snapshot inspect");
 }
 
 /* ---- rm ---- */
@@ -326,14 +313,9 @@ sup_api_snapshot_remove(struct cnr_peer *peer, struct cnr_frame *f, ProtobufCMes
 
         (void)peer;
         p->key = xstrdup(q->key);
-        if (s->snaps == NULL)
-                cnr_errf(&err, ENOTSUP, "no snapshotter");
-        else if (cnr_snap_remove(s->snaps, q->key, on_removed, p, &err) >= 0)
+        if (!no_snapshotter(s, &err) && cnr_snap_remove(s->snaps, q->key, on_removed, p, &err) >= 0)
                 return;
-        cnr_err_wrap(&err, "snapshot rm");
-        pending_fail(p, err);
-        cnr_err_free(&err);
-        pending_free(p);
+        pending_abort(p, &err, "snapshot rm");
 }
 
 /* ---- diff ---- */
@@ -385,15 +367,10 @@ sup_api_snapshot_diff(struct cnr_peer *peer, struct cnr_frame *f, ProtobufCMessa
         (void)peer;
         p->fd = f->fds[0];
         f->fds[0] = -1;
-        if (s->snaps == NULL)
-                cnr_errf(&err, ENOTSUP, "no snapshotter");
-        else if (check_fd(p->fd, true, "diff", &err) == 0 &&
-                 cnr_snap_diff(s->snaps, q->key, p->fd, q->gzip, on_diffed, p, &err) >= 0)
+        if (!no_snapshotter(s, &err) && check_fd(p->fd, true, "diff", &err) == 0 &&
+            cnr_snap_diff(s->snaps, q->key, p->fd, q->gzip, on_diffed, p, &err) >= 0)
                 return;
-        cnr_err_wrap(&err, "snapshot diff");
-        pending_fail(p, err);
-        cnr_err_free(&err);
-        pending_free(p);
+        pending_abort(p, &err, "snapshot diff");
 }
 
 /* ---- export ---- */
@@ -545,10 +522,8 @@ sup_api_snapshot_export(struct cnr_peer *peer, struct cnr_frame *f, ProtobufCMes
         p->outfd = f->fds[0];
         f->fds[0] = -1;
         p->key = xstrdup(q->key);
-        if (s->snaps == NULL) {
-                cnr_errf(&err, ENOTSUP, "no snapshotter");
+        if (no_snapshotter(s, &err))
                 goto fail;
-        }
         if (check_fd(p->outfd, true, "export", &err) < 0 || cnr_snap_stat(s->snaps, q->key, &i, &err) < 0)
                 goto fail;
         if (i.kind != CNR_SNAP_COMMITTED) {
@@ -568,10 +543,7 @@ sup_api_snapshot_export(struct cnr_peer *peer, struct cnr_frame *f, ProtobufCMes
         if (cnr_snap_diff(s->snaps, q->key, p->fd, false, on_export_diffed, p, &err) >= 0)
                 return;
 fail:
-        cnr_err_wrap(&err, "snapshot export");
-        pending_fail(p, err);
-        cnr_err_free(&err);
-        pending_free(p);
+        pending_abort(p, &err, "snapshot export");
 }
 
 /* ---- import ---- */
@@ -859,10 +831,8 @@ sup_api_snapshot_import(struct cnr_peer *peer, struct cnr_frame *f, ProtobufCMes
 
         (void)peer;
         p->name = xstrdup(q->name);
-        if (s->snaps == NULL) {
-                cnr_errf(&err, ENOTSUP, "no snapshotter");
+        if (no_snapshotter(s, &err))
                 goto fail;
-        }
         if (q->name[0] == '\0' || strncmp(q->name, "extract-", 8) == 0 ||
             strncmp(q->name, IMPORT_KEY_PREFIX, strlen(IMPORT_KEY_PREFIX)) == 0 || strlen(q->name) > 1024) {
                 cnr_errf(&err, EINVAL, "`%s`: not a name for a snapshot (empty, too long or a reserved prefix)",
@@ -913,10 +883,7 @@ fail_blob:
         cnr_err_free(&err);
         return;
 fail:
-        cnr_err_wrap(&err, "snapshot import");
-        pending_fail(p, err);
-        cnr_err_free(&err);
-        pending_free(p);
+        pending_abort(p, &err, "snapshot import");
 }
 
 /* ---- verify ---- */
@@ -955,10 +922,8 @@ sup_api_snapshot_verify(struct cnr_peer *peer, struct cnr_frame *f, ProtobufCMes
         struct cnr_err *err = NULL;
 
         (void)peer;
-        if (s->snaps == NULL) {
-                cnr_errf(&err, ENOTSUP, "no snapshotter");
+        if (no_snapshotter(s, &err))
                 goto fail;
-        }
         if (cnr_snap_stat(s->snaps, q->key, &i, &err) < 0)
                 goto fail;
         if (i.kind != CNR_SNAP_COMMITTED || i.diff_id[0] == '\0') {
@@ -973,8 +938,5 @@ sup_api_snapshot_verify(struct cnr_peer *peer, struct cnr_frame *f, ProtobufCMes
         if (cnr_snap_diff(s->snaps, q->key, -1, false, on_verify_diffed, p, &err) >= 0)
                 return;
 fail:
-        cnr_err_wrap(&err, "snapshot verify");
-        pending_fail(p, err);
-        cnr_err_free(&err);
-        pending_free(p);
+        pending_abort(p, &err, "snapshot verify");
 }
