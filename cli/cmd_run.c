@@ -250,6 +250,8 @@ enum {
         O_ULIMIT,
         O_RESTART,
         O_INIT,
+        O_SYSCTL,
+        O_USERNS,
         O_HELP,
 };
 
@@ -283,6 +285,8 @@ static const struct option run_longopts[] = {
         {"ulimit", required_argument, NULL, O_ULIMIT},
         {"restart", required_argument, NULL, O_RESTART},
         {"init", no_argument, NULL, O_INIT},
+        {"sysctl", required_argument, NULL, O_SYSCTL},
+        {"userns", required_argument, NULL, O_USERNS},
         {"label", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
@@ -471,6 +475,14 @@ parse_run(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **a
                 case 'l':
                         push(&cfg->labels, &cfg->n_labels, optarg);
                         break;
+                case O_SYSCTL: /* the allow-list is containrd's (and the shim's) */
+                        if (!strchr(optarg, '=') || optarg[0] == '=')
+                                return cnr_cli_usage_error(cli, "--sysctl `%s`: want KEY=VALUE", optarg);
+                        push(&cfg->sysctls, &cfg->n_sysctls, optarg);
+                        break;
+                case O_USERNS:
+                        cfg->userns = optarg;
+                        break;
                 case O_HELP:
                         cnr_cli_help(stdout, cli, cmd);
                         return -1;
@@ -515,6 +527,7 @@ run_opts_free(struct run_opts *o)
         free(o->cfg.cap_add);
         free(o->cfg.cap_drop);
         free(o->cfg.labels);
+        free(o->cfg.sysctls);
 }
 
 /* Stage the fds and create; *id gets the id (malloc'd). */

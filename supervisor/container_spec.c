@@ -387,6 +387,53 @@ ctr_exec_process(struct ctr *c, int rootfd, const Cnr__Api__ExecConfig *x, Cnr__
         return r;
 }
 
+/* ---- sysctls ---- */
+
+/* The namespaced sysctls, as Docker allows them; the shim checks again. */
+static bool
+sysctl_namespaced(const char *k)
+{
+        static const char *const prefixes[] = {"net.", "kernel.shm", "kernel.msg", "fs.mqueue."};
+
+        if (strcmp(k, "kernel.sem") == 0)
+                return true;
+        for (size_t i = 0; i < CNR_ARRAY_LEN(prefixes); i++)
+                if (strncmp(k, prefixes[i], strlen(prefixes[i])) == 0 && k[strlen(prefixes[i])] != '\0')
+                        return true;
+        return false;
+}
+
+static int
+add_sysctls(const struct ctr_spec_in *in, Cnr__Shim__ContainerSpec *spec, struct cnr_err **err)
+{
+        const Cnr__Api__ContainerConfig *cfg = in->c->cfg;
+
+        if (cfg->n_sysctls > 64)
+                return cnr_errf(err, EINVAL, "--sysctl: at most 64");
+        spec->sysctls = xcalloc(cfg->n_sysctls + 1, sizeof(*spec->sysctls));
+        for (size_t i = 0; i < cfg->n_sysctls; i++) {
+                const char *kv = cfg->sysctls[i], *eq = strchr(kv, '=');
+                _cleanup_free_ char *key = eq ? xstrndup(kv, (size_t)(eq - kv)) : NULL;
+                Cnr__Shim__Sysctl *sc;
+
+                if (!key || !key[0])
+                        return cnr_errf(err, EINVAL, "--sysctl `%s`: want KEY=VALUE", kv);
+                if (!sysctl_namespaced(key))
+                        return cnr_errf(err, EPERM,
+                                        "--sysctl `%s`: not a namespaced sysctl; a container may set only net.*, "
+                                        "kernel.shm*, kernel.msg*, kernel.sem and fs.mqueue.*",
+                                        key);
+                if (strncmp(key, "net.", 4) == 0 && in->net_host)
+                        return cnr_errf(err, EPERM, "--sysctl `%s`: not with --network host (the host's own)", key);
+                sc = xcalloc(1, sizeof(*sc));
+                cnr__shim__sysctl__init(sc);
+                sc->key = steal_ptr(&key);
+                sc->value = xstrdup(eq + 1);
+                spec->sysctls[spec->n_sysctls++] = sc;
+        }
+        return 0;
+}
+
 /* ---- the spec ---- */
 
 int
@@ -448,6 +495,8 @@ ctr_spec_build(const struct ctr_spec_in *in, Cnr__Shim__ContainerSpec *spec, cha
         }
         spec->etc_resolv_conf = xstrdup(in->etc_resolv_conf ? in->etc_resolv_conf : "");
         spec->log_fd = -1;
+        if (add_sysctls(in, spec, err) < 0)
+                return -1;
         (void)warnings;
         (void)nwarn;
         return 0;
@@ -481,4 +530,10 @@ ctr_spec_free(Cnr__Shim__ContainerSpec *spec)
         for (size_t i = 0; i < spec->n_readonly_paths; i++)
                 free(spec->readonly_paths[i]);
         free(spec->readonly_paths);
+        for (size_t i = 0; i < spec->n_sysctls; i++) {
+                free(spec->sysctls[i]->key);
+                free(spec->sysctls[i]->value);
+                free(spec->sysctls[i]);
+        }
+        free(spec->sysctls);
 }

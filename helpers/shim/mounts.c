@@ -17,11 +17,13 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <linux/openat2.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -186,6 +188,64 @@ mount_new_fs(int rootfd, const char *dest, const char *type, const char *const *
         if (m < 0)
                 return cnr_err_wrap(err, "mount %s on `%s`", type, dest);
         return attach(m, t, dest, err);
+}
+
+/* ---- /proc and sysctls -------------------------------------------------- */
+
+/* Write each sysctl of the spec through `procfd`, the root of the procfs
+ * we just made (THREATS 10, CVE-2025-52881): the fd is checked to be a
+ * procfs, the file is opened beneath it with no symlink of any kind on the
+ * way, and checked again to be on a procfs.  Nothing in the image is
+ * involved (the mount is not attached yet), so no racing container can
+ * swap a component; only namespaced keys pass spec.c, so the write lands
+ * in this container's namespaces. */
+static int
+write_sysctls(const Cnr__Shim__ContainerSpec *s, int procfd, struct cnr_err **err)
+{
+        struct statfs sf;
+
+        if (s->n_sysctls == 0)
+                return 0;
+        if (fstatfs(procfd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+                return cnr_errf(err, EXDEV, "sysctls: the new /proc is not a procfs");
+        for (size_t i = 0; i < s->n_sysctls; i++) {
+                const char *key = s->sysctls[i]->key, *val = s->sysctls[i]->value;
+                _cleanup_free_ char *path = xasprintf("sys/%s", key);
+                struct open_how how = {.flags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                                       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+                                                  RESOLVE_NO_XDEV};
+                _cleanup_close_ int fd = -1;
+
+                if (!shim_sysctl_ok(key))
+                        return cnr_errf(err, EPERM, "sysctl `%s`: not a namespaced sysctl", key);
+                for (char *c = path + 4; *c; c++)
+                        if (*c == '.')
+                                *c = '/';
+                fd = (int)syscall(SYS_openat2, procfd, path, &how, sizeof(how));
+                if (fd < 0)
+                        return cnr_errf(err, errno, "sysctl `%s`: open /proc/%s", key, path);
+                if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+                        return cnr_errf(err, EXDEV, "sysctl `%s`: /proc/%s is not on the procfs", key, path);
+                if (cnr_write_all(fd, val, strlen(val)) < 0)
+                        return cnr_errf(err, errno, "sysctl `%s`: write `%s`", key, val);
+        }
+        return 0;
+}
+
+static int
+mount_proc(const Cnr__Shim__ContainerSpec *s, int rootfd, struct cnr_err **err)
+{
+        _cleanup_close_ int t = target_in_root(rootfd, "/proc", true, RESOLVE_NO_SYMLINKS, err);
+        _cleanup_close_ int m = -1;
+
+        if (t < 0)
+                return -1;
+        m = new_fs("proc", NULL, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, err);
+        if (m < 0)
+                return cnr_err_wrap(err, "mount proc on `/proc`");
+        if (write_sysctls(s, m, err) < 0)
+                return -1;
+        return attach(m, t, "/proc", err);
 }
 
 /* ---- /dev -------------------------------------------------------------- */
@@ -559,7 +619,6 @@ readonly(int rootfd, const char *path, struct cnr_err **err)
 int
 shim_mounts_setup(const Cnr__Shim__ContainerSpec *s, const int *fds, int privfd, struct cnr_err **err)
 {
-        static const char *const procopts[] = {NULL};
         _cleanup_close_ int rootfd = -1;
         const char *const *masked, *const *ro;
         size_t nmasked, nro;
@@ -577,9 +636,9 @@ shim_mounts_setup(const Cnr__Shim__ContainerSpec *s, const int *fds, int privfd,
                 return cnr_errf(err, errno, "open the attached rootfs");
 
         /* /proc: a fresh procfs of this pid namespace, on an ordinary
-         * directory of the rootfs (THREATS 1, 6). */
-        if (mount_new_fs(rootfd, "/proc", "proc", procopts,
-                         MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, err) < 0)
+         * directory of the rootfs (THREATS 1, 6); the sysctls are written
+         * through it before it is attached (THREATS 10). */
+        if (mount_proc(s, rootfd, err) < 0)
                 return -1;
         if (mount_dev(rootfd, userns, err) < 0)
                 return -1;

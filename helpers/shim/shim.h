@@ -34,6 +34,8 @@ int shim_process_validate(Cnr__Shim__Process *p, const char *what, struct cnr_er
 void shim_spec_paths(const Cnr__Shim__ContainerSpec *s, const char *const **masked, size_t *nmasked,
                      const char *const **ro, size_t *nro);
 bool shim_cgroup_path_ok(const char *p);
+/* A dotted sysctl key in the namespaced allow-list (net.*, kernel.shm*, ...). */
+bool shim_sysctl_ok(const char *key);
 bool shim_id_ok(const char *id);
 
 /* ---- cgroup.c ---------------------------------------------------------- */

@@ -34,6 +34,43 @@ static const char *const proc_allowed[] = {
         "/proc/swaps",   "/proc/uptime",    "/proc/loadavg", "/proc/slabinfo",
 };
 
+/* Sysctls a container may set: those of the namespaces it owns (net,
+ * ipc, and mqueue's), as Docker allows.  Everything else is the host's. */
+static const struct {
+        const char *key;
+        bool prefix;
+} sysctl_allowed[] = {
+        {"net.", true},   {"kernel.shm", true}, {"kernel.msg", true},
+        {"kernel.sem", false}, {"fs.mqueue.", true},
+};
+
+bool
+shim_sysctl_ok(const char *key)
+{
+        size_t n = strlen(key), comp = 0;
+        bool ok = false;
+
+        if (n == 0 || n > 255)
+                return false;
+        for (size_t i = 0; i <= n; i++) {
+                char c = key[i];
+                if (c == '.' || c == '\0') {
+                        if (comp == 0)
+                                return false;
+                        comp = 0;
+                        continue;
+                }
+                if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' ||
+                      c == '-'))
+                        return false;
+                comp++;
+        }
+        for (size_t i = 0; i < CNR_ARRAY_LEN(sysctl_allowed); i++)
+                ok |= sysctl_allowed[i].prefix ? strncmp(key, sysctl_allowed[i].key, strlen(sysctl_allowed[i].key)) == 0
+                                               : strcmp(key, sysctl_allowed[i].key) == 0;
+        return ok;
+}
+
 bool
 shim_id_ok(const char *id)
 {
@@ -288,6 +325,17 @@ shim_spec_validate(Cnr__Shim__ContainerSpec *s, const char *id, struct cnr_err *
                 if (!abs_path_ok(s->readonly_paths[i]) || strcmp(s->readonly_paths[i], "/") == 0)
                         return cnr_errf(err, EINVAL, "read-only path `%s`: not an absolute normalised path",
                                         s->readonly_paths[i]);
+        if (s->n_sysctls > 64)
+                return cnr_errf(err, EINVAL, "more than 64 sysctls");
+        for (size_t i = 0; i < s->n_sysctls; i++) {
+                const char *k = s->sysctls[i]->key, *v = s->sysctls[i]->value;
+                if (!shim_sysctl_ok(k))
+                        return cnr_errf(err, EPERM, "sysctl `%s`: not a namespaced sysctl a container may set", k);
+                if (strlen(v) > 4096 || strchr(v, '\n'))
+                        return cnr_errf(err, EINVAL, "sysctl `%s`: value longer than 4096 bytes or with a newline", k);
+                if (strncmp(k, "net.", 4) == 0 && s->namespaces && s->namespaces->net == CNR__SHIM__NAMESPACES__NET__NET_HOST)
+                        return cnr_errf(err, EPERM, "sysctl `%s`: the container shares the host's network namespace", k);
+        }
         if (strlen(s->etc_hosts) > 65536 || strlen(s->etc_resolv_conf) > 65536)
                 return cnr_errf(err, EINVAL, "/etc/hosts or /etc/resolv.conf longer than 64 KiB");
         return 0;

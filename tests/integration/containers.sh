@@ -185,6 +185,28 @@ else
 fi
 pass "THREATS 28: io.containr.* labels dropped at load; a 100 MB /etc/group is read within its bound (${took}s)"
 
+# ---- --sysctl: namespaced keys only, written through the shim's own procfs (THREATS 10) ----
+mkdir -p "$CNR_TMP/sx/proc/sys" "$CNR_TMP/sx/redir"
+ln -s /redir "$CNR_TMP/sx/proc/sys/net" # the image's /proc/sys/net leads elsewhere
+cnr_archive_image "$CNR_TMP/sx.tar" sx:1 '{"Cmd": ["sh"]}' "$CNR_TMP/sx" || fail "make the sysctl image"
+"$C" load -q -i "$CNR_TMP/sx.tar" >/dev/null || fail "load the sysctl image"
+host_port=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)
+host_shm=$(cat /proc/sys/kernel/shmmni)
+out=$("$C" run --rm $N --sysctl net.ipv4.ip_unprivileged_port_start=555 --sysctl kernel.shmmni=1111 sx:1 \
+	sh -c 'cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/shmmni; ls /redir | wc -l') ||
+	fail "run --sysctl: $out"
+[ "$out" = "$(printf '555\n1111\n0')" ] || fail "--sysctl inside: '$out' (want 555, 1111, nothing under /redir)"
+[ "$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" = "$host_port" ] || fail "--sysctl net.* changed the host's value"
+[ "$(cat /proc/sys/kernel/shmmni)" = "$host_shm" ] || fail "--sysctl kernel.shmmni changed the host's value"
+host_sysrq=$(cat /proc/sys/kernel/sysrq)
+for bad in kernel.sysrq=1 kernel.core_pattern=x vm.overcommit_memory=1 net..x=1 ../../sysrq-trigger=b; do
+	out=$("$C" run --rm $N --sysctl "$bad" demo true 2>&1) && fail "--sysctl $bad was accepted"
+	echo "$out" | grep -q "namespaced sysctl" || fail "--sysctl $bad: unclear error: $out"
+done
+[ "$(cat /proc/sys/kernel/sysrq)" = "$host_sysrq" ] || fail "kernel.sysrq changed"
+out=$("$C" run --rm --network host --sysctl net.ipv4.ip_forward=1 demo true 2>&1) && fail "--network host with a net.* sysctl"
+pass "--sysctl: namespaced keys land in the container only, through its procfs (not the image's /proc/sys/net link); others refused (THREATS 10)"
+
 "$C" run --rm $N --memory 16m demo sh -c 'x=a; while :; do x="$x$x$x$x"; done' 2>/dev/null
 [ $? -eq 137 ] || fail "--memory: want exit 137"
 "$C" run $N --name oom --memory 16m demo sh -c 'x=a; while :; do x="$x$x$x$x"; done' 2>/dev/null
