@@ -53,10 +53,10 @@ static const struct cnr_cli_cmd commands[] = {
          "      --privileged         Every capability, no seccomp, no masked paths\n"
          "      --ulimit NAME=SOFT[:HARD]\n"
          "      --restart no|on-failure[:N]|always|unless-stopped\n"
-         "      --init               Run a minimal init (containr-init, else tini-static)\n"
+         "      --init               Run Debian's tini-static as the init\n"
          "      --sysctl KEY=VALUE   A namespaced sysctl (net.*, kernel.shm*, kernel.msg*,\n"
          "                           kernel.sem, fs.mqueue.*)\n"
-         "      --userns host|auto|UID:GID:COUNT  Container root mapped to a host range\n"
+         "      --userns host        The host's user namespace (others: not yet)\n"
          "  -l, --label K=V          Set a label\n"
          "      --help               Show this help\n",
          NULL},

@@ -495,6 +495,11 @@ ctr_spec_build(const struct ctr_spec_in *in, Cnr__Shim__ContainerSpec *spec, cha
         }
         spec->etc_resolv_conf = xstrdup(in->etc_resolv_conf ? in->etc_resolv_conf : "");
         spec->log_fd = -1;
+        /* The shim can map ids (Namespaces.uid_map), but the supervisor's
+         * side (ranges, netd's namespace, rootfs ownership) is not done:
+         * refused rather than silently running as host root. */
+        if (cfg->userns[0] && strcmp(cfg->userns, "host") != 0)
+                return cnr_errf(err, ENOTSUP, "--userns `%s`: only `host` is supported yet", cfg->userns);
         if (add_sysctls(in, spec, err) < 0)
                 return -1;
         (void)warnings;

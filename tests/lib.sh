@@ -111,6 +111,17 @@ cnr_start() {
 	export CONTAINR_HOST CNR_ROOT CNR_RUN CNR_LOG CNR_MONITOR_PID
 }
 
+# Start containrd again on the dirs of the last cnr_start (after it was
+# killed): what a host's service manager does.
+cnr_restart() {
+	if ! "$CONTAINRD" --config "$CNR_CONFIG" --root "$CNR_ROOT" --run-root "$CNR_RUN" \
+		--log-dir "$CNR_LOG" --helper-dir "$CNR_HELPER_DIR" --detach "$@"; then
+		fail "containrd did not start again"
+	fi
+	CNR_MONITOR_PID=$(cat "$CNR_RUN/containrd.pid")
+	export CNR_MONITOR_PID
+}
+
 cnr_stop() {
 	# Containers outlive containrd by design: remove them first, so that
 	# their networks (veths, iptables rules, leases) go through CNI DEL.

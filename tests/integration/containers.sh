@@ -289,6 +289,35 @@ supervisor_back "$sup" || fail "containrd did not come back after its supervisor
 [ "$("$C" wait keep1)" = 137 ] || fail "wait after the restart"
 pass "kill -9 of the supervisor: containers keep running, reconnected; ps/logs/exec/stop/wait work (THREATS 36)"
 
+# --userns other than host is refused, never run as the host's root silently
+out=$("$C" run --rm $N --userns auto demo true 2>&1) && fail "--userns auto was accepted"
+echo "$out" | grep -q "only \`host\`" || fail "--userns auto: unclear error: $out"
+[ "$("$C" run --rm $N --userns host demo id -u)" = 0 ] || fail "--userns host"
+pass "--userns: host works; auto and maps are refused for now"
+
+# ---- THREATS 36, the whole daemon: kill -9 the monitor with 10 containers, start it again ----
+for i in 0 1 2 3 4 5 6 7 8 9; do
+	"$C" run -d $N --name ten$i demo sh -c "echo before-$i; trap 'exit 0' TERM; while :; do sleep 0.2; done" >/dev/null ||
+		fail "run ten$i"
+done
+cnr_wait_for 10 sh -c "'$C' logs ten9 | grep -q before-9" || fail "ten9 did not start"
+mon=$CNR_MONITOR_PID
+kill -9 "$mon"
+cnr_wait_for 10 sh -c "! kill -0 $mon 2>/dev/null" || fail "the monitor survived kill -9"
+cnr_restart
+cnr_wait_for 20 sh -c "[ \$('$C' ps -q | grep -c .) -ge 10 ]" || fail "after a restart ps shows $("$C" ps -q | wc -l) running"
+for i in 0 1 2 3 4 5 6 7 8 9; do
+	"$C" ps | grep -q "ten$i" || fail "ten$i not running after containrd restarted"
+	"$C" logs "ten$i" | grep -q "before-$i" || fail "the log of ten$i did not survive the restart"
+	[ "$("$C" exec "ten$i" echo "x$i")" = "x$i" ] || fail "exec in ten$i after the restart"
+done
+"$C" stop -t 5 ten0 ten1 ten2 ten3 ten4 ten5 ten6 ten7 ten8 ten9 >/dev/null || fail "stop after the restart"
+for i in 0 1 2 3 4 5 6 7 8 9; do
+	[ "$("$C" wait "ten$i")" = 0 ] || fail "ten$i: SIGTERM after the restart did not end it with 0"
+done
+"$C" rm ten0 ten1 ten2 ten3 ten4 ten5 ten6 ten7 ten8 ten9 >/dev/null || fail "rm after the restart"
+pass "kill -9 of containrd (the monitor) with 10 containers: after a restart all run; ps, logs, exec, stop, wait, rm work (THREATS 36)"
+
 # ---- THREATS 37: SIGKILL a shim ----
 shim=$("$C" inspect keep2 | sed -n 's/.*"ShimPid": \([0-9]*\).*/\1/p' | head -1)
 cpid=$("$C" inspect keep2 | sed -n 's/.*"Pid": \([0-9]*\).*/\1/p' | head -1)
