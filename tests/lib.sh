@@ -101,6 +101,7 @@ cnr_start() {
 	CNR_CONFIG=$CNR_TMP/containr.yaml
 	cnr_write_config "$CNR_CONFIG"
 	trap cnr_stop EXIT
+	trap 'exit 143' TERM INT # so that a timed-out suite still cleans up
 	# --detach returns once every helper said HELLO (or fails).
 	if ! "$CONTAINRD" --config "$CNR_CONFIG" --root "$CNR_ROOT" --run-root "$CNR_RUN" \
 		--log-dir "$CNR_LOG" --helper-dir "$CNR_HELPER_DIR" --detach "$@"; then
