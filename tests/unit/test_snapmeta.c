@@ -138,7 +138,9 @@ test_caps(void **state)
                 snprintf(k, sizeof(k), "l%d", i);
                 json_object_set_new(labels, k, json_string("v"));
         }
-        doc = json_dumps(json_pack("{s:i,s:s,s:o}", "version", 1, "diff_id", DID, "labels", labels), 0);
+        json_t *j = json_pack("{s:i,s:s,s:o}", "version", 1, "diff_id", DID, "labels", labels);
+        doc = json_dumps(j, 0);
+        json_decref(j);
         assert_int_equal(parse(doc, &m, &code), -1);
         free(doc);
 }
