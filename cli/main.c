@@ -56,7 +56,10 @@ static const struct cnr_cli_cmd commands[] = {
          "      --init               Run Debian's tini-static as the init\n"
          "      --sysctl KEY=VALUE   A namespaced sysctl (net.*, kernel.shm*, kernel.msg*,\n"
          "                           kernel.sem, fs.mqueue.*)\n"
-         "      --userns host        The host's user namespace (others: not yet)\n"
+         "      --userns host|auto|UID:GID:COUNT\n"
+         "                           User namespace: the host's, a free range of 65536\n"
+         "                           host ids from 100000, or container ids 0..COUNT-1\n"
+         "                           as host ids UID.., GID.. (with --network none)\n"
          "  -l, --label K=V          Set a label\n"
          "      --help               Show this help\n",
          NULL},

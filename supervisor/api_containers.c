@@ -1033,20 +1033,20 @@ ctr_json(struct ctr *ct, bool full)
                                               cfg->workdir, "Env", strv(cfg->env, cfg->n_env), "Cmd",
                                               strv(cfg->cmd, cfg->n_cmd), "Tty", cfg->tty, "OpenStdin", cfg->stdin_open,
                                               "ImageConfig", ic));
-                json_object_set_new(o, "HostConfig",
-                                    json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:b,s:o,s:o,s:s,s:b,s:b,s:s,s:b,s:o}",
-                                              "NetworkMode", cfg->network[0] ? cfg->network : "bridge", "AutoRemove",
-                                              cfg->auto_remove, "Memory", (json_int_t)cfg->memory, "MemorySwap",
-                                              (json_int_t)cfg->memory_swap, "NanoCpus", (json_int_t)cfg->nano_cpus,
-                                              "PidsLimit", (json_int_t)cfg->pids_limit, "ReadonlyRootfs",
-                                              cfg->read_only, "CapAdd", strv(cfg->cap_add, cfg->n_cap_add), "CapDrop",
-                                              strv(cfg->cap_drop, cfg->n_cap_drop), "Seccomp",
-                                              cfg->seccomp[0] == '\0'                   ? "default"
-                                              : strcmp(cfg->seccomp, "unconfined") == 0 ? "unconfined"
-                                                                                        : "profile",
-                                              "NoNewPrivileges", cfg->no_new_privileges, "Privileged", cfg->privileged,
-                                              "RestartPolicy", cfg->restart[0] ? cfg->restart : "no", "Init",
-                                              cfg->init_fd >= 0, "Ulimits", ul));
+                json_object_set_new(
+                        o, "HostConfig",
+                        json_pack("{s:s,s:b,s:I,s:I,s:I,s:I,s:b,s:o,s:o,s:s,s:b,s:b,s:s,s:b,s:o,s:s}", "NetworkMode",
+                                  cfg->network[0] ? cfg->network : "bridge", "AutoRemove", cfg->auto_remove, "Memory",
+                                  (json_int_t)cfg->memory, "MemorySwap", (json_int_t)cfg->memory_swap, "NanoCpus",
+                                  (json_int_t)cfg->nano_cpus, "PidsLimit", (json_int_t)cfg->pids_limit,
+                                  "ReadonlyRootfs", cfg->read_only, "CapAdd", strv(cfg->cap_add, cfg->n_cap_add),
+                                  "CapDrop", strv(cfg->cap_drop, cfg->n_cap_drop), "Seccomp",
+                                  cfg->seccomp[0] == '\0'                   ? "default"
+                                  : strcmp(cfg->seccomp, "unconfined") == 0 ? "unconfined"
+                                                                            : "profile",
+                                  "NoNewPrivileges", cfg->no_new_privileges, "Privileged", cfg->privileged,
+                                  "RestartPolicy", cfg->restart[0] ? cfg->restart : "no", "Init", cfg->init_fd >= 0,
+                                  "Ulimits", ul, "UsernsMode", cfg->userns[0] ? cfg->userns : "host"));
         }
         (void)x;
         json_decref(ic);

@@ -327,7 +327,7 @@ spawn_network(struct spawn *sp)
         struct cnr_err *e = NULL;
         int r = 0;
 
-        if (strcmp(net, "host") == 0) {
+        if (!ctr_uses_netd(c)) {
                 free(ports);
                 free(ips);
                 if (spawn_shim(sp, &e) < 0)

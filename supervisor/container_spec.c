@@ -324,6 +324,15 @@ build_process(const struct ctr_spec_in *in, Cnr__Shim__Process *p, const char *h
         return 0;
 }
 
+/* A string field still at protobuf-c's default (init leaves the static
+ * empty string there when a build fails half-way) is not ours to free. */
+static void
+free_str(char *s)
+{
+        if (s != protobuf_c_empty_string)
+                free(s);
+}
+
 void
 ctr_process_free(Cnr__Shim__Process *p)
 {
@@ -333,7 +342,7 @@ ctr_process_free(Cnr__Shim__Process *p)
         for (size_t i = 0; i < p->n_env; i++)
                 free(p->env[i]);
         free(p->env);
-        free(p->cwd);
+        free_str(p->cwd);
         if (p->user)
                 free(p->user->additional_gids);
         free(p->user);
@@ -434,6 +443,84 @@ add_sysctls(const struct ctr_spec_in *in, Cnr__Shim__ContainerSpec *spec, struct
         return 0;
 }
 
+/* ---- user namespaces ---- */
+
+/* --userns: `host` (or empty), `auto` (containrd picks a free range, see
+ * containers.c), or UID:GID:COUNT, the host ids that container ids
+ * 0..COUNT-1 map to.  THREATS 15: decimal digits only (no sign, no -1),
+ * every mapped host id within 1..2^31-1, so the container's root is never
+ * the host's root and no id wraps to (uid_t)-1. */
+int
+ctr_userns_parse(const char *v, struct ctr_idrange *r, struct cnr_err **err)
+{
+        unsigned long long uid, gid, count;
+        _cleanup_free_ char *copy = NULL;
+        char *a, *b;
+
+        memset(r, 0, sizeof(*r));
+        if (!v[0] || strcmp(v, "host") == 0)
+                return CTR_USERNS_HOST;
+        if (strcmp(v, "auto") == 0)
+                return CTR_USERNS_AUTO;
+        copy = xstrdup(v);
+        a = strchr(copy, ':');
+        b = a ? strchr(a + 1, ':') : NULL;
+        if (!a || !b)
+                return cnr_errf(err, EINVAL, "--userns `%s`: want `host`, `auto` or UID:GID:COUNT", v);
+        *a++ = '\0';
+        *b++ = '\0';
+        if (cnr_parse_uint(copy, 0x7fffffff, &uid) < 0 || cnr_parse_uint(a, 0x7fffffff, &gid) < 0 ||
+            cnr_parse_uint(b, 0x7fffffff, &count) < 0)
+                return cnr_errf(err, EINVAL,
+                                "--userns `%s`: UID, GID and COUNT are decimal numbers up to "
+                                "2147483647",
+                                v);
+        if (uid == 0 || gid == 0)
+                return cnr_errf(err, EPERM, "--userns `%s`: the container's root would be the host's root", v);
+        if (count == 0 || uid + count - 1 > 0x7fffffff || gid + count - 1 > 0x7fffffff)
+                return cnr_errf(err, EINVAL,
+                                "--userns `%s`: COUNT must be at least 1 and the host range end "
+                                "at or below 2147483647",
+                                v);
+        r->uid = (uint32_t)uid;
+        r->gid = (uint32_t)gid;
+        r->count = (uint32_t)count;
+        return CTR_USERNS_MAP;
+}
+
+static Cnr__Shim__IdMap **
+one_map(uint32_t host, uint32_t count)
+{
+        Cnr__Shim__IdMap **m = xcalloc(1, sizeof(*m));
+
+        m[0] = xcalloc(1, sizeof(**m));
+        cnr__shim__id_map__init(m[0]);
+        m[0]->container_id = 0;
+        m[0]->host_id = host;
+        m[0]->size = count;
+        return m;
+}
+
+static int
+add_userns(const Cnr__Api__ContainerConfig *cfg, Cnr__Shim__Namespaces *ns, struct cnr_err **err)
+{
+        struct ctr_idrange r;
+        int k = ctr_userns_parse(cfg->userns, &r, err);
+
+        if (k < 0 || k == CTR_USERNS_HOST)
+                return k;
+        if (k == CTR_USERNS_AUTO) /* containers.c records the range at create */
+                return cnr_errf(err, EINVAL, "--userns `auto`: no host range was allocated");
+        if (ns->net != CNR__SHIM__NAMESPACES__NET__NET_NEW)
+                return cnr_errf(err, ENOTSUP, "--userns `%s`: only with --network none", cfg->userns);
+        ns->user = true;
+        ns->uid_map = one_map(r.uid, r.count);
+        ns->n_uid_map = 1;
+        ns->gid_map = one_map(r.gid, r.count);
+        ns->n_gid_map = 1;
+        return 0;
+}
+
 /* ---- the spec ---- */
 
 int
@@ -495,11 +582,8 @@ ctr_spec_build(const struct ctr_spec_in *in, Cnr__Shim__ContainerSpec *spec, cha
         }
         spec->etc_resolv_conf = xstrdup(in->etc_resolv_conf ? in->etc_resolv_conf : "");
         spec->log_fd = -1;
-        /* The shim can map ids (Namespaces.uid_map), but the supervisor's
-         * side (ranges, netd's namespace, rootfs ownership) is not done:
-         * refused rather than silently running as host root. */
-        if (cfg->userns[0] && strcmp(cfg->userns, "host") != 0)
-                return cnr_errf(err, ENOTSUP, "--userns `%s`: only `host` is supported yet", cfg->userns);
+        if (add_userns(cfg, spec->namespaces, err) < 0)
+                return -1;
         if (add_sysctls(in, spec, err) < 0)
                 return -1;
         (void)warnings;
@@ -510,20 +594,28 @@ ctr_spec_build(const struct ctr_spec_in *in, Cnr__Shim__ContainerSpec *spec, cha
 void
 ctr_spec_free(Cnr__Shim__ContainerSpec *spec)
 {
-        free(spec->id);
-        free(spec->hostname);
+        free_str(spec->id);
+        free_str(spec->hostname);
         if (spec->process) {
                 ctr_process_free(spec->process);
                 free(spec->process);
         }
+        if (spec->namespaces) {
+                for (size_t i = 0; i < spec->namespaces->n_uid_map; i++)
+                        free(spec->namespaces->uid_map[i]);
+                free(spec->namespaces->uid_map);
+                for (size_t i = 0; i < spec->namespaces->n_gid_map; i++)
+                        free(spec->namespaces->gid_map[i]);
+                free(spec->namespaces->gid_map);
+        }
         free(spec->namespaces);
-        free(spec->cgroup_path);
+        free_str(spec->cgroup_path);
         free(spec->resources);
         if (spec->seccomp)
-                free(spec->seccomp->profile_json);
+                free_str(spec->seccomp->profile_json);
         free(spec->seccomp);
-        free(spec->etc_hosts);
-        free(spec->etc_resolv_conf);
+        free_str(spec->etc_hosts);
+        free_str(spec->etc_resolv_conf);
         for (size_t i = 0; i < spec->n_mounts; i++) {
                 free(spec->mounts[i]->destination);
                 free(spec->mounts[i]);

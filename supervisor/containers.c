@@ -525,6 +525,60 @@ on_created(struct ctr *c, struct cnr_err *err, void *arg)
                 cnr_err_free(&e);
 }
 
+/* --userns auto: the first block of CTR_USERNS_SIZE host ids from
+ * CTR_USERNS_BASE up that no container's map (auto or explicit, uid or
+ * gid side) touches.  Written into the container's record as
+ * UID:GID:COUNT, so it survives a restart of containrd. */
+#define CTR_USERNS_BASE 100000U
+#define CTR_USERNS_SIZE 65536U
+
+static bool
+range_free(struct sup *s, uint32_t base)
+{
+        struct ctr *o;
+
+        LIST_FOREACH(o, &store(s)->list, entry) {
+                struct ctr_idrange r;
+                struct cnr_err *e = NULL;
+                if (ctr_userns_parse(o->cfg->userns, &r, &e) != CTR_USERNS_MAP) {
+                        cnr_err_free(&e);
+                        continue;
+                }
+                if ((uint64_t)r.uid < (uint64_t)base + CTR_USERNS_SIZE && (uint64_t)r.uid + r.count > base)
+                        return false;
+                if ((uint64_t)r.gid < (uint64_t)base + CTR_USERNS_SIZE && (uint64_t)r.gid + r.count > base)
+                        return false;
+        }
+        return true;
+}
+
+static int
+userns_prepare(struct sup *s, const Cnr__Api__ContainerConfig *cfg, char **mapped, struct cnr_err **err)
+{
+        struct ctr_idrange r;
+        int k = ctr_userns_parse(cfg->userns, &r, err);
+
+        *mapped = NULL;
+        if (k <= CTR_USERNS_HOST)
+                return k;
+        /* netd's namespaces belong to the host's user namespace: the
+         * container's root could not configure or join them.  Refused,
+         * not silently turned into --network none. */
+        if (strcmp(cfg->network, "none") != 0)
+                return cnr_errf(err, ENOTSUP,
+                                "--userns `%s`: only with --network none (netd's network namespaces "
+                                "belong to the host's user namespace)",
+                                cfg->userns);
+        if (k == CTR_USERNS_MAP)
+                return 0;
+        for (uint64_t b = CTR_USERNS_BASE; b + CTR_USERNS_SIZE - 1 <= 0x7fffffff; b += CTR_USERNS_SIZE)
+                if (range_free(s, (uint32_t)b)) {
+                        *mapped = xasprintf("%u:%u:%u", (unsigned)b, (unsigned)b, CTR_USERNS_SIZE);
+                        return 0;
+                }
+        return cnr_errf(err, ENOSPC, "--userns auto: no free range of %u host ids left", CTR_USERNS_SIZE);
+}
+
 int
 ctr_create(struct sup *s, Cnr__Api__ContainerConfig *cfg, int *staged, size_t nstaged, struct ctr **out, ctr_done_fn cb,
            void *arg, struct cnr_err **err)
@@ -533,6 +587,7 @@ ctr_create(struct sup *s, Cnr__Api__ContainerConfig *cfg, int *staged, size_t ns
         struct ctr *c;
         struct create_op *op;
         char name[160];
+        char *mapped;
 
         if (cfg->name[0]) {
                 struct cnr_err *e = NULL;
@@ -551,17 +606,23 @@ ctr_create(struct sup *s, Cnr__Api__ContainerConfig *cfg, int *staged, size_t ns
         } else {
                 gen_name(s, name, sizeof(name));
         }
-        if (cnr_images_get(s->images, cfg->image, &img, err) < 0)
+        if (userns_prepare(s, cfg, &mapped, err) < 0)
                 return -1;
+        if (cnr_images_get(s->images, cfg->image, &img, err) < 0) {
+                free(mapped);
+                return -1;
+        }
         for (size_t i = 0; i < cfg->n_mounts; i++)
                 if (strcmp(cfg->mounts[i]->type, "bind") == 0 &&
                     (cfg->mounts[i]->fd < 0 || (size_t)cfg->mounts[i]->fd >= nstaged)) {
                         cnr_image_free(img);
+                        free(mapped);
                         return cnr_errf(err, EINVAL, "bind mount `%s`: no source fd was passed",
                                         cfg->mounts[i]->destination);
                 }
         if (cfg->init_fd >= 0 && (size_t)cfg->init_fd >= nstaged) {
                 cnr_image_free(img);
+                free(mapped);
                 return cnr_errf(err, EINVAL, "--init: the init binary's fd was not passed");
         }
         c = ctr_new(s);
@@ -583,6 +644,11 @@ ctr_create(struct sup *s, Cnr__Api__ContainerConfig *cfg, int *staged, size_t ns
                 cfg->name = asked;
                 c->cfg = cnr__api__container_config__unpack(NULL, len, buf);
                 free(buf);
+        }
+        if (mapped) {
+                /* the unpacked message's strings are its own: plain free */
+                free(c->cfg->userns);
+                c->cfg->userns = mapped;
         }
         c->state = CTR_CREATED;
         c->created_ms = wall_ms();
@@ -778,13 +844,23 @@ on_net_detached(struct sup *s, struct cnr_err *err, void *arg)
         free(id);
 }
 
+bool
+ctr_uses_netd(const struct ctr *c)
+{
+        const char *net = c->cfg->network, *u = c->cfg->userns;
+
+        /* --network host, and none with a user namespace (the shim's own
+         * netns, which only a namespace of that user namespace can be) */
+        return strcmp(net, "host") != 0 && !(strcmp(net, "none") == 0 && u[0] && strcmp(u, "host") != 0);
+}
+
 void
 ctr_net_detach(struct ctr *c)
 {
         struct cnr_err *err = NULL;
         char *id = xstrdup(c->id);
 
-        if (strcmp(c->cfg->network, "host") == 0) {
+        if (!ctr_uses_netd(c)) {
                 free(id);
                 return;
         }

@@ -133,6 +133,8 @@ const char *ctr_shim_dir(struct sup *s, const char *id, char *buf, size_t n);
 void ctr_save_or_log(struct ctr *c);
 int ctr_watch(struct ctr *c, struct cnr_err **err);
 void ctr_on_main_close(struct ctr_shim *sh, struct cnr_err *err, void *arg);
+/* false for --network host and for none with a user namespace: no netd. */
+bool ctr_uses_netd(const struct ctr *c);
 void ctr_net_detach(struct ctr *c);
 
 /* ---- container_spawn.c ---- */
@@ -148,6 +150,14 @@ struct ctr_spec_in {
         const char *etc_hosts, *etc_resolv_conf; /* NULL: generated / the image's */
         bool net_host, net_fd;
 };
+/* --userns: the host ids container ids 0..count-1 map to. */
+struct ctr_idrange {
+        uint32_t uid, gid, count;
+};
+enum { CTR_USERNS_HOST, CTR_USERNS_AUTO, CTR_USERNS_MAP };
+/* `host`/empty, `auto` or UID:GID:COUNT (*r set); < 0 with *err when
+ * malformed or unsafe (THREATS 15). */
+int ctr_userns_parse(const char *v, struct ctr_idrange *r, struct cnr_err **err);
 /* Fill *spec (fields malloc'd; ctr_spec_free) but mounts and fds. */
 int ctr_spec_build(const struct ctr_spec_in *in, Cnr__Shim__ContainerSpec *spec, char ***warnings, size_t *nwarn,
                    struct cnr_err **err);

@@ -452,14 +452,16 @@ init_child(struct shim_container *c, int sync, const int stdio[3])
         if (s->cgroup_path[0] && unshare(CLONE_NEWCGROUP) < 0)
                 child_fail(sync, (cnr_errf(&err, errno, "new cgroup namespace"), err));
         /* privfd belongs to the host's mount namespace; mounts go on the
-         * copy in ours.  Reopen it by path here and check it is the same
-         * directory (the socket dir's owner cannot have swapped it). */
+         * copy in ours.  The parent made it our cwd before clone3, and the
+         * kernel moved the cwd onto the copy of its mount: reopened with
+         * no path (nothing to swap, no search of the socket dir, which a
+         * user namespace's root may not do).  Its owner and mode were
+         * checked by the parent, where host root is not the overflow uid. */
         {
-                _cleanup_free_ char *pp = xasprintf("%s/priv", c->sockdir);
                 struct stat a, b;
-                int fd = open(pp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                int fd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
                 if (fd < 0 || fstat(fd, &a) < 0 || fstat(c->privfd, &b) < 0 || a.st_dev != b.st_dev ||
-                    a.st_ino != b.st_ino || a.st_uid != 0 || (a.st_mode & 077))
+                    a.st_ino != b.st_ino)
                         child_fail(sync, (cnr_errf(&err, EPERM, "the shim's private dir was replaced"), err));
                 close(c->privfd);
                 c->privfd = fd;
@@ -504,6 +506,24 @@ write_map(pid_t pid, const char *file, Cnr__Shim__IdMap **m, size_t n, struct cn
         return 0;
 }
 
+/* The shim's private dir: root's, nobody else's.  With a user namespace
+ * its root needs to search it (host root shows as the overflow uid there,
+ * so only the other-search bit helps): 0711, the names in it unlisted. */
+static int
+privdir_ok(int privfd, bool userns, struct cnr_err **err)
+{
+        struct stat st;
+
+        if (fstat(privfd, &st) < 0)
+                return cnr_errf(err, errno, "stat the shim's private dir");
+        if (st.st_uid != 0 || (st.st_mode & 066))
+                return cnr_errf(err, EPERM, "the shim's private dir is not root's alone (uid %u, mode %04o)",
+                                (unsigned)st.st_uid, (unsigned)(st.st_mode & 07777));
+        if (userns && (st.st_mode & 07777) != 0711 && fchmod(privfd, 0711) < 0)
+                return cnr_errf(err, errno, "chmod the shim's private dir");
+        return 0;
+}
+
 static void
 set_oom_score(pid_t pid, int v)
 {
@@ -527,15 +547,27 @@ shim_container_create(struct shim_container *c, struct cnr_err **err)
         struct clone_args ca = {0};
         struct sync_msg m;
         int pidfd = -1, master = -1, r;
+        _cleanup_close_ int cwd = -1;
         uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD;
         pid_t pid;
 
         if (s->namespaces && s->namespaces->user) {
-                if (s->namespaces->net == CNR__SHIM__NAMESPACES__NET__NET_FD)
-                        return cnr_errf(err, ENOTSUP, "a user namespace with a given network namespace is not "
-                                        "supported yet");
+                /* netd's namespaces and the host's belong to the initial
+                 * user namespace: the container's root could not set them
+                 * up nor mount their /sys. */
+                if (s->namespaces->net != CNR__SHIM__NAMESPACES__NET__NET_NEW)
+                        return cnr_errf(err, ENOTSUP,
+                                        "a user namespace takes a new network namespace only "
+                                        "(--network none)");
                 flags |= CLONE_NEWUSER;
         }
+        if (privdir_ok(c->privfd, s->namespaces && s->namespaces->user, err) < 0)
+                return -1;
+        if (s->namespaces && s->namespaces->user && shim_mounts_prepare(s, c->fds, err) < 0)
+                return -1;
+        cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (cwd < 0)
+                return cnr_errf(err, errno, "open the shim's cwd");
         if (!s->namespaces || s->namespaces->net == CNR__SHIM__NAMESPACES__NET__NET_NEW)
                 flags |= CLONE_NEWNET;
         if (s->cgroup_path[0] && shim_cgroup_create(s->cgroup_path, s->resources, &c->cg, err) < 0)
@@ -550,9 +582,17 @@ shim_container_create(struct shim_container *c, struct cnr_err **err)
         ca.flags = flags;
         ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
         ca.exit_signal = SIGCHLD;
+        /* The init finds privfd's copy in its mount namespace as its cwd. */
+        if (fchdir(c->privfd) < 0) {
+                r = cnr_errf(err, errno, "chdir to the shim's private dir");
+                goto fail;
+        }
         pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+        r = errno;
+        if (pid != 0 && fchdir(cwd) < 0)
+                log_warn("chdir back to the shim's cwd: %s", strerror(errno));
         if (pid < 0) {
-                r = cnr_errf(err, errno, "clone3 the container's init");
+                r = cnr_errf(err, r, "clone3 the container's init");
                 goto fail;
         }
         if (pid == 0) {

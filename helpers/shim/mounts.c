@@ -617,6 +617,60 @@ readonly(int rootfd, const char *path, struct cnr_err **err)
 }
 
 int
+shim_mounts_prepare(const Cnr__Shim__ContainerSpec *s, const int *fds, struct cnr_err **err)
+{
+        int rootfd = fds[s->rootfs_fd];
+        static const char *const dirs[] = {"/proc", "/dev", "/sys"};
+
+        /* The rootfs is not idmapped (overlayfs refuses MOUNT_ATTR_IDMAP):
+         * inside a user namespace its root-owned directories are the
+         * overflow uid's, and the init could not make its mount points.
+         * The shim makes them first, as host root, by the same rules. */
+        for (size_t i = 0; i < CNR_ARRAY_LEN(dirs); i++) {
+                int t = target_in_root(rootfd, dirs[i], true, RESOLVE_NO_SYMLINKS, err);
+                if (t < 0)
+                        return -1;
+                close(t);
+        }
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                struct stat st;
+                int t;
+                if (fstat(fds[s->mounts[i]->fd], &st) < 0)
+                        return cnr_errf(err, errno, "mount `%s`", s->mounts[i]->destination);
+                t = target_in_root(rootfd, s->mounts[i]->destination, S_ISDIR(st.st_mode), 0, err);
+                if (t < 0)
+                        return -1;
+                close(t);
+        }
+        {
+                const struct {
+                        const char *path;
+                        bool want;
+                } files[] = {
+                        {"/etc/hosts", s->etc_hosts[0] != '\0'},
+                        {"/etc/resolv.conf", s->etc_resolv_conf[0] != '\0'},
+                        {"/etc/hostname", s->etc_hostname},
+                };
+                for (size_t i = 0; i < CNR_ARRAY_LEN(files); i++) {
+                        int t;
+                        if (!files[i].want)
+                                continue;
+                        t = target_in_root(rootfd, files[i].path, false, 0, err);
+                        if (t < 0)
+                                return -1;
+                        close(t);
+                }
+        }
+        if (s->process->cwd[0] && strcmp(s->process->cwd, "/") != 0) {
+                int t = target_in_root(rootfd, s->process->cwd, true, 0, err);
+                if (t < 0)
+                        return cnr_err_wrap(err, "the working directory");
+                close(t);
+        }
+        return 0;
+}
+
+int
 shim_mounts_setup(const Cnr__Shim__ContainerSpec *s, const int *fds, int privfd, struct cnr_err **err)
 {
         _cleanup_close_ int rootfd = -1;

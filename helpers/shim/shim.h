@@ -85,6 +85,9 @@ pid_t shim_container_exec(struct shim_container *c, Cnr__Shim__Process *p, const
                           struct cnr_err **err);
 
 /* ---- mounts.c (run by the child, in its new mount namespace) ----------- */
+/* With a user namespace, before clone3: the mount points and the cwd the
+ * init will need, made as host root in the (not idmapped) rootfs. */
+int shim_mounts_prepare(const Cnr__Shim__ContainerSpec *s, const int *fds, struct cnr_err **err);
 int shim_mounts_setup(const Cnr__Shim__ContainerSpec *s, const int *fds, int privfd, struct cnr_err **err);
 /* Replace each bind's O_PATH source fd by a detached clone (run by the
  * shim before the container is created). */
