@@ -152,7 +152,7 @@ int
 ctr_shim_reply_err(Cnr__Shim__FromShim *env, struct cnr_err *err, int want, const char *what, struct cnr_err **out)
 {
         if (err)
-                return cnr_errf(out, err->code, "%s: %s", what, cnr_err_str(err));
+                return cnr_errf(out, err->code, "%s: %s", what, err->msg);
         if (env->msg_case == CNR__SHIM__FROM_SHIM__MSG_ERROR)
                 return cnr_errf(out, env->error->errno_code, "%s: %s", what, env->error->message);
         if ((int)env->msg_case != want)

@@ -155,7 +155,7 @@ on_shim_up(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, struct 
         struct timeval tv = {.tv_sec = SPAWN_TIMEOUT_MS / 1000};
 
         if (err) {
-                cnr_errf(&e, err->code, "spawn the shim: %s", cnr_err_str(err));
+                cnr_errf(&e, err->code, "spawn the shim: %s", err->msg);
                 spawn_fail(sp, e);
                 return;
         }
@@ -272,7 +272,7 @@ on_network(struct sup *s, struct sup_net_attachment *a, struct cnr_err *err, voi
         struct cnr_err *e = NULL;
 
         if (err) {
-                cnr_errf(&e, err->code, "network: %s", cnr_err_str(err));
+                cnr_errf(&e, err->code, "network: %s", err->msg);
                 spawn_fail(sp, e);
                 return;
         }
@@ -361,7 +361,7 @@ static void
 mount_arrived(struct spawn *sp, size_t idx, int fd, struct cnr_err *err)
 {
         if (err && sp->err == NULL)
-                cnr_errf(&sp->err, err->code, "mount `%s`: %s", sp->mounts[idx]->destination, cnr_err_str(err));
+                cnr_errf(&sp->err, err->code, "mount `%s`: %s", sp->mounts[idx]->destination, err->msg);
         if (fd >= 0)
                 sp->fds[idx] = fd;
         if (--sp->pending > 0)
@@ -388,7 +388,7 @@ on_tmpfs(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, struct cn
         int fd = -1;
 
         if (err)
-                cnr_errf(&e, err->code, "%s", cnr_err_str(err));
+                cnr_errf(&e, err->code, "%s", err->msg);
         else if (env->msg_case == CNR__HELPER__FROM_HELPER__MSG_ERROR)
                 cnr_errf(&e, env->error->errno_code, "mountd: %s", env->error->message);
         else
@@ -570,7 +570,7 @@ on_rootfs(struct cnr_err *err, int fd, void *arg)
         struct cnr_err *e = NULL;
 
         if (err) {
-                cnr_errf(&e, err->code, "mount the rootfs: %s", cnr_err_str(err));
+                cnr_errf(&e, err->code, "mount the rootfs: %s", err->msg);
                 spawn_fail(sp, e);
                 return;
         }
@@ -596,7 +596,7 @@ on_prepared(struct cnr_err *err, void *arg)
         struct cnr_err *e = NULL;
 
         if (err) {
-                cnr_errf(&e, err->code, "prepare the container's snapshot: %s", cnr_err_str(err));
+                cnr_errf(&e, err->code, "prepare the container's snapshot: %s", err->msg);
                 spawn_fail(sp, e);
                 return;
         }
@@ -612,7 +612,7 @@ on_unpacked(struct cnr_err *err, const char *top, void *arg)
         json_t *labels;
 
         if (err) {
-                cnr_errf(&e, err->code, "unpack image %s: %s", sp->c->image_id, cnr_err_str(err));
+                cnr_errf(&e, err->code, "unpack image %s: %s", sp->c->image_id, err->msg);
                 spawn_fail(sp, e);
                 return;
         }

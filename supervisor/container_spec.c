@@ -177,7 +177,7 @@ resolve_user(int rootfd, const char *spec, Cnr__Shim__User *u, char *home, size_
                 cu.gid = (uint32_t)gid;
         } else if (cnr_user_resolve(rootfd, spec[0] ? spec : "0", &cu, &e) < 0) {
                 if (spec[0]) {
-                        cnr_errf(err, e->code, "%s", cnr_err_str(e));
+                        cnr_errf(err, e->code, "%s", e->msg);
                         cnr_err_free(&e);
                         return -1;
                 }

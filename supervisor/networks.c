@@ -176,7 +176,7 @@ nets_err_copy(const struct cnr_err *e)
 {
         struct cnr_err *out = NULL;
 
-        cnr_errf(&out, e->code, "%s", cnr_err_str((struct cnr_err *)e));
+        cnr_errf(&out, e->code, "%s", e->msg);
         return out;
 }
 
