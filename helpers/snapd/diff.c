@@ -176,56 +176,6 @@ open_writers(struct diff *d, bool gzip, struct cnr_err **err)
         return 0;
 }
 
-static int
-cmp_names(const void *a, const void *b)
-{
-        return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* Sorted names of the directory fd (not consumed), NULL-terminated. */
-static char **
-sorted_names(int fd, size_t *n, struct cnr_err **err)
-{
-        DIR *dir;
-        struct dirent *de;
-        char **v = NULL;
-        size_t cap = 0;
-        int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-        *n = 0;
-        if (dfd < 0 || (dir = fdopendir(dfd)) == NULL) {
-                cnr_errf(err, errno, "read a directory");
-                if (dfd >= 0)
-                        close(dfd);
-                return NULL;
-        }
-        errno = 0;
-        while ((de = readdir(dir)) != NULL) {
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                if (*n + 2 > cap) {
-                        cap = cap ? cap * 2 : 16;
-                        v = xrealloc(v, cap * sizeof(*v));
-                }
-                v[(*n)++] = xstrdup(de->d_name);
-                errno = 0;
-        }
-        if (errno != 0) {
-                cnr_errf(err, errno, "read a directory");
-                closedir(dir);
-                for (size_t i = 0; i < *n; i++)
-                        free(v[i]);
-                free(v);
-                return NULL;
-        }
-        closedir(dir);
-        if (v == NULL)
-                v = xcalloc(1, sizeof(*v));
-        qsort(v, *n, sizeof(*v), cmp_names);
-        v[*n] = NULL;
-        return v;
-}
-
 static void
 free_names(char **v)
 {
@@ -296,7 +246,7 @@ add_xattrs(struct diff *d, int fd, struct archive_entry *e, const char *path, bo
                         names[n++] = p;
                 }
         }
-        qsort(names, n, sizeof(*names), cmp_names);
+        qsort(names, n, sizeof(*names), snapd_cmp_names);
         for (size_t i = 0; i < n; i++) {
                 ssize_t vl = fgetxattr(fd, names[i], val, sizeof(val));
                 if (vl < 0) {
@@ -500,7 +450,7 @@ walk(struct diff *d, int rootfd, struct cnr_err **err)
                 cnr_errf(err, errno, "dup the fs fd");
                 goto done;
         }
-        stack[0].names = sorted_names(stack[0].fd, &n, err);
+        stack[0].names = snapd_list_dir(stack[0].fd, true, &n, err);
         if (stack[0].names == NULL)
                 goto done;
         path[0] = '\0';
@@ -592,7 +542,7 @@ walk(struct diff *d, int rootfd, struct cnr_err **err)
                                         goto done;
                                 path[c->pathlen] = '\0';
                         }
-                        c->names = sorted_names(cfd, &n, err);
+                        c->names = snapd_list_dir(cfd, true, &n, err);
                         if (c->names == NULL)
                                 goto done;
                         depth++;

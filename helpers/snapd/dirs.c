@@ -60,25 +60,27 @@ snapd_check_id(struct cnr_helper_req *r, const char *what, const char *id, struc
                         what, id);
 }
 
-/* Names in the directory fd, without "." and ".."; NULL-terminated. */
-static char **
-list_dir(int fd, size_t *n, struct cnr_err **err)
+int
+snapd_cmp_names(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **
+snapd_list_dir(int fd, bool sorted, size_t *n, struct cnr_err **err)
 {
         DIR *d;
         struct dirent *de;
         char **v = NULL;
         size_t cap = 0;
-        int dfd;
+        /* A fresh open of ".": its own offset, and it works on O_PATH fds. */
+        int dfd = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
         *n = 0;
-        dfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-        if (dfd < 0) {
-                cnr_errf(err, errno, "dup a directory fd");
-                return NULL;
-        }
-        if (lseek(dfd, 0, SEEK_SET) < 0 || (d = fdopendir(dfd)) == NULL) {
+        if (dfd < 0 || (d = fdopendir(dfd)) == NULL) {
                 cnr_errf(err, errno, "read a directory");
-                close(dfd);
+                if (dfd >= 0)
+                        close(dfd);
                 return NULL;
         }
         errno = 0;
@@ -103,6 +105,8 @@ list_dir(int fd, size_t *n, struct cnr_err **err)
         closedir(d);
         if (v == NULL)
                 v = xcalloc(1, sizeof(*v));
+        if (sorted)
+                qsort(v, *n, sizeof(*v), snapd_cmp_names);
         v[*n] = NULL;
         return v;
 }
@@ -145,7 +149,7 @@ walk_tree(int dirfd, const char *name, bool remove, uint64_t *size, uint64_t *in
         next = xcalloc(1, sizeof(*next));
         for (;;) {
                 size_t n = 0, i;
-                char **names = list_dir(cur, &n, err);
+                char **names = snapd_list_dir(cur, false, &n, err);
                 int child = -1;
 
                 if (names == NULL)
@@ -397,7 +401,7 @@ snapd_list(struct cnr_helper_req *r, struct cnr_err **err)
         driverfd = snapd_open_driver(err);
         if (driverfd < 0)
                 return -1;
-        names = list_dir(driverfd, &n, err);
+        names = snapd_list_dir(driverfd, false, &n, err);
         if (names == NULL)
                 return cnr_err_wrap(err, "list `%s`", SNAPD_DRIVER_DIR);
         mfd = memfd_create("snapd-list", MFD_CLOEXEC | MFD_ALLOW_SEALING);

@@ -40,6 +40,11 @@ int snapd_check_id(struct cnr_helper_req *r, const char *what, const char *id, s
 /* Remove the tree `name` under dirfd: never follows a symlink, never
  * leaves the filesystem of dirfd (a mount inside is an error). */
 int snapd_remove_tree(int dirfd, const char *name, struct cnr_err **err);
+/* Names in the directory fd (not consumed; O_PATH is fine), without "." and
+ * "..", NULL-terminated, sorted when asked. */
+char **snapd_list_dir(int fd, bool sorted, size_t *n, struct cnr_err **err);
+/* strcmp order of two `char *` (for qsort). */
+int snapd_cmp_names(const void *a, const void *b);
 int snapd_open_driver(struct cnr_err **err);
 extern int snapd_rootfd; /* the snapshot root, opened at setup */
 
