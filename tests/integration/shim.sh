@@ -351,19 +351,31 @@ pass "THREATS 5: $i creations against a symlink-swapping racer: no mount outside
 create -- sleep 100 || fail "create: $out"
 "$DRIVE" start "$D" >/dev/null
 mntns=$(readlink /proc/$PID/ns/mnt)
+# Every process in the container's mount namespace, as pid:starttime (a
+# namespace's inode number can be reused by a new namespace of a test
+# running in parallel once this one is gone, so judge by the processes).
+members() {
+	for p in /proc/[0-9]*; do
+		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$mntns" ] &&
+			echo "${p#/proc/}:$(awk '{print $22}' "$p/stat" 2>/dev/null)"
+	done
+}
+before=$(members)
+[ -n "$before" ] || fail "THREATS 37: no process found in the container's mount ns"
 kill -9 "$SHIMPID"
 for _i in $(seq 50); do kill -0 "$PID" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$PID" 2>/dev/null && fail "THREATS 37: the init outlived its shim"
 # The kernel kills the rest of the pid namespace asynchronously once its
 # init is gone: give the stragglers a moment before judging.
-in_ns() {
-	for p in /proc/[0-9]*; do
-		[ "$(readlink "$p/ns/mnt" 2>/dev/null)" = "$mntns" ] && { echo "$p"; return 0; }
+survivors() {
+	for m in $before; do
+		p=${m%%:*}
+		[ "$p:$(awk '{print $22}' /proc/"$p"/stat 2>/dev/null)" = "$m" ] && echo "$p"
 	done
-	return 1
 }
-for _i in $(seq 50); do in_ns >/dev/null || break; sleep 0.1; done
-left=$(in_ns) && fail "THREATS 37: $left still in the container's mount ns"
+for _i in $(seq 50); do [ -z "$(survivors)" ] && break; sleep 0.1; done
+left=$(survivors)
+[ -z "$left" ] || fail "THREATS 37: $left still alive in the container's mount ns"
 rm -rf "$D"
 pass "THREATS 37: kill -9 the shim -> the container dies and its mount namespace (rootfs) goes"
 
