@@ -100,6 +100,10 @@ int cnr_cli_usage_error(const struct cnr_cli *cli, const char *fmt, ...) __attri
 /* --format text|json */
 enum cnr_cli_format { CNR_FORMAT_TEXT, CNR_FORMAT_JSON };
 int cnr_cli_parse_format(struct cnr_cli *cli, const char *s, enum cnr_cli_format *out);
+/* The whole command line of a command whose only option is --format:
+ * returns -1 to go on, or the exit code (help printed, or a usage error). */
+int cnr_cli_format_only(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv,
+                        enum cnr_cli_format *out);
 
 /* Plain-text tables: columns padded to their widest cell. */
 struct cnr_table;

@@ -12,34 +12,17 @@
 int
 cnr_cmd_version(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                {"format", required_argument, NULL, 'f'},
-                {"help", no_argument, NULL, 'h'},
-                {NULL, 0, NULL, 0},
-        };
-        enum cnr_cli_format format = CNR_FORMAT_TEXT;
+        enum cnr_cli_format format;
         Cnr__Api__Request req = CNR__API__REQUEST__INIT;
         Cnr__Api__Version v = CNR__API__VERSION__INIT;
         Cnr__Api__Reply *rep = NULL;
         struct cnr_client cl;
         struct cnr_err *err = NULL;
-        int o, r;
+        int r;
 
-        while ((o = cnr_cli_getopt(cli, argc, argv, ":h", opts)) != -1) {
-                switch (o) {
-                case 'f':
-                        if (cnr_cli_parse_format(cli, optarg, &format) != 0)
-                                return CNR_EXIT_USAGE;
-                        break;
-                case 'h':
-                        cnr_cli_help(stdout, cli, cmd);
-                        return CNR_EXIT_OK;
-                default:
-                        return CNR_EXIT_USAGE;
-                }
-        }
-        if (cnr_cli_no_args(cli, argc, argv) != 0)
-                return CNR_EXIT_USAGE;
+        r = cnr_cli_format_only(cli, cmd, argc, argv, &format);
+        if (r >= 0)
+                return r;
 
         if (format == CNR_FORMAT_TEXT)
                 printf("Client:\n Version:    %s\n Protocol:   %d\n", PACKAGE_VERSION, CNR_IPC_PROTOCOL);

@@ -300,6 +300,36 @@ cnr_cli_parse_format(struct cnr_cli *cli, const char *s, enum cnr_cli_format *ou
         return 0;
 }
 
+int
+cnr_cli_format_only(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv,
+                    enum cnr_cli_format *out)
+{
+        static const struct option opts[] = {
+                {"format", required_argument, NULL, 'f'},
+                {"help", no_argument, NULL, 'h'},
+                {NULL, 0, NULL, 0},
+        };
+        int o;
+
+        *out = CNR_FORMAT_TEXT;
+        while ((o = cnr_cli_getopt(cli, argc, argv, ":h", opts)) != -1) {
+                switch (o) {
+                case 'f':
+                        if (cnr_cli_parse_format(cli, optarg, out) != 0)
+                                return CNR_EXIT_USAGE;
+                        break;
+                case 'h':
+                        cnr_cli_help(stdout, cli, cmd);
+                        return CNR_EXIT_OK;
+                default:
+                        return CNR_EXIT_USAGE;
+                }
+        }
+        if (cnr_cli_no_args(cli, argc, argv) != 0)
+                return CNR_EXIT_USAGE;
+        return -1;
+}
+
 /* ---- options ---- */
 
 int
