@@ -30,7 +30,7 @@ help_or_usage(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int o)
 
 static int
 each(struct cnr_cli *cli, int argc, char **argv, int opcase, int want, int timeout, bool has_timeout, int sig,
-     bool force)
+     bool force, bool volumes)
 {
         struct cnr_client cl;
         int rc = CNR_EXIT_OK;
@@ -65,6 +65,7 @@ each(struct cnr_cli *cli, int argc, char **argv, int opcase, int want, int timeo
                 default:
                         rm.id = argv[i];
                         rm.force = force;
+                        rm.volumes = volumes;
                         req.container_remove = &rm;
                         break;
                 }
@@ -99,7 +100,7 @@ stop_like(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **a
                         return cnr_cli_usage_error(cli, "--time `%s`: want seconds", optarg);
                 has = true;
         }
-        return each(cli, argc, argv, opcase, want, (int)t, has, 0, false);
+        return each(cli, argc, argv, opcase, want, (int)t, has, 0, false, false);
 }
 
 int
@@ -130,7 +131,7 @@ cnr_cmd_kill(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char 
                         return cnr_cli_usage_error(cli, "--signal `%s`: unknown signal", optarg);
         }
         return each(cli, argc, argv, CNR__API__REQUEST__OP_CONTAINER_KILL, CNR__API__REPLY__MSG_CONTAINER_KILL, 0,
-                    false, sig, false);
+                    false, sig, false, false);
 }
 
 int
@@ -140,17 +141,19 @@ cnr_cmd_rm(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **
                                              {"volumes", no_argument, NULL, 'v'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-        bool force = false;
+        bool force = false, volumes = false;
         int o;
 
         while ((o = cnr_cli_getopt(cli, argc, argv, ":fvh", opts)) != -1) {
                 if (o == 'f')
                         force = true;
-                else if (o != 'v')
+                else if (o == 'v')
+                        volumes = true;
+                else
                         return help_or_usage(cli, cmd, o);
         }
         return each(cli, argc, argv, CNR__API__REQUEST__OP_CONTAINER_REMOVE, CNR__API__REPLY__MSG_CONTAINER_REMOVE, 0,
-                    false, 0, force);
+                    false, 0, force, volumes);
 }
 
 /* ---- ps ---- */

@@ -68,7 +68,8 @@ static int
 vol_ls(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv)
 {
         static const struct option opts[] = {{"quiet", no_argument, NULL, 'q'},
-                                             {"format", required_argument, NULL, 'f'},
+                                             {"filter", required_argument, NULL, 'f'},
+                                             {"format", required_argument, NULL, 'F'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
         static const char *const headers[] = {"DRIVER", "VOLUME NAME"};
@@ -77,31 +78,43 @@ vol_ls(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv
         enum cnr_cli_format fmt = CNR_FORMAT_TEXT;
         bool quiet = false;
         struct cnr_table *t;
+        char **filters = NULL;
         json_t *a, *v;
         size_t i;
         int o;
 
-        while ((o = cnr_cli_getopt(cli, argc, argv, ":qh", opts)) != -1) {
+        while ((o = cnr_cli_getopt(cli, argc, argv, ":qf:h", opts)) != -1) {
                 switch (o) {
                 case 'q':
                         quiet = true;
                         break;
                 case 'f':
-                        if (cnr_cli_parse_format(cli, optarg, &fmt) != 0)
-                                return CNR_EXIT_USAGE;
+                        filters = xrealloc(filters, (vl.n_filters + 1) * sizeof(char *));
+                        filters[vl.n_filters++] = optarg;
                         break;
+                case 'F':
+                        if (cnr_cli_parse_format(cli, optarg, &fmt) == 0)
+                                break;
+                        free(filters);
+                        return CNR_EXIT_USAGE;
                 case 'h':
+                        free(filters);
                         cnr_cli_help(stdout, cli, cmd);
                         return CNR_EXIT_OK;
                 default:
+                        free(filters);
                         return CNR_EXIT_USAGE;
                 }
         }
-        if (cnr_cli_no_args(cli, argc, argv))
+        if (cnr_cli_no_args(cli, argc, argv)) {
+                free(filters);
                 return CNR_EXIT_USAGE;
+        }
+        vl.filters = filters;
         req.op_case = CNR__API__REQUEST__OP_VOLUME_LIST;
         req.volume_list = &vl;
         a = vol_json(cli, &req, CNR__API__REPLY__MSG_VOLUME_LIST);
+        free(filters);
         if (!a)
                 return CNR_EXIT_FAIL;
         if (fmt == CNR_FORMAT_JSON) {
@@ -200,25 +213,41 @@ vol_rm(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv
 static int
 vol_prune(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv)
 {
-        static const struct option opts[] = {
-                {"force", no_argument, NULL, 'f'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+        static const struct option opts[] = {{"force", no_argument, NULL, 'f'},
+                                             {"filter", required_argument, NULL, 'F'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {NULL, 0, NULL, 0}};
         Cnr__Api__Request req = CNR__API__REQUEST__INIT;
         Cnr__Api__VolumeList vl = CNR__API__VOLUME_LIST__INIT;
         Cnr__Api__Reply *rep = NULL;
-        int o;
+        char **filters = NULL;
+        int o, rc;
 
         while ((o = cnr_cli_getopt(cli, argc, argv, ":fh", opts)) != -1) {
                 if (o == 'f')
                         continue;
+                if (o == 'F') {
+                        filters = xrealloc(filters, (vl.n_filters + 1) * sizeof(char *));
+                        filters[vl.n_filters++] = optarg;
+                        continue;
+                }
+                free(filters);
                 if (o == 'h') {
                         cnr_cli_help(stdout, cli, cmd);
                         return CNR_EXIT_OK;
                 }
                 return CNR_EXIT_USAGE;
         }
+        if (cnr_cli_no_args(cli, argc, argv)) {
+                free(filters);
+                return CNR_EXIT_USAGE;
+        }
+        vl.filters = filters;
         req.op_case = CNR__API__REQUEST__OP_VOLUME_PRUNE;
         req.volume_prune = &vl;
-        if (ctr_cli_call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_VOLUME_PRUNE, &rep, NULL, 0) < 0)
+        rc = ctr_cli_call(cli, &req, NULL, 0, CNR__API__REPLY__MSG_VOLUME_PRUNE, &rep, NULL, 0);
+        free(filters);
+        if (rc < 0)
                 return CNR_EXIT_FAIL;
         for (size_t i = 0; i < rep->volume_prune->n_items; i++)
                 printf("Deleted volume: %s\n", rep->volume_prune->items[i]->id);
@@ -237,6 +266,8 @@ const struct cnr_cli_cmd cnr_cmd_volume[] = {
         {"ls", vol_ls, "List volumes", "[OPTIONS]",
          "Options:\n"
          "  -q, --quiet           Print only names\n"
+         "  -f, --filter K=V      dangling=true|false (no container uses it),\n"
+         "                        name=SUBSTRING, label=KEY[=VALUE]; repeatable\n"
          "      --format FORMAT   table (default) or json\n",
          NULL},
         {"inspect", vol_inspect, "Show volumes as JSON", "VOLUME...", NULL, NULL},
@@ -246,9 +277,13 @@ const struct cnr_cli_cmd cnr_cmd_volume[] = {
          "Options:\n"
          "  -f, --force           Accepted for compatibility\n",
          NULL},
-        {"prune", vol_prune, "Remove every volume no container names", "[OPTIONS]",
+        {"prune", vol_prune, "Remove every volume no container uses", "[OPTIONS]",
+         "Dangling volumes go: named ones no container names, and anonymous\n"
+         "ones whose container was removed without -v.\n"
+         "\n"
          "Options:\n"
-         "  -f, --force           Do not ask (containr never asks)\n",
+         "  -f, --force           Do not ask (containr never asks)\n"
+         "      --filter K=V      Only among the volumes that match (as volume ls)\n",
          NULL},
         {NULL, NULL, NULL, NULL, NULL, NULL},
 };

@@ -88,11 +88,13 @@ static const struct cnr_cli_cmd commands[] = {
          "  -s, --signal SIG      Signal name or number (default KILL)\n",
          NULL},
         {"rm", cnr_cmd_rm, "Remove containers", "[OPTIONS] CONTAINER...",
-         "Removes the record, the snapshot, the log and the anonymous volumes.\n"
+         "Removes the record, the snapshot and the log.  Anonymous volumes stay\n"
+         "(dangling: volume ls -f dangling=true, volume prune) unless -v is given\n"
+         "or the container was run with --rm.  Named volumes are never removed.\n"
          "\n"
          "Options:\n"
          "  -f, --force           Kill a running container first\n"
-         "  -v, --volumes         Accepted: anonymous volumes always go\n",
+         "  -v, --volumes         Also remove its anonymous volumes\n",
          NULL},
         {"ps", cnr_cmd_ps, "List containers", "[OPTIONS]",
          "Options:\n"

@@ -394,7 +394,7 @@ sup_api_container_remove(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessa
                 return;
         op = api_op_new(c, f->reqid, "container_remove", CNR__API__REPLY__MSG_CONTAINER_REMOVE);
         snprintf(op->id, sizeof(op->id), "%s", ct->id);
-        if (ctr_remove(ct, r->force, on_id_done, op, &err) < 0) {
+        if (ctr_remove(ct, r->force, r->volumes, on_id_done, op, &err) < 0) {
                 fail(c, f->reqid, "container_remove", ct->id, err);
                 cnr_err_free(&err);
                 free(op);

@@ -521,7 +521,7 @@ on_created(struct ctr *c, struct cnr_err *err, void *arg)
         op->cb(c, err, op->arg);
         free(op);
         /* A container that could not be created does not stay behind. */
-        if (err && ctr_remove(c, true, on_removed_quietly, NULL, &e) < 0)
+        if (err && ctr_remove(c, true, true, on_removed_quietly, NULL, &e) < 0)
                 cnr_err_free(&e);
 }
 
@@ -671,7 +671,7 @@ ctr_create(struct sup *s, Cnr__Api__ContainerConfig *cfg, int *staged, size_t ns
                 struct cnr_err *e = NULL;
                 free(op);
                 *out = NULL;
-                if (ctr_remove(c, true, on_removed_quietly, NULL, &e) < 0)
+                if (ctr_remove(c, true, true, on_removed_quietly, NULL, &e) < 0)
                         cnr_err_free(&e);
                 return -1;
         }
@@ -1049,7 +1049,8 @@ finish_remove(struct ctr *c)
         }
         unlink(log);
         ctr_net_detach(c);
-        ctr_volumes_remove_anonymous(c->s, c->id);
+        if (c->rm_volumes || c->cfg->auto_remove)
+                ctr_volumes_remove_anonymous(c->s, c->id);
         if (db_delete(c, &err) < 0) {
                 log_error("container %.12s: %s", c->id, cnr_err_str(err));
                 cnr_err_free(&err);
@@ -1067,7 +1068,7 @@ finish_remove(struct ctr *c)
 }
 
 int
-ctr_remove(struct ctr *c, bool force, ctr_done_fn cb, void *arg, struct cnr_err **err)
+ctr_remove(struct ctr *c, bool force, bool volumes, ctr_done_fn cb, void *arg, struct cnr_err **err)
 {
         struct remove_op *op;
 
@@ -1081,6 +1082,7 @@ ctr_remove(struct ctr *c, bool force, ctr_done_fn cb, void *arg, struct cnr_err 
         op->arg = arg;
         op->next = removers_of(c);
         c->remove_ops = op;
+        c->rm_volumes = c->rm_volumes || volumes;
         if (c->removing)
                 return 0;
         c->removing = true;

@@ -15,7 +15,8 @@
  *            container's mount namespace); then --rm removes, or the
  *            restart policy starts it again after a backoff.
  *   rm       the shim shut down, snapshot <id> removed, the log file
- *            unlinked, the record deleted.
+ *            unlinked, the record deleted; its anonymous volumes with
+ *            rm -v or --rm, else they stay (dangling, as in Docker).
  *
  * The supervisor talks to shims asynchronously (container_shim.c): a
  * shim that hangs never stalls the loop.  A connection that closes before
@@ -81,7 +82,8 @@ struct ctr {
         bool busy;     /* a spawn/start/stop/remove in progress */
         bool stopping; /* stop/kill asked: no restart */
         bool removing;
-        bool exit_seen; /* the init's exit was recorded for this shim */
+        bool rm_volumes; /* rm -v (or --rm): its anonymous volumes go too */
+        bool exit_seen;  /* the init's exit was recorded for this shim */
         struct event *kill_timer, *restart_timer;
         int rootfd; /* the rootfs mount while a shim runs: users for exec */
         struct remove_op *remove_ops;
@@ -108,7 +110,9 @@ int ctr_create(struct sup *s, Cnr__Api__ContainerConfig *cfg, int *staged, size_
 int ctr_start(struct ctr *c, ctr_done_fn cb, void *arg, struct cnr_err **err);
 int ctr_stop(struct ctr *c, int timeout_s, ctr_done_fn cb, void *arg, struct cnr_err **err);
 int ctr_kill(struct ctr *c, int sig, ctr_done_fn cb, void *arg, struct cnr_err **err);
-int ctr_remove(struct ctr *c, bool force, ctr_done_fn cb, void *arg, struct cnr_err **err);
+/* volumes: its anonymous volumes too (rm -v); without, they stay,
+ * dangling, as Docker leaves them.  --rm always takes them. */
+int ctr_remove(struct ctr *c, bool force, bool volumes, ctr_done_fn cb, void *arg, struct cnr_err **err);
 /* cb when the container is not running (at once if it is not). */
 void ctr_wait(struct ctr *c, ctr_done_fn cb, void *arg);
 int ctr_resize(struct ctr *c, uint32_t rows, uint32_t cols, struct cnr_err **err);
@@ -197,7 +201,7 @@ typedef void (*ctr_fd_fn)(struct cnr_err *err, int fd, void *arg);
 int ctr_volume_mount(struct sup *s, const char *name, const char *container_id, const char *dest, ctr_fd_fn cb,
                      void *arg, struct cnr_err **err);
 
-/* Anonymous volumes of a container (removed with it). */
+/* Anonymous volumes of a container (rm -v, --rm, a failed create). */
 void ctr_volumes_remove_anonymous(struct sup *s, const char *container_id);
 
 /* ---- api_containers.c ---- */

@@ -4,7 +4,8 @@
  * keeps it (it is Active), start-up reconciliation knows it (it is in the
  * metadata).  An anonymous volume (-v /path, or a VOLUME of the image) is
  * named after its container and destination and has the label
- * containr.anonymous=<container id>; `rm -v` and --rm remove it. */
+ * containr.anonymous=<container id>; `rm -v` and --rm remove it, a plain
+ * `rm` leaves it dangling (Docker), for `volume prune` or `volume rm`. */
 #include "config.h"
 
 #include <errno.h>
@@ -178,20 +179,102 @@ vol_list(struct sup *s, struct cnr_err **err)
         return a;
 }
 
+/* The container that uses a volume, or NULL: a named volume is used by
+ * every container that names it, an anonymous one (label
+ * containr.anonymous) by the container it was made for while that
+ * container exists.  A volume nobody uses is dangling. */
 static const char *
-vol_user(struct sup *s, const char *name)
+vol_user(struct sup *s, const char *name, json_t *labels)
 {
+        const char *owner = json_string_value(json_object_get(labels, "containr.anonymous"));
         struct ctr **all;
         size_t n = ctr_all(s, &all);
         const char *who = NULL;
 
-        for (size_t i = 0; i < n && !who; i++)
-                for (size_t k = 0; k < all[i]->cfg->n_mounts; k++)
+        for (size_t i = 0; i < n && !who; i++) {
+                if (owner && strcmp(all[i]->id, owner) == 0)
+                        who = all[i]->name;
+                for (size_t k = 0; k < all[i]->cfg->n_mounts && !who; k++)
                         if (strcmp(all[i]->cfg->mounts[k]->type, "volume") == 0 &&
                             strcmp(all[i]->cfg->mounts[k]->source, name) == 0)
                                 who = all[i]->name;
+        }
         free(all);
         return who;
+}
+
+/* Docker's `volume ls --filter`: dangling=true|false, name=SUBSTRING,
+ * label=KEY or label=KEY=VALUE; filters of different keys must all
+ * match, several of one key any of them (Docker's rule). */
+static int
+filters_check(char **f, size_t n, struct cnr_err **err)
+{
+        for (size_t i = 0; i < n; i++) {
+                const char *v = strchr(f[i], '=');
+                if (v && strncmp(f[i], "dangling=", 9) == 0 &&
+                    (strcmp(v + 1, "true") == 0 || strcmp(v + 1, "false") == 0 || strcmp(v + 1, "1") == 0 ||
+                     strcmp(v + 1, "0") == 0))
+                        continue;
+                if (v && (strncmp(f[i], "name=", 5) == 0 || (strncmp(f[i], "label=", 6) == 0 && v[1])))
+                        continue;
+                return cnr_errf(err, EINVAL, "filter `%s`: want dangling=true|false, name=NAME or label=KEY[=VALUE]",
+                                f[i]);
+        }
+        return 0;
+}
+
+static bool
+filter_one(struct sup *s, json_t *v, const char *f)
+{
+        const char *name = json_string_value(json_object_get(v, "Name"));
+        json_t *labels = json_object_get(v, "Labels");
+
+        if (strncmp(f, "dangling=", 9) == 0) {
+                bool want = strcmp(f + 9, "true") == 0 || strcmp(f + 9, "1") == 0;
+                return (vol_user(s, name, labels) == NULL) == want;
+        }
+        if (strncmp(f, "name=", 5) == 0)
+                return strstr(name, f + 5) != NULL;
+        {
+                const char *kv = f + 6, *eq = strchr(kv, '=');
+                _cleanup_free_ char *k = eq ? xstrndup(kv, (size_t)(eq - kv)) : xstrdup(kv);
+                const char *have = json_string_value(json_object_get(labels, k));
+                return have && (!eq || strcmp(have, eq + 1) == 0);
+        }
+}
+
+static bool
+filters_match(struct sup *s, json_t *v, char **f, size_t n)
+{
+        for (size_t i = 0; i < n; i++) {
+                size_t klen = (size_t)(strchr(f[i], '=') - f[i]);
+                bool any = false, seen = false;
+                for (size_t k = 0; k < n; k++) {
+                        if (strncmp(f[k], f[i], klen + 1) != 0)
+                                continue;
+                        seen = true;
+                        any = any || filter_one(s, v, f[k]);
+                }
+                if (seen && !any)
+                        return false;
+        }
+        return true;
+}
+
+/* vol_list narrowed by filters (already checked). */
+static json_t *
+vol_list_filtered(struct sup *s, char **f, size_t n, struct cnr_err **err)
+{
+        json_t *a = vol_list(s, err), *out;
+        size_t i;
+        json_t *v;
+
+        if (!a || n == 0)
+                return a;
+        out = json_array();
+        json_array_foreach(a, i, v) if (filters_match(s, v, f, n)) json_array_append(out, v);
+        json_decref(a);
+        return out;
 }
 
 /* ---- API ---- */
@@ -306,9 +389,13 @@ void
 sup_api_volume_list(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, void *arg)
 {
         struct sup_client *c = arg;
+        Cnr__Api__VolumeList *vl = ((Cnr__Api__Request *)m)->volume_list;
+        struct sup *s = sup_client_sup(c);
         struct cnr_err *err = NULL;
-        json_t *a = sup_client_sup(c)->snaps ? vol_list(sup_client_sup(c), &err) : json_array();
+        json_t *a = NULL;
 
+        if (filters_check(vl->filters, vl->n_filters, &err) == 0)
+                a = s->snaps ? vol_list_filtered(s, vl->filters, vl->n_filters, &err) : json_array();
         if (!a) {
                 sup_client_error(c, f->reqid, err->code, cnr_err_str(err));
                 cnr_err_free(&err);
@@ -380,11 +467,22 @@ vol_remove_next(struct api_vol *av)
         while (json_array_size(av->pending) > 0) {
                 const char *who;
                 _cleanup_free_ char *key = NULL;
+                struct cnr_snap_info info;
 
                 free(av->name);
                 av->name = xstrdup(json_string_value(json_array_get(av->pending, 0)));
                 json_array_remove(av->pending, 0);
-                who = vol_user(av->s, av->name);
+                key = xasprintf(VOL_PREFIX "%s", av->name);
+                if (cnr_snap_stat(av->s->snaps, key, &info, &err) < 0) {
+                        _cleanup_free_ char *msg = err->code == ENOENT
+                                                           ? xasprintf("no such volume: `%s`", av->name)
+                                                           : xasprintf("%s: %s", av->name, cnr_err_str(err));
+                        json_array_append_new(av->errors, json_string(msg));
+                        cnr_err_free(&err);
+                        continue;
+                }
+                who = vol_user(av->s, av->name, info.labels);
+                cnr_snap_info_clear(&info);
                 if (who) {
                         if (av->op == 0) { /* rm reports it; prune skips it */
                                 _cleanup_free_ char *msg =
@@ -393,7 +491,6 @@ vol_remove_next(struct api_vol *av)
                         }
                         continue;
                 }
-                key = xasprintf(VOL_PREFIX "%s", av->name);
                 if (cnr_snap_remove(av->s->snaps, key, on_vol_removed, av, &err) == 0)
                         return;
                 {
@@ -488,8 +585,9 @@ void
 sup_api_volume_prune(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, void *arg)
 {
         struct sup_client *c = arg;
+        Cnr__Api__VolumeList *vl = ((Cnr__Api__Request *)m)->volume_prune;
         struct cnr_err *err = NULL;
-        json_t *a, *names = json_array(), *v;
+        json_t *a = NULL, *names = json_array(), *v;
         size_t i;
 
         if (sup_client_sup(c)->snaps == NULL) {
@@ -497,13 +595,15 @@ sup_api_volume_prune(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *
                 json_decref(names);
                 return;
         }
-        a = vol_list(sup_client_sup(c), &err);
+        if (filters_check(vl->filters, vl->n_filters, &err) == 0)
+                a = vol_list_filtered(sup_client_sup(c), vl->filters, vl->n_filters, &err);
         if (!a) {
                 sup_client_error(c, f->reqid, err->code, cnr_err_str(err));
                 cnr_err_free(&err);
                 json_decref(names);
                 return;
         }
+        /* the volumes in use are skipped by vol_remove_next */
         json_array_foreach(a, i, v) json_array_append(names, json_object_get(v, "Name"));
         json_decref(a);
         vol_remove_start(c, f->reqid, names, 1);
@@ -516,7 +616,7 @@ on_anon_removed(struct cnr_err *err, void *arg)
                 log_warn("remove an anonymous volume: %s", cnr_err_str(err));
 }
 
-/* Anonymous volumes of a removed container (rm -v, --rm). */
+/* Anonymous volumes of a removed container (rm -v, --rm, a failed create). */
 void
 ctr_volumes_remove_anonymous(struct sup *s, const char *container_id)
 {

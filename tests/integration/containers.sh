@@ -152,9 +152,39 @@ vid=$("$C" inspect vols | sed -n 's/.*"Id": "\([0-9a-f]*\)".*/\1/p' | head -1 | 
 [ "$("$C" volume ls -q | grep -c "^$vid-")" -eq 2 ] || fail "a restart made new anonymous volumes: $("$C" volume ls -q)"
 out=$("$C" run --rm $N vols:1 sh -c 'cat /data/x 2>/dev/null || echo fresh')
 [ "$out" = fresh ] || fail "a second container shares the first one's anonymous volume ($out)"
+"$C" volume prune >/dev/null || fail "volume prune with vols present"
+[ "$("$C" volume ls -q | grep -c "^$vid-")" -eq 2 ] || fail "volume prune took the anonymous volumes of an existing container"
+[ -z "$("$C" volume ls -q -f dangling=true | grep "^$vid-")" ] || fail "volumes of an existing container listed as dangling"
 "$C" rm vols >/dev/null || fail "rm vols"
-[ "$("$C" volume ls -q | grep -c "^$vid-")" -eq 0 ] || fail "rm left anonymous volumes: $("$C" volume ls -q)"
-pass "image VOLUMEs are anonymous volumes filled from the image, removed with the container; ../../etc stays inside (THREATS 28)"
+[ "$("$C" volume ls -q -f dangling=true | grep -c "^$vid-")" -eq 2 ] ||
+	fail "rm (without -v) did not leave 2 dangling anonymous volumes: $("$C" volume ls -q -f dangling=true)"
+"$C" volume prune >/dev/null || fail "volume prune"
+[ "$("$C" volume ls -q | grep -c "^$vid-")" -eq 0 ] || fail "volume prune left dangling volumes: $("$C" volume ls -q)"
+pass "image VOLUMEs are anonymous volumes filled from the image; rm leaves them dangling, prune takes them; ../../etc stays inside (THREATS 28)"
+
+# ---- anonymous volumes: rm keeps them, rm -v and --rm remove them, named ones stay ----
+"$C" volume create keepme >/dev/null || fail "volume create keepme"
+"$C" run $N --name av1 -v /anon -v keepme:/named demo sh -c 'echo a >/anon/f; echo n >/named/f' || fail "run av1"
+"$C" run $N --name av2 -v /anon -v keepme:/named demo true || fail "run av2"
+a1=$("$C" inspect av1 | sed -n 's/.*"Id": "\([0-9a-f]*\)".*/\1/p' | head -1 | cut -c1-32)
+a2=$("$C" inspect av2 | sed -n 's/.*"Id": "\([0-9a-f]*\)".*/\1/p' | head -1 | cut -c1-32)
+"$C" volume ls -q -f dangling=false | grep -q "^$a1-" || fail "av1's anonymous volume not listed as in use"
+"$C" volume ls -q -f dangling=true | grep -qx keepme && fail "keepme listed as dangling while av1 and av2 name it"
+"$C" rm av1 >/dev/null || fail "rm av1"
+"$C" volume ls -q -f dangling=true | grep -q "^$a1-" || fail "rm: av1's anonymous volume is not dangling: $("$C" volume ls -q)"
+"$C" rm -v av2 >/dev/null || fail "rm -v av2"
+"$C" volume ls -q | grep -q "^$a2-" && fail "rm -v left av2's anonymous volume"
+"$C" volume ls -q | grep -qx keepme || fail "rm -v removed the named volume keepme"
+"$C" volume ls -q -f dangling=true | grep -qx keepme || fail "keepme is not dangling once its users are gone"
+[ "$("$C" volume ls -q -f name=keep)" = keepme ] || fail "volume ls -f name=keep"
+"$C" volume ls -f bogus=1 >/dev/null 2>&1 && fail "volume ls -f bogus=1 accepted"
+out=$("$C" run --rm $N -v /anon2 demo sh -c 'cat /proc/self/mountinfo | grep -c " /anon2 "')
+[ "$out" = 1 ] || fail "run --rm -v /anon2: not mounted ($out)"
+[ "$("$C" volume ls -q -f dangling=true | grep -vx keepme | grep -cv "^$a1-")" -eq 0 ] ||
+	fail "run --rm left an anonymous volume: $("$C" volume ls -q)"
+"$C" volume prune >/dev/null || fail "volume prune"
+[ -z "$("$C" volume ls -q)" ] || fail "volume prune left: $("$C" volume ls -q)"
+pass "anonymous volumes: rm leaves them dangling (ls -f dangling=true), rm -v and run --rm remove them; named volumes stay until prune"
 
 # ---- THREATS 28: reserved labels dropped; a 100 MB /etc/group stays bounded ----
 mkdir -p "$CNR_TMP/grp/etc"
