@@ -43,8 +43,8 @@ helpers_containr_crid_LDADD = helpers/libhelper.la
 # restrictions (not in the helper table).  man/containr-shim.8.
 pkglibexec_PROGRAMS += helpers/containr-shim
 helpers_containr_shim_SOURCES = helpers/shim/main.c helpers/shim/spec.c helpers/shim/container.c \
-	helpers/shim/mounts.c helpers/shim/cgroup.c helpers/shim/seccomp.c helpers/shim/stdio.c \
-	helpers/shim/shim.h
+	helpers/shim/mounts.c helpers/shim/cgroup.c helpers/shim/devices.c helpers/shim/seccomp.c \
+	helpers/shim/stdio.c helpers/shim/shim.h helpers/shim/devices.h
 helpers_containr_shim_CFLAGS = $(HELPER_CFLAGS)
 helpers_containr_shim_LDADD = ipc/libipc.la common/libcommon.la $(PROTOBUF_C_LIBS) $(JANSSON_LIBS) \
 	$(LIBSECCOMP_LIBS) $(LIBCAP_LIBS)

@@ -7,6 +7,15 @@
  * holds the controller (v1 first, else v2 if it is enabled there).  On
  * this project's development machines memory, cpu and pids are v1 and the
  * cgroup2 mount holds only hugetlb; on a modern host everything is v2.
+ *
+ * Devices (devices.c): the v1 devices controller gets deny-all plus the
+ * allow-list; the container's directory in every cgroup2 hierarchy gets
+ * the same list as a BPF_CGROUP_DEVICE program, whether or not that
+ * hierarchy holds any controller (programs attach to any cgroup2
+ * directory).  On pure v2 the program is the only device control, so a
+ * failure to attach it fails the container; on a hybrid host the v1 list
+ * still applies and the program is defence in depth: a failure there is a
+ * warning in shim.log.
  */
 #include "config.h"
 
@@ -21,6 +30,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "helpers/shim/devices.h"
 #include "helpers/shim/shim.h"
 
 #define MAX_HIER 16
@@ -283,20 +293,35 @@ v2_enable(struct hier *h, const char *ctrl, struct cnr_err **err)
         return 0;
 }
 
-/* v1 devices: deny everything, then allow what a container may use
- * (Docker's default list).  v2 needs an eBPF program: not done yet. */
+/* v1 devices: deny everything, then allow what a container may use. */
 static int
 v1_devices(struct hier *h, struct cnr_err **err)
 {
-        static const char *const allow[] = {
-                "c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
-                "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
-        };
+        char buf[48];
 
         if (write_file(h->dir, "devices.deny", "a", err) < 0)
                 return -1;
-        for (size_t i = 0; i < CNR_ARRAY_LEN(allow); i++)
-                if (write_file(h->dir, "devices.allow", allow[i], err) < 0)
+        for (size_t i = 0; i < shim_devices_ndefault; i++)
+                if (write_file(h->dir, "devices.allow",
+                               shim_devices_rule_str(&shim_devices_default[i], buf, sizeof(buf)), err) < 0)
+                        return -1;
+        return 0;
+}
+
+/* v2 devices: the same list as an eBPF program on each cgroup2 directory,
+ * loaded once (it persists as long as one of them is attached). */
+static int
+v2_devices(struct shim_cgroup *cg, struct cnr_err **err)
+{
+        struct bpf_insn insns[SHIM_DEVICES_MAX_INSNS(16)];
+        _cleanup_close_ int prog = -1;
+        int n;
+
+        n = shim_devices_prog(shim_devices_default, shim_devices_ndefault, insns, CNR_ARRAY_LEN(insns), err);
+        if (n < 0 || (prog = shim_devices_load(insns, (size_t)n, err)) < 0)
+                return -1;
+        for (size_t i = 0; i < cg->n; i++)
+                if (cg->h[i].v2 && shim_devices_attach(prog, cg->h[i].dir, err) < 0)
                         return -1;
         return 0;
 }
@@ -373,6 +398,7 @@ int
 shim_cgroup_create(const char *rel, const Cnr__Shim__Resources *r, struct shim_cgroup **out, struct cnr_err **err)
 {
         struct shim_cgroup *cg = xcalloc(1, sizeof(*cg));
+        bool v1dev = false, v2 = false;
 
         if (!shim_cgroup_path_ok(rel)) {
                 free(cg);
@@ -384,8 +410,18 @@ shim_cgroup_create(const char *rel, const Cnr__Shim__Resources *r, struct shim_c
         for (size_t i = 0; i < cg->n; i++) {
                 if (make_dir(&cg->h[i], rel, err) < 0)
                         goto fail;
-                if (!cg->h[i].v2 && has_ctrl(&cg->h[i], "devices") && v1_devices(&cg->h[i], err) < 0)
+                if (!cg->h[i].v2 && has_ctrl(&cg->h[i], "devices")) {
+                        if (v1_devices(&cg->h[i], err) < 0)
+                                goto fail;
+                        v1dev = true;
+                }
+                v2 |= cg->h[i].v2;
+        }
+        if (v2 && v2_devices(cg, err) < 0) {
+                if (!v1dev)
                         goto fail;
+                log_warn("%s (the v1 device list applies)", cnr_err_str(*err));
+                cnr_err_free(err);
         }
         if (r && apply(cg, r, err) < 0)
                 goto fail;

@@ -1,0 +1,138 @@
+#!/bin/sh
+# The cgroup v2 device filter (helpers/shim/devices.c), checked from the
+# outside: the kernel's verdicts for a process in a cgroup2 directory with
+# the program attached (tests/devcg), the program on a real container's
+# cgroup2 directory, and a container on a host that shows the shim only
+# its cgroup2 mount (pure v2: the program is then the only device
+# control).  Each check prints "ok: ..."; the first failure ends the suite.
+. "$top_srcdir/tests/lib.sh"
+cnr_need_root
+
+SHIM=$top_builddir/helpers/containr-shim
+DRIVE=$top_builddir/tests/shim-drive
+DEVCG=$top_builddir/tests/devcg
+T=$(mktemp -d /tmp/cnr-devices.XXXXXX)
+chmod 0755 "$T"
+ROOTFS=$T/rootfs
+RUN=$T/run
+CG=cnr-devices-$$
+
+# The cgroup2 mount, from mountinfo (the field after " - " is the type).
+V2=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup2") { print $5; exit } break } }' \
+	/proc/self/mountinfo)
+if [ -z "$V2" ]; then
+	echo "SKIP: $0: no cgroup2 mount on this host (device programs attach to cgroup2 directories only)"
+	exit 77
+fi
+
+cleanup() {
+	for d in "$RUN"/*; do
+		[ -S "$d/sock" ] && "$DRIVE" shutdown "$d" >/dev/null 2>&1
+	done
+	sleep 0.2
+	for h in /sys/fs/cgroup/*/ "$V2/"; do
+		find "$h" -depth -type d -name "$CG*" -exec rmdir {} \; 2>/dev/null
+	done
+	[ -z "${CNR_KEEP:-}" ] && rm -rf "$T"
+}
+trap cleanup EXIT
+
+mkdir -p "$ROOTFS/bin" "$ROOTFS/etc" "$ROOTFS/tmp" "$RUN"
+cp /bin/busybox "$ROOTFS/bin/" || fail "copy busybox"
+chroot "$ROOTFS" /bin/busybox --install -s /bin || fail "busybox --install"
+echo 'root:x:0:0:root:/root:/bin/sh' >"$ROOTFS/etc/passwd"
+chmod 1777 "$ROOTFS/tmp"
+
+# ---- the program on a cgroup of our own -----------------------------------
+
+# Denied nodes of our own making: a disk (block 8:0) and /dev/mem (char 1:1).
+mknod "$T/sda" b 8 0 && mknod "$T/mem" c 1 1 || fail "mknod outside any filter"
+out=$("$DEVCG" open "$T/sda" "$T/mem")
+echo "$out" | grep -q EPERM && fail "control: the nodes are refused with EPERM outside the filter: $out"
+
+mkdir "$V2/$CG" || fail "mkdir $V2/$CG"
+x=$("$DEVCG" attach "$V2/$CG") || fail "attach: $x"
+q=$("$DEVCG" query "$V2/$CG") || fail "query: $q"
+[ "$(echo "$q" | head -1)" = "attached 1" ] && echo "$q" | grep -q '^prog [0-9]* cnr_devices ' ||
+	fail "query after attach: $q"
+echo "$x" | sed 's/^attached load_us=\(.*\)/(BPF_PROG_LOAD took \1 us)/'
+# In a sub-cgroup too: BPF_F_ALLOW_MULTI programs apply to descendants.
+mkdir "$V2/$CG/sub" || fail "mkdir sub"
+for where in "$CG" "$CG/sub"; do
+	out=$(sh -c 'echo $$ >"$1/cgroup.procs" || exit 1
+		mknod "$2/sda2" b 8 0 && echo mknod-block-ok
+		mknod "$2/mem2" c 1 1 && echo mknod-char-ok
+		rm -f "$2/sda2" "$2/mem2"
+		exec "$3" open "$2/sda" "$2/mem" /dev/null /dev/zero /dev/full /dev/random /dev/urandom' \
+		sh "$V2/$where" "$T" "$DEVCG") || fail "run in $where: $out"
+	for want in mknod-block-ok mknod-char-ok "$T/sda EPERM" "$T/mem EPERM" "/dev/null ok" "/dev/zero ok" \
+		"/dev/full ok" "/dev/random ok" "/dev/urandom ok"; do
+		echo "$out" | grep -qx "$want" || fail "in $where: want '$want', got: $out"
+	done
+	out=$(sh -c 'echo $$ >"$1/cgroup.procs" && exec "$2" pty' sh "$V2/$where" "$DEVCG") || fail "pty: $out"
+	[ "$(echo "$out" | tr '\n' ' ')" = "ptmx ok pts ok tty ok " ] || fail "in $where: /dev/ptmx, /dev/pts/N, /dev/tty: $out"
+done
+pass "in a cgroup2 directory with the program (and below it): mknod allowed, block 8:0 and char 1:1 EPERM; null, zero, full, random, urandom, ptmx, pts, tty open"
+rmdir "$V2/$CG/sub" "$V2/$CG" || fail "rmdir the test cgroups"
+
+# ---- a container made by the shim ----------------------------------------
+
+N=0
+create() { # create [shim-drive options] -- ARGS: $ID, $D, $PID
+	N=$((N + 1))
+	ID=$(printf 'dec0de%06x' "$N")
+	D=$RUN/$ID
+	out=$("$DRIVE" create --shim "$SHIM" --id "$ID" --dir "$D" --rootfs "$ROOTFS" "$@")
+	echo "$out" | grep -q '^created ' || return 1
+	PID=$(echo "$out" | awk '{print $2}')
+}
+
+# in_container: the container's verdicts on a disk node and on /dev/null
+in_container() {
+	"$DRIVE" exec "$D" -- sh -c 'mknod /tmp/sda b 8 0 && echo mknod-ok; head -c1 /tmp/sda 2>&1
+		rm -f /tmp/sda; cat /dev/null && echo null-ok
+		head -c 3 /dev/urandom | wc -c'
+}
+
+check_container() { # WHAT
+	path=$(awk -F: '$1 == 0 {print $3}' /proc/$PID/cgroup)
+	case $path in */"$CG"-*) ;; *) fail "$1: the init is not in its cgroup2 directory: $path" ;; esac
+	q=$("$DEVCG" query "$V2$path") || fail "$1: query: $q"
+	[ "$(echo "$q" | head -1)" = "attached 1" ] && echo "$q" | grep -q '^prog [0-9]* cnr_devices ' ||
+		fail "$1: programs on $V2$path: $q"
+	x=$(in_container)
+	echo "$x" | grep -q '^mknod-ok$' || fail "$1: mknod in the container: $x"
+	echo "$x" | grep -q '/tmp/sda.*Operation not permitted' || fail "$1: block 8:0 not refused: $x"
+	echo "$x" | grep -q '^null-ok$' && echo "$x" | grep -q '^ *3$' || fail "$1: /dev/null, /dev/urandom: $x"
+}
+
+create --cgroup "$CG-a" -- sleep 100 || fail "create: $out"
+"$DRIVE" start "$D" >/dev/null || fail start
+check_container "hybrid host"
+"$DRIVE" shutdown "$D" >/dev/null || fail shutdown
+for _i in $(seq 100); do # the shim removes it on its way out
+	[ -d "$V2$path" ] || break
+	sleep 0.1
+done
+[ ! -d "$V2$path" ] || fail "the container's cgroup2 directory outlived its shim"
+pass "a container's cgroup2 directory carries the device program (BPF_PROG_QUERY); inside, mknod works, a disk node does not open, /dev/null and /dev/urandom do"
+
+# Pure v2: the shim sees the cgroup2 mount only (v1 hierarchies unmounted
+# in a mount namespace of the test's), so no v1 devices list exists for
+# the container and the program alone must refuse the disk.
+nv1=$(awk '{ for (i = 7; i < NF; i++) if ($i == "-") { if ($(i + 1) == "cgroup") print $5; break } }' /proc/self/mountinfo)
+out=$(unshare -m --propagation private sh -c '
+	for m in $1; do umount "$m" || exit 1; done
+	grep -q " - cgroup " /proc/self/mountinfo && { echo "error: v1 still mounted"; exit 1; }
+	shift
+	exec "$@"' sh "$nv1" "$DRIVE" create --shim "$SHIM" --id dec0de0000ff --dir "$RUN/dec0de0000ff" \
+	--rootfs "$ROOTFS" --cgroup "$CG-v2" -- sleep 100)
+echo "$out" | grep -q '^created ' || fail "create with only cgroup2 visible: $out"
+D=$RUN/dec0de0000ff
+PID=$(echo "$out" | awk '{print $2}')
+"$DRIVE" start "$D" >/dev/null || fail start
+dev=$(awk -F: '$2 == "devices" {print $3}' /proc/$PID/cgroup)
+case $dev in *"$CG"*) fail "pure v2: the init is in a v1 devices cgroup of its own ($dev)" ;; esac
+check_container "pure v2"
+"$DRIVE" shutdown "$D" >/dev/null || fail shutdown
+pass "pure v2 (the v1 hierarchies unmounted in the shim's mount namespace): no v1 device list, the program alone refuses the disk node"
