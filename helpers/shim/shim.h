@@ -7,8 +7,9 @@
  * Files: main.c (start-up, setup channel, event loop), api.c (the socket
  * API), spec.c (validation and defaults), container.c (clone, the child's
  * setup, exec), mounts.c (every mount, each target resolved under the
- * rootfs), cgroup.c (v1, v2 and hybrid), seccomp.c (the default policy
- * and Docker-format profiles), stdio.c (pipes, pty, log). */
+ * rootfs), cgroup.c (v1, v2 and hybrid), devices.c (the device
+ * allow-list, and its cgroup v2 eBPF program: devices.h), seccomp.c (the
+ * default policy and Docker-format profiles), stdio.c (pipes, pty, log). */
 #ifndef CNR_SHIM_H
 #define CNR_SHIM_H
 
