@@ -14,6 +14,7 @@ common_libcommon_la_SOURCES = \
 	common/passwd.c common/passwd.h \
 	common/digest.c common/digest.h \
 	common/ref.c common/ref.h \
-	common/cidr.c common/cidr.h
+	common/cidr.c common/cidr.h \
+	common/idmap.c common/idmap.h
 common_libcommon_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBSECCOMP_CFLAGS) $(LIBCAP_CFLAGS) $(YAML_CFLAGS) $(OPENSSL_CFLAGS)
 common_libcommon_la_LIBADD = $(JANSSON_LIBS) $(LIBSECCOMP_LIBS) $(LIBCAP_LIBS) $(YAML_LIBS) $(OPENSSL_LIBS)

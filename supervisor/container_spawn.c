@@ -579,10 +579,64 @@ on_rootfs(struct cnr_err *err, int fd, void *arg)
 }
 
 static void
+on_userns(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, struct cnr_err *err, void *arg)
+{
+        struct spawn *sp = arg;
+        Cnr__Mon__FromMonitor *env = (Cnr__Mon__FromMonitor *)m;
+        struct cnr_err *e = NULL;
+        int fd;
+
+        if (err) {
+                cnr_errf(&e, err->code, "make the user namespace of the rootfs: %s", err->msg);
+                spawn_fail(sp, e);
+                return;
+        }
+        if (env->msg_case == CNR__MON__FROM_MONITOR__MSG_ERROR) {
+                cnr_errf(&e, env->error->errno_code, "make the user namespace of the rootfs: %s",
+                         env->error->message);
+                spawn_fail(sp, e);
+                return;
+        }
+        fd = cnr_frame_take_fd(f, 0);
+        if (cnr_snap_mount_idmapped(sp->c->s->snaps, sp->c->id, fd, on_rootfs, sp, &e) < 0) {
+                cnr_err_wrap(&e, "mount the rootfs");
+                spawn_fail(sp, e);
+        }
+        close(fd);
+}
+
+/* With --userns the image's layers are idmapped (files owned by root in
+ * the image are the container's root): mountd needs a user namespace
+ * with the container's maps, which only the monitor may make. */
+static void
 mount_rootfs(struct spawn *sp)
 {
         struct cnr_err *err = NULL;
+        struct ctr_idrange r;
 
+        if (ctr_userns_parse(sp->c->cfg->userns, &r, &err) == CTR_USERNS_MAP) {
+                Cnr__Mon__ToMonitor env = CNR__MON__TO_MONITOR__INIT;
+                Cnr__Mon__MakeUserns mu = CNR__MON__MAKE_USERNS__INIT;
+                Cnr__Mon__IdMap um = CNR__MON__ID_MAP__INIT, gm = CNR__MON__ID_MAP__INIT;
+                Cnr__Mon__IdMap *ump[1] = {&um}, *gmp[1] = {&gm};
+
+                um.host_id = r.uid;
+                gm.host_id = r.gid;
+                um.size = gm.size = r.count;
+                mu.container_id = sp->c->id;
+                mu.uid_map = ump;
+                mu.n_uid_map = 1;
+                mu.gid_map = gmp;
+                mu.n_gid_map = 1;
+                env.op_case = CNR__MON__TO_MONITOR__OP_MAKE_USERNS;
+                env.make_userns = &mu;
+                if (sup_monitor_request(sp->c->s, env.op_case, &env.base, on_userns, sp, &err) < 0) {
+                        cnr_err_wrap(&err, "make the user namespace of the rootfs");
+                        spawn_fail(sp, err);
+                }
+                return;
+        }
+        cnr_err_free(&err);
         if (cnr_snap_mount(sp->c->s->snaps, sp->c->id, on_rootfs, sp, &err) < 0) {
                 cnr_err_wrap(&err, "mount the rootfs");
                 spawn_fail(sp, err);

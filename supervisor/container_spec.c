@@ -502,7 +502,8 @@ one_map(uint32_t host, uint32_t count)
 }
 
 static int
-add_userns(const Cnr__Api__ContainerConfig *cfg, Cnr__Shim__Namespaces *ns, struct cnr_err **err)
+add_userns(const Cnr__Api__ContainerConfig *cfg, Cnr__Shim__Namespaces *ns, const Cnr__Shim__User *user,
+           struct cnr_err **err)
 {
         struct ctr_idrange r;
         int k = ctr_userns_parse(cfg->userns, &r, err);
@@ -511,8 +512,23 @@ add_userns(const Cnr__Api__ContainerConfig *cfg, Cnr__Shim__Namespaces *ns, stru
                 return k;
         if (k == CTR_USERNS_AUTO) /* containers.c records the range at create */
                 return cnr_errf(err, EINVAL, "--userns `auto`: no host range was allocated");
-        if (ns->net != CNR__SHIM__NAMESPACES__NET__NET_NEW)
-                return cnr_errf(err, ENOTSUP, "--userns `%s`: only with --network none", cfg->userns);
+        /* The host's network namespace stays the host's (Docker refuses
+         * the pair too); netd's is joined by the shim before the user
+         * namespace exists (docs/runtime.md). */
+        if (ns->net == CNR__SHIM__NAMESPACES__NET__NET_HOST)
+                return cnr_errf(err, ENOTSUP, "--userns `%s`: not with --network host", cfg->userns);
+        /* The process's ids must be in the map: setresuid would fail with
+         * a bare EINVAL in the container. */
+        if (user) {
+                bool ok = user->uid < r.count && user->gid < r.count;
+                for (size_t i = 0; ok && i < user->n_additional_gids; i++)
+                        ok = user->additional_gids[i] < r.count;
+                if (!ok)
+                        return cnr_errf(err, EINVAL,
+                                        "--userns `%s`: the user %u:%u (or one of its groups) is not mapped; the "
+                                        "container has ids 0..%u",
+                                        cfg->userns, user->uid, user->gid, r.count - 1);
+        }
         ns->user = true;
         ns->uid_map = one_map(r.uid, r.count);
         ns->n_uid_map = 1;
@@ -582,7 +598,7 @@ ctr_spec_build(const struct ctr_spec_in *in, Cnr__Shim__ContainerSpec *spec, cha
         }
         spec->etc_resolv_conf = xstrdup(in->etc_resolv_conf ? in->etc_resolv_conf : "");
         spec->log_fd = -1;
-        if (add_userns(cfg, spec->namespaces, err) < 0)
+        if (add_userns(cfg, spec->namespaces, spec->process->user, err) < 0)
                 return -1;
         if (add_sysctls(in, spec, err) < 0)
                 return -1;

@@ -561,14 +561,11 @@ userns_prepare(struct sup *s, const Cnr__Api__ContainerConfig *cfg, char **mappe
         *mapped = NULL;
         if (k <= CTR_USERNS_HOST)
                 return k;
-        /* netd's namespaces belong to the host's user namespace: the
-         * container's root could not configure or join them.  Refused,
-         * not silently turned into --network none. */
-        if (strcmp(cfg->network, "none") != 0)
-                return cnr_errf(err, ENOTSUP,
-                                "--userns `%s`: only with --network none (netd's network namespaces "
-                                "belong to the host's user namespace)",
-                                cfg->userns);
+        /* The host's network namespace is the host's: a user namespace
+         * with it would give the container's root nothing it could use
+         * there but the host's view (Docker refuses the pair too). */
+        if (strcmp(cfg->network, "host") == 0)
+                return cnr_errf(err, ENOTSUP, "--userns `%s`: not with --network host", cfg->userns);
         if (k == CTR_USERNS_MAP)
                 return 0;
         for (uint64_t b = CTR_USERNS_BASE; b + CTR_USERNS_SIZE - 1 <= 0x7fffffff; b += CTR_USERNS_SIZE)

@@ -11,6 +11,8 @@
  *   - open a helper's audit log read-only for `containr system audit`,
  *   - start a containr-shim per container (SpawnShim), detached and
  *     without helper restrictions, passing its spec fd unread,
+ *   - make a user namespace with a validated id map (MakeUserns), for
+ *     mountd's idmapped layers,
  *
  * and it restarts any child that dies, with exponential backoff.  Every
  * request it serves and every child's death goes to monitor.audit.jsonl,
@@ -21,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <linux/sched.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -36,6 +39,7 @@
 #include "common/audit.h"
 #include "common/detach.h"
 #include "common/helpers.h"
+#include "common/idmap.h"
 #include "common/log.h"
 #include "common/spawn.h"
 #include "common/util.h"
@@ -379,6 +383,7 @@ static const struct cnr_permit mon_permits[] = {
         {CNR__MON__TO_MONITOR__OP_SHUTDOWN, 0, 0, "shutdown", NULL},
         {CNR__MON__TO_MONITOR__OP_READY, 0, 0, "ready", NULL},
         {CNR__MON__TO_MONITOR__OP_SPAWN_SHIM, 0, 2, "spawn_shim", NULL},
+        {CNR__MON__TO_MONITOR__OP_MAKE_USERNS, 0, 0, "make_userns", NULL},
 };
 
 static void
@@ -562,6 +567,123 @@ handle_spawn_shim(struct monitor *m, struct cnr_frame *f, Cnr__Mon__SpawnShim *s
         send_sup(m, env.msg_case, &env.base, f->reqid, NULL, 0);
 }
 
+/* ---- user namespaces for idmapped mounts ------------------------------ */
+
+static int
+copy_map(Cnr__Mon__IdMap **in, size_t n, struct cnr_idmap *out, size_t *nout, const char *what, struct cnr_err **err)
+{
+        if (n > CNR_IDMAP_MAX_RANGES)
+                return cnr_errf(err, EINVAL, "%s: %zu ranges, want 1 to %d", what, n, CNR_IDMAP_MAX_RANGES);
+        for (size_t i = 0; i < n; i++)
+                out[i] = (struct cnr_idmap){in[i]->container_id, in[i]->host_id, in[i]->size};
+        *nout = n;
+        return cnr_idmap_check(what, out, n, err);
+}
+
+static int
+write_proc_map(pid_t pid, const char *file, const struct cnr_idmap *m, size_t n, struct cnr_err **err)
+{
+        _cleanup_free_ char *path = xasprintf("/proc/%d/%s", (int)pid, file);
+        _cleanup_close_ int fd = -1;
+        char buf[CNR_IDMAP_MAX_RANGES * 40];
+        int len = cnr_idmap_format(m, n, buf, sizeof(buf));
+
+        if (len < 0)
+                return cnr_errf(err, E2BIG, "%s: too long", file);
+        fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 || write(fd, buf, (size_t)len) != len)
+                return cnr_errf(err, errno, "write `%s`", path);
+        return 0;
+}
+
+/* A child in a new user namespace (clone3, so no unshare and no sync is
+ * needed: the namespace exists when clone3 returns).  It only waits for
+ * EOF on a pipe and exits; it runs no code of ours beyond that and never
+ * execs.  The maps are written by us, root in the initial namespace; the
+ * namespace's fd outlives the child. */
+static int
+make_userns(const struct cnr_idmap *uid, size_t nuid, const struct cnr_idmap *gid, size_t ngid, struct cnr_err **err)
+{
+        struct clone_args ca = {.flags = CLONE_NEWUSER, .exit_signal = SIGCHLD};
+        _cleanup_free_ char *nspath = NULL;
+        int p[2], fd = -1, r = 0;
+        pid_t pid;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return cnr_errf(err, errno, "pipe2");
+        pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+        if (pid < 0) {
+                r = cnr_errf(err, errno, "clone3 a user namespace");
+                close(p[0]);
+                close(p[1]);
+                return r;
+        }
+        if (pid == 0) {
+                char c;
+                close(p[1]);
+                while (read(p[0], &c, 1) < 0 && errno == EINTR)
+                        ;
+                _exit(0);
+        }
+        close(p[0]);
+        if (write_proc_map(pid, "uid_map", uid, nuid, err) < 0 || write_proc_map(pid, "gid_map", gid, ngid, err) < 0)
+                r = -1;
+        if (r == 0) {
+                nspath = xasprintf("/proc/%d/ns/user", (int)pid);
+                fd = open(nspath, O_RDONLY | O_CLOEXEC); /* a magic link: followed */
+                if (fd < 0)
+                        r = cnr_errf(err, errno, "open `%s`", nspath);
+        }
+        close(p[1]); /* the child's EOF: it exits */
+        while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+                ;
+        return r < 0 ? r : fd;
+}
+
+static void
+handle_make_userns(struct monitor *m, struct cnr_frame *f, Cnr__Mon__MakeUserns *u)
+{
+        Cnr__Mon__FromMonitor env = CNR__MON__FROM_MONITOR__INIT;
+        Cnr__Mon__Userns reply = CNR__MON__USERNS__INIT;
+        struct cnr_idmap uid[CNR_IDMAP_MAX_RANGES], gid[CNR_IDMAP_MAX_RANGES];
+        size_t nuid = 0, ngid = 0;
+        struct cnr_err *err = NULL;
+        json_t *args = json_pack("{s:s,s:[],s:[]}", "id", u->container_id, "uid_map", "gid_map");
+        int fd;
+
+        for (size_t i = 0; i < u->n_uid_map && i < CNR_IDMAP_MAX_RANGES; i++)
+                json_array_append_new(json_object_get(args, "uid_map"),
+                                      json_pack("[I,I,I]", (json_int_t)u->uid_map[i]->container_id,
+                                                (json_int_t)u->uid_map[i]->host_id, (json_int_t)u->uid_map[i]->size));
+        for (size_t i = 0; i < u->n_gid_map && i < CNR_IDMAP_MAX_RANGES; i++)
+                json_array_append_new(json_object_get(args, "gid_map"),
+                                      json_pack("[I,I,I]", (json_int_t)u->gid_map[i]->container_id,
+                                                (json_int_t)u->gid_map[i]->host_id, (json_int_t)u->gid_map[i]->size));
+        /* Policy first, from the request's numbers alone. */
+        if (!container_id_ok(u->container_id))
+                cnr_errf(&err, EINVAL, "container id: 12 to 64 lowercase hex digits");
+        else if (copy_map(u->uid_map, u->n_uid_map, uid, &nuid, "uid_map", &err) == 0)
+                copy_map(u->gid_map, u->n_gid_map, gid, &ngid, "gid_map", &err);
+        if (err) {
+                mon_audit(m, "make_userns", args, err->code, cnr_err_str(err));
+                reply_error(m, f->reqid, err->code, cnr_err_str(err));
+                cnr_err_free(&err);
+                return;
+        }
+        fd = make_userns(uid, nuid, gid, ngid, &err);
+        if (fd < 0) {
+                mon_audit(m, "make_userns", args, err->code, cnr_err_str(err));
+                reply_error(m, f->reqid, err->code, cnr_err_str(err));
+                cnr_err_free(&err);
+                return;
+        }
+        mon_audit(m, "make_userns", args, 0, NULL);
+        env.msg_case = CNR__MON__FROM_MONITOR__MSG_USERNS;
+        env.userns = &reply;
+        send_sup(m, env.msg_case, &env.base, f->reqid, &fd, 1);
+        close(fd);
+}
+
 static void
 supervisor_gone(struct monitor *m, const char *why)
 {
@@ -612,6 +734,9 @@ read_supervisor(struct monitor *m)
                 break;
         case CNR__MON__TO_MONITOR__OP_SPAWN_SHIM:
                 handle_spawn_shim(m, &f, env->spawn_shim);
+                break;
+        case CNR__MON__TO_MONITOR__OP_MAKE_USERNS:
+                handle_make_userns(m, &f, env->make_userns);
                 break;
         case CNR__MON__TO_MONITOR__OP_READY:
                 if (m->d->ready_fd >= 0) {

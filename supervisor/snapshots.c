@@ -996,8 +996,9 @@ on_mounted(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struc
         op_free(o);
 }
 
-int
-cnr_snap_mount(struct cnr_snapshotter *ss, const char *key, cnr_snap_mount_fn cb, void *arg, struct cnr_err **err)
+static int
+snap_mount(struct cnr_snapshotter *ss, const char *key, int userns_fd, cnr_snap_mount_fn cb, void *arg,
+           struct cnr_err **err)
 {
         Cnr__Helper__ToHelper req = CNR__HELPER__TO_HELPER__INIT;
         Cnr__Helper__MountSnapshot m = CNR__HELPER__MOUNT_SNAPSHOT__INIT;
@@ -1016,13 +1017,37 @@ cnr_snap_mount(struct cnr_snapshotter *ss, const char *key, cnr_snap_mount_fn cb
         m.lower = d.lower;
         m.n_lower = d.nlower;
         m.read_only = d.read_only;
-        req.op_case = CNR__HELPER__TO_HELPER__OP_MOUNT_SNAPSHOT;
-        req.mount_snapshot = &m;
-        r = send_op(ss, CNR_HELPER_MOUNTD, &req, NULL, 0, 0, on_mounted, o, err);
+        if (userns_fd >= 0) {
+                if (d.nlower == 0) {
+                        cnr_snap_mounts_clear(&d);
+                        op_free(o);
+                        return cnr_errf(err, ENOTSUP, "snapshot `%s` has no lower layer to idmap", key);
+                }
+                req.op_case = CNR__HELPER__TO_HELPER__OP_MOUNT_SNAPSHOT_IDMAPPED;
+                req.mount_snapshot_idmapped = &m;
+                r = send_op(ss, CNR_HELPER_MOUNTD, &req, &userns_fd, 1, 0, on_mounted, o, err);
+        } else {
+                req.op_case = CNR__HELPER__TO_HELPER__OP_MOUNT_SNAPSHOT;
+                req.mount_snapshot = &m;
+                r = send_op(ss, CNR_HELPER_MOUNTD, &req, NULL, 0, 0, on_mounted, o, err);
+        }
         cnr_snap_mounts_clear(&d);
         if (r < 0)
                 op_free(o);
         return r;
+}
+
+int
+cnr_snap_mount(struct cnr_snapshotter *ss, const char *key, cnr_snap_mount_fn cb, void *arg, struct cnr_err **err)
+{
+        return snap_mount(ss, key, -1, cb, arg, err);
+}
+
+int
+cnr_snap_mount_idmapped(struct cnr_snapshotter *ss, const char *key, int userns_fd, cnr_snap_mount_fn cb,
+                        void *arg, struct cnr_err **err)
+{
+        return snap_mount(ss, key, userns_fd, cb, arg, err);
 }
 
 /* ---- reconcile ----------------------------------------------------------- */

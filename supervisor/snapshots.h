@@ -138,6 +138,12 @@ int cnr_snap_set_diff_id(struct cnr_snapshotter *ss, const char *name, const cha
 /* A detached mount fd of `key` from mountd (the callee owns fd >= 0). */
 typedef void (*cnr_snap_mount_fn)(struct cnr_err *err, int fd, void *arg);
 int cnr_snap_mount(struct cnr_snapshotter *ss, const char *key, cnr_snap_mount_fn cb, void *arg, struct cnr_err **err);
+/* The same with the lower layers idmapped through the user namespace
+ * `userns_fd` (the monitor's MakeUserns; not consumed): image files owned
+ * by id N show as the host id N maps to.  Needs a snapshot with lower
+ * layers (ENOTSUP otherwise). */
+int cnr_snap_mount_idmapped(struct cnr_snapshotter *ss, const char *key, int userns_fd, cnr_snap_mount_fn cb,
+                            void *arg, struct cnr_err **err);
 
 /* Start-up: sweep directories without metadata, repair metadata without
  * directories, drop interrupted unpacks.  *report counts (may be NULL). */

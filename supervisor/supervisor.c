@@ -347,6 +347,7 @@ static const struct cnr_permit mon_permits[] = {
         {CNR__MON__FROM_MONITOR__MSG_OPENED, CNR_PERMIT_REPLY, 1, "opened", NULL},
         {CNR__MON__FROM_MONITOR__MSG_ERROR, CNR_PERMIT_REPLY, 0, "error", NULL},
         {CNR__MON__FROM_MONITOR__MSG_SHIM_UP, CNR_PERMIT_REPLY, 0, "shim_up", NULL},
+        {CNR__MON__FROM_MONITOR__MSG_USERNS, CNR_PERMIT_REPLY, 1, "userns", NULL},
 };
 
 static void

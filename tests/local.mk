@@ -16,6 +16,18 @@ EXTRA_DIST += tests/integration/daemon.sh
 TESTS += tests/integration/containers.sh
 EXTRA_DIST += tests/integration/containers.sh
 
+# User namespaces (issue 4): --userns with netd's networks, idmapped
+# layers, the refusals of THREATS 15; and the map check the monitor runs.
+TESTS += tests/integration/userns.sh
+EXTRA_DIST += tests/integration/userns.sh
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_idmap
+TESTS += tests/unit/test_idmap
+tests_unit_test_idmap_SOURCES = tests/unit/test_idmap.c
+tests_unit_test_idmap_CFLAGS = $(AM_CFLAGS) $(CMOCKA_CFLAGS)
+tests_unit_test_idmap_LDADD = common/libcommon.la $(CMOCKA_LIBS)
+endif
+
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_digest tests/unit/test_content
 TESTS += tests/unit/test_digest tests/unit/test_content

@@ -6,6 +6,7 @@
 static const struct cnr_helper_op ops[] = {
         {CNR__HELPER__TO_HELPER__OP_MOUNT_TMPFS, "mount_tmpfs", 0, mountd_tmpfs},
         {CNR__HELPER__TO_HELPER__OP_MOUNT_SNAPSHOT, "mount_snapshot", 0, mountd_snapshot},
+        {CNR__HELPER__TO_HELPER__OP_MOUNT_SNAPSHOT_IDMAPPED, "mount_snapshot_idmapped", 1, mountd_snapshot_idmapped},
 };
 
 static const struct cnr_helper_def def = {

@@ -32,6 +32,7 @@ int mountd_tmpfs(struct cnr_helper_req *r, struct cnr_err **err);
 int mountd_setup(struct cnr_helper_env *env, struct cnr_err **err);
 int mountd_parse_flag(const char *flag, const char *val, struct cnr_err **err);
 int mountd_snapshot(struct cnr_helper_req *r, struct cnr_err **err);
+int mountd_snapshot_idmapped(struct cnr_helper_req *r, struct cnr_err **err); /* 1 fd: a user namespace */
 
 extern const char *const mountd_syscalls[]; /* NULL-terminated */
 int mountd_seccomp_extra(void *ctx, struct cnr_err **err);

@@ -38,7 +38,9 @@ fsmount(int fd, unsigned int flags, unsigned int attrs)
 }
 #endif
 
+#include <linux/nsfs.h>
 #include <linux/openat2.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
@@ -52,6 +54,15 @@ fsmount(int fd, unsigned int flags, unsigned int attrs)
 #endif
 #ifndef OPEN_TREE_CLOEXEC
 #define OPEN_TREE_CLOEXEC O_CLOEXEC
+#endif
+#ifndef NSFS_MAGIC
+#define NSFS_MAGIC 0x6e736673
+#endif
+#ifndef MOUNT_ATTR_IDMAP
+#define MOUNT_ATTR_IDMAP 0x00100000
+#endif
+#ifndef FSCONFIG_SET_FD
+#define FSCONFIG_SET_FD 5
 #endif
 #ifndef OVERLAYFS_SUPER_MAGIC
 #define OVERLAYFS_SUPER_MAGIC 0x794c7630
@@ -464,10 +475,164 @@ overlay_snapshot(int driverfd, const Cnr__Helper__MountSnapshot *m, const char *
         return mfd;
 }
 
+/* ---- idmapped layers (--userns) --------------------------------------- */
+
+/* The user namespace of an idmapped mount must be one the monitor made:
+ * a user namespace (not another nsfs type) owned by uid 0.  The
+ * supervisor can make user namespaces of its own, but those are owned by
+ * its uid; and only a privileged writer (the monitor, which refuses it)
+ * could have mapped the host's root in one. */
+static int
+check_userns_fd(int fd, struct cnr_err **err)
+{
+        struct statfs sfs;
+        uid_t owner = (uid_t)-1;
+        int type;
+
+        if (fstatfs(fd, &sfs) < 0 || (unsigned long)sfs.f_type != NSFS_MAGIC)
+                return cnr_errf(err, EINVAL, "the idmap fd is not a namespace");
+        type = ioctl(fd, NS_GET_NSTYPE);
+        if (type != CLONE_NEWUSER)
+                return cnr_errf(err, EINVAL, "the idmap fd is not a user namespace");
+        if (ioctl(fd, NS_GET_OWNER_UID, &owner) < 0)
+                return cnr_errf(err, errno, "the idmap fd: its owner");
+        if (owner != 0)
+                return cnr_errf(err, EPERM, "the idmap user namespace is owned by uid %u, not by the monitor (0)",
+                                (unsigned)owner);
+        return 0;
+}
+
+/* One lower layer as a detached clone of <id>/fs, idmapped through the
+ * user namespace and read-only, before anything can see it. */
+static int
+idmapped_layer(int driverfd, const char *id, int usernsfd, struct cnr_err **err)
+{
+        _cleanup_close_ int dfd = open_snap_dir(driverfd, id, "fs", err);
+        struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY, .userns_fd = (uint64_t)usernsfd};
+        int mfd;
+
+        if (dfd < 0)
+                return -1;
+        mfd = (int)syscall(SYS_open_tree, dfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        if (mfd < 0)
+                return cnr_errf(err, errno, "open_tree `%s/fs`", id);
+        if (syscall(SYS_mount_setattr, mfd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
+                int e = errno;
+                close(mfd);
+                return cnr_errf(err, e, "idmap the layer `%s/fs`%s", id,
+                                e == EINVAL ? " (idmapped mounts need Linux 5.12, of this filesystem later)" : "");
+        }
+        return mfd;
+}
+
+/* overlayfs refuses MOUNT_ATTR_IDMAP on its own mount but takes idmapped
+ * layers (Linux 5.19).  The clones are detached: they reach the overlay
+ * as fds (fsconfig FSCONFIG_SET_FD with lowerdir+, 6.13), or else through
+ * their /proc/self/fd path (lowerdir+, 6.8).  The upper dir is not
+ * idmapped: what the container writes is stored with its host ids. */
+static int
+overlay_idmapped(int driverfd, const Cnr__Helper__MountSnapshot *m, int usernsfd, struct cnr_err **err)
+{
+        _cleanup_close_ int fsfd = -1;
+        _cleanup_free_ int *layers = xcalloc(m->n_lower + 1, sizeof(int));
+        _cleanup_free_ char *upper = NULL, *work = NULL;
+        char kmsg[256];
+        int mfd = -1, r = -1;
+
+        for (size_t i = 0; i < m->n_lower; i++)
+                layers[i] = -1;
+        fsfd = fsopen("overlay", FSOPEN_CLOEXEC);
+        if (fsfd < 0) {
+                cnr_errf(err, errno, "fsopen `overlay`");
+                goto out;
+        }
+        for (size_t i = 0; i < m->n_lower; i++) {
+                layers[i] = idmapped_layer(driverfd, m->lower[i], usernsfd, err);
+                if (layers[i] < 0)
+                        goto out;
+                if (fsconfig(fsfd, FSCONFIG_SET_FD, "lowerdir+", NULL, layers[i]) < 0) {
+                        char path[64];
+                        snprintf(path, sizeof(path), "/proc/self/fd/%d", layers[i]);
+                        if (fsconfig(fsfd, FSCONFIG_SET_STRING, "lowerdir+", path, 0) < 0) {
+                                int e = errno;
+                                context_message(fsfd, kmsg, sizeof(kmsg));
+                                cnr_errf(err, e,
+                                         "overlay: the idmapped layer `%s` was refused (%s); idmapped layers need "
+                                         "Linux 5.19 and lowerdir+ (6.8)",
+                                         m->lower[i], kmsg);
+                                goto out;
+                        }
+                }
+        }
+        if (m->upper[0] != '\0') {
+                upper = xasprintf("%s/fs", m->upper);
+                work = xasprintf("%s/work", m->upper);
+                if (fchdir(driverfd) < 0) {
+                        cnr_errf(err, errno, "fchdir to the snapshot driver dir");
+                        goto out;
+                }
+                r = fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
+                                    fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0
+                            ? -1
+                            : 0;
+                if (r < 0) {
+                        int e = errno;
+                        context_message(fsfd, kmsg, sizeof(kmsg));
+                        cnr_errf(err, e, "overlay: upper `%s` (%s)", m->upper, kmsg);
+                }
+                if (fchdir(snaprootfd) < 0 && r == 0) {
+                        r = -1;
+                        cnr_errf(err, errno, "fchdir back to the snapshot root");
+                }
+                if (r < 0)
+                        goto out;
+        }
+        if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
+                int e = errno;
+                context_message(fsfd, kmsg, sizeof(kmsg));
+                cnr_errf(err, e, "overlay of %zu idmapped lower layers%s%s (%s)", m->n_lower,
+                         upper ? " and upper " : "", upper ? m->upper : "", kmsg);
+                goto out;
+        }
+        mfd = fsmount(fsfd, FSMOUNT_CLOEXEC, m->read_only ? MOUNT_ATTR_RDONLY : 0);
+        if (mfd < 0)
+                cnr_errf(err, errno, "fsmount the idmapped overlay");
+out:
+        for (size_t i = 0; i < m->n_lower; i++)
+                if (layers[i] >= 0)
+                        close(layers[i]);
+        return mfd;
+}
+
+static int snapshot(struct cnr_helper_req *r, const Cnr__Helper__MountSnapshot *m, int usernsfd,
+                    struct cnr_err **err);
+
 int
 mountd_snapshot(struct cnr_helper_req *r, struct cnr_err **err)
 {
-        const Cnr__Helper__MountSnapshot *m = r->req->mount_snapshot;
+        return snapshot(r, r->req->mount_snapshot, -1, err);
+}
+
+int
+mountd_snapshot_idmapped(struct cnr_helper_req *r, struct cnr_err **err)
+{
+        _cleanup_close_ int usernsfd = cnr_frame_take_fd(r->frame, 0);
+
+        json_object_set_new(r->args, "idmapped", json_true());
+        if (check_userns_fd(usernsfd, err) < 0) {
+                r->deny = true;
+                return -1;
+        }
+        if (r->req->mount_snapshot_idmapped->n_lower == 0) {
+                r->deny = true;
+                return cnr_errf(err, EINVAL, "an idmapped snapshot mount needs lower layers");
+        }
+        return snapshot(r, r->req->mount_snapshot_idmapped, usernsfd, err);
+}
+
+static int
+snapshot(struct cnr_helper_req *r, const Cnr__Helper__MountSnapshot *m, int usernsfd, struct cnr_err **err)
+{
         _cleanup_close_ int driverfd = -1;
         json_t *lowers = json_array();
         const char *method = "bind";
@@ -518,7 +683,10 @@ mountd_snapshot(struct cnr_helper_req *r, struct cnr_err **err)
                         return -1;
                 close(fd);
         }
-        if (m->n_lower == 0)
+        if (usernsfd >= 0) {
+                method = "idmapped";
+                mfd = overlay_idmapped(driverfd, m, usernsfd, err);
+        } else if (m->n_lower == 0)
                 mfd = bind_snapshot(driverfd, m->upper, m->read_only, err);
         else if (m->upper[0] == '\0' && m->n_lower == 1)
                 mfd = bind_snapshot(driverfd, m->lower[0], true, err);

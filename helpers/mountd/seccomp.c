@@ -1,6 +1,7 @@
 /* containr-mountd's system calls beyond cnr_base_syscalls. */
 #include "config.h"
 
+#include <linux/nsfs.h>
 #include <stddef.h>
 #include <sys/mount.h>
 
@@ -37,6 +38,13 @@ mountd_seccomp_extra(void *ctx, struct cnr_err **err)
         r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mount), 1, SCMP_A3(SCMP_CMP_EQ, 0));
         if (r < 0)
                 return cnr_errf(err, -r, "seccomp: allow `mount` without flags");
+        /* mount_snapshot_idmapped checks its user namespace fd: its type
+         * and its owner, nothing else of ioctl. */
+        r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, NS_GET_NSTYPE));
+        if (r == 0)
+                r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1, SCMP_A1(SCMP_CMP_EQ, NS_GET_OWNER_UID));
+        if (r < 0)
+                return cnr_errf(err, -r, "seccomp: allow `ioctl(NS_GET_NSTYPE, NS_GET_OWNER_UID)`");
         r = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(umount2), 1,
                              SCMP_A1(SCMP_CMP_EQ, MNT_DETACH | UMOUNT_NOFOLLOW));
         if (r < 0)

@@ -446,7 +446,9 @@ init_child(struct shim_container *c, int sync, const int stdio[3])
                 _exit(1);
         if (s->namespaces && s->namespaces->user && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
                 child_fail(sync, (cnr_errf(&err, errno, "become root in the user namespace"), err));
-        if (s->namespaces && s->namespaces->net == CNR__SHIM__NAMESPACES__NET__NET_FD &&
+        /* With a user namespace the shim made us in netd's namespace
+         * (clone3 from inside it); we could not join it from here. */
+        if (s->namespaces && s->namespaces->net == CNR__SHIM__NAMESPACES__NET__NET_FD && !s->namespaces->user &&
             setns(c->fds[s->namespaces->net_fd], CLONE_NEWNET) < 0)
                 child_fail(sync, (cnr_errf(&err, errno, "join the network namespace"), err));
         if (s->cgroup_path[0] && unshare(CLONE_NEWCGROUP) < 0)
@@ -466,7 +468,7 @@ init_child(struct shim_container *c, int sync, const int stdio[3])
                 close(c->privfd);
                 c->privfd = fd;
         }
-        if (shim_mounts_setup(s, c->fds, c->privfd, &err) < 0)
+        if (shim_mounts_setup(s, c->fds, c->privfd, c->sysfd, &err) < 0)
                 child_fail(sync, err);
         if (shim_mounts_pivot(c->privfd, &err) < 0)
                 child_fail(sync, err);
@@ -549,21 +551,24 @@ shim_container_create(struct shim_container *c, struct cnr_err **err)
         int pidfd = -1, master = -1, r;
         _cleanup_close_ int cwd = -1;
         uint64_t flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_PIDFD;
+        bool userns = s->namespaces && s->namespaces->user;
+        /* A user namespace in netd's network namespace (which belongs to
+         * the host's user namespace): the init could not join it once in
+         * its own user namespace, so it is born in it.  runc orders it the
+         * same way.  The container's root has no CAP_NET_ADMIN there. */
+        bool netfirst = userns && s->namespaces->net == CNR__SHIM__NAMESPACES__NET__NET_FD;
+        _cleanup_close_ int ownnet = -1;
         pid_t pid;
 
-        if (s->namespaces && s->namespaces->user) {
-                /* netd's namespaces and the host's belong to the initial
-                 * user namespace: the container's root could not set them
-                 * up nor mount their /sys. */
-                if (s->namespaces->net != CNR__SHIM__NAMESPACES__NET__NET_NEW)
-                        return cnr_errf(err, ENOTSUP,
-                                        "a user namespace takes a new network namespace only "
-                                        "(--network none)");
+        if (userns) {
+                /* The host's network namespace stays the host's. */
+                if (s->namespaces->net == CNR__SHIM__NAMESPACES__NET__NET_HOST)
+                        return cnr_errf(err, ENOTSUP, "a user namespace with the host's network namespace");
                 flags |= CLONE_NEWUSER;
         }
-        if (privdir_ok(c->privfd, s->namespaces && s->namespaces->user, err) < 0)
+        if (privdir_ok(c->privfd, userns, err) < 0)
                 return -1;
-        if (s->namespaces && s->namespaces->user && shim_mounts_prepare(s, c->fds, err) < 0)
+        if (userns && shim_mounts_userns_root(s, c->fds, err) < 0)
                 return -1;
         cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (cwd < 0)
@@ -587,10 +592,46 @@ shim_container_create(struct shim_container *c, struct cnr_err **err)
                 r = cnr_errf(err, errno, "chdir to the shim's private dir");
                 goto fail;
         }
+        if (netfirst) {
+                ownnet = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+                if (ownnet < 0) {
+                        r = cnr_errf(err, errno, "open the shim's network namespace");
+                        goto fail_cwd;
+                }
+                if (setns(c->fds[s->namespaces->net_fd], CLONE_NEWNET) < 0) {
+                        r = cnr_errf(err, errno, "join the container's network namespace");
+                        goto fail_cwd;
+                }
+                if (shim_sysctls_net(s, err) >= 0)
+                        c->sysfd = shim_mounts_sysfs(err);
+                if (c->sysfd < 0) {
+                        r = -1;
+                        if (setns(ownnet, CLONE_NEWNET) < 0)
+                                log_error("back to the shim's network namespace: %s", strerror(errno));
+                        goto fail_cwd;
+                }
+        }
         pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
         r = errno;
         if (pid != 0 && fchdir(cwd) < 0)
                 log_warn("chdir back to the shim's cwd: %s", strerror(errno));
+        if (pid != 0 && netfirst) {
+                close(c->sysfd);
+                c->sysfd = -1;
+                /* The shim itself never stays in a container's namespace
+                 * (exec and the next container start from here). */
+                if (setns(ownnet, CLONE_NEWNET) < 0) {
+                        int e = errno;
+                        log_error("back to the shim's network namespace: %s", strerror(e));
+                        if (pid > 0) {
+                                kill(pid, SIGKILL);
+                                waitpid(pid, NULL, 0);
+                                close(pidfd);
+                        }
+                        r = cnr_errf(err, e, "back to the shim's network namespace");
+                        goto fail;
+                }
+        }
         if (pid < 0) {
                 r = cnr_errf(err, r, "clone3 the container's init");
                 goto fail;
@@ -658,6 +699,9 @@ kill:
                 c->cg = NULL;
         }
         return -1;
+fail_cwd:
+        if (fchdir(cwd) < 0)
+                log_warn("chdir back to the shim's cwd: %s", strerror(errno));
 fail:
         for (int i = 0; i < 2; i++) {
                 if (sv[i] >= 0)

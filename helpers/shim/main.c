@@ -1035,7 +1035,8 @@ main(int argc, char **argv)
         sh->status = "created";
         sh->listen = sh->sigfd = sh->dirfd = -1;
         sh->c = (struct shim_container){.sockdir = (char *)dir, .pidfd = -1, .sync = -1, .pty_master = -1,
-                                        .stdin_w = -1, .stdout_r = -1, .stderr_r = -1, .privfd = -1};
+                                        .stdin_w = -1, .stdout_r = -1, .stderr_r = -1, .privfd = -1,
+                                        .sysfd = -1};
         for (int i = 0; i < SHIM_MAX_CLIENTS; i++) {
                 sh->cl[i].fd = -1;
                 sh->at[i] = (struct attach){-1, -1, -1};

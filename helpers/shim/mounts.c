@@ -200,6 +200,47 @@ mount_new_fs(int rootfd, const char *dest, const char *type, const char *const *
  * swap a component; only namespaced keys pass spec.c, so the write lands
  * in this container's namespaces. */
 static int
+write_sysctl(int procfd, const char *key, const char *val, struct cnr_err **err)
+{
+        _cleanup_free_ char *path = xasprintf("sys/%s", key);
+        struct open_how how = {.flags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
+                               .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
+                                          RESOLVE_NO_XDEV};
+        _cleanup_close_ int fd = -1;
+        struct statfs sf;
+
+        if (!shim_sysctl_ok(key))
+                return cnr_errf(err, EPERM, "sysctl `%s`: not a namespaced sysctl", key);
+        for (char *c = path + 4; *c; c++)
+                if (*c == '.')
+                        *c = '/';
+        fd = (int)syscall(SYS_openat2, procfd, path, &how, sizeof(how));
+        if (fd < 0)
+                return cnr_errf(err, errno, "sysctl `%s`: open /proc/%s", key, path);
+        if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+                return cnr_errf(err, EXDEV, "sysctl `%s`: /proc/%s is not on the procfs", key, path);
+        if (cnr_write_all(fd, val, strlen(val)) < 0)
+                return cnr_errf(err, errno, "sysctl `%s`: write `%s`", key, val);
+        return 0;
+}
+
+/* A user namespace in netd's network namespace: the container's root does
+ * not own that namespace and may not write its sysctls. */
+static bool
+net_by_shim(const Cnr__Shim__ContainerSpec *s)
+{
+        return s->namespaces && s->namespaces->user && s->namespaces->net == CNR__SHIM__NAMESPACES__NET__NET_FD;
+}
+
+/* Write each sysctl of the spec through `procfd`, the root of the procfs
+ * we just made (THREATS 10, CVE-2025-52881): the fd is checked to be a
+ * procfs, the file is opened beneath it with no symlink of any kind on the
+ * way, and checked again to be on a procfs.  Nothing in the image is
+ * involved (the mount is not attached yet), so no racing container can
+ * swap a component; only namespaced keys pass spec.c, so the write lands
+ * in this container's namespaces.  The net.* keys of net_by_shim()
+ * containers were written by the shim (shim_sysctls_net). */
+static int
 write_sysctls(const Cnr__Shim__ContainerSpec *s, int procfd, struct cnr_err **err)
 {
         struct statfs sf;
@@ -209,26 +250,44 @@ write_sysctls(const Cnr__Shim__ContainerSpec *s, int procfd, struct cnr_err **er
         if (fstatfs(procfd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
                 return cnr_errf(err, EXDEV, "sysctls: the new /proc is not a procfs");
         for (size_t i = 0; i < s->n_sysctls; i++) {
-                const char *key = s->sysctls[i]->key, *val = s->sysctls[i]->value;
-                _cleanup_free_ char *path = xasprintf("sys/%s", key);
-                struct open_how how = {.flags = O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
-                                       .resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS |
-                                                  RESOLVE_NO_XDEV};
-                _cleanup_close_ int fd = -1;
-
-                if (!shim_sysctl_ok(key))
-                        return cnr_errf(err, EPERM, "sysctl `%s`: not a namespaced sysctl", key);
-                for (char *c = path + 4; *c; c++)
-                        if (*c == '.')
-                                *c = '/';
-                fd = (int)syscall(SYS_openat2, procfd, path, &how, sizeof(how));
-                if (fd < 0)
-                        return cnr_errf(err, errno, "sysctl `%s`: open /proc/%s", key, path);
-                if (fstatfs(fd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
-                        return cnr_errf(err, EXDEV, "sysctl `%s`: /proc/%s is not on the procfs", key, path);
-                if (cnr_write_all(fd, val, strlen(val)) < 0)
-                        return cnr_errf(err, errno, "sysctl `%s`: write `%s`", key, val);
+                if (net_by_shim(s) && strncmp(s->sysctls[i]->key, "net.", 4) == 0)
+                        continue;
+                if (write_sysctl(procfd, s->sysctls[i]->key, s->sysctls[i]->value, err) < 0)
+                        return -1;
         }
+        return 0;
+}
+
+/* The shim, host root, joined to netd's namespace before clone3: the
+ * spec's net.* sysctls, and (as Docker does for every container not on
+ * the host's network) ip_unprivileged_port_start 0 and ping_group_range
+ * "0 2147483647" unless the spec sets them, since the container's root
+ * has no CAP_NET_BIND_SERVICE or CAP_NET_RAW there.  /proc/sys/net shows
+ * the namespace of the task that opens it: ours now.  Through the host's
+ * procfs, which no container can touch, by the same openat2 rules. */
+int
+shim_sysctls_net(const Cnr__Shim__ContainerSpec *s, struct cnr_err **err)
+{
+        static const char *const defaults[][2] = {
+                {"net.ipv4.ip_unprivileged_port_start", "0"},
+                {"net.ipv4.ping_group_range", "0 2147483647"},
+        };
+        _cleanup_close_ int procfd = open("/proc", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        struct statfs sf;
+
+        if (procfd < 0 || fstatfs(procfd, &sf) < 0 || sf.f_type != PROC_SUPER_MAGIC)
+                return cnr_errf(err, EXDEV, "sysctls: the shim's /proc is not a procfs");
+        for (size_t k = 0; k < CNR_ARRAY_LEN(defaults); k++) {
+                bool given = false;
+                for (size_t i = 0; i < s->n_sysctls; i++)
+                        given |= strcmp(s->sysctls[i]->key, defaults[k][0]) == 0;
+                if (!given && write_sysctl(procfd, defaults[k][0], defaults[k][1], err) < 0)
+                        return -1;
+        }
+        for (size_t i = 0; i < s->n_sysctls; i++)
+                if (strncmp(s->sysctls[i]->key, "net.", 4) == 0 &&
+                    write_sysctl(procfd, s->sysctls[i]->key, s->sysctls[i]->value, err) < 0)
+                        return -1;
         return 0;
 }
 
@@ -347,31 +406,23 @@ mount_dev(int rootfd, bool userns, struct cnr_err **err)
 /* ---- /sys -------------------------------------------------------------- */
 
 static int
-mount_sys(int rootfd, struct cnr_err **err)
+mount_sys(int rootfd, int sysfd, struct cnr_err **err)
 {
         const unsigned ro = MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC;
         _cleanup_close_ int t = target_in_root(rootfd, "/sys", true, RESOLVE_NO_SYMLINKS, err);
         _cleanup_close_ int m = -1;
-        struct cnr_err *e2 = NULL;
 
         if (t < 0)
                 return -1;
-        m = new_fs("sysfs", NULL, ro, &e2);
-        if (m < 0 && e2->code == EPERM) {
-                /* sysfs belongs to the network namespace's owner: in a user
-                 * namespace sharing the host's network, bind the host's
-                 * /sys read-only instead. */
-                struct mount_attr a = {.attr_set = ro};
-                cnr_err_free(&e2);
-                m = open_tree(AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-                if (m < 0)
-                        return cnr_errf(err, errno, "clone the host's /sys");
-                if (mount_setattr(m, "", AT_EMPTY_PATH | AT_RECURSIVE, &a, sizeof(a)) < 0)
-                        return cnr_errf(err, errno, "make the /sys bind read-only");
-        } else if (m < 0) {
-                *err = e2;
+        /* A user namespace in netd's network namespace: the shim made the
+         * sysfs there, read-only (shim_mounts_sysfs). */
+        if (sysfd >= 0)
+                return attach(sysfd, t, "/sys", err);
+        /* Otherwise the container owns its network namespace (a new one
+         * in its user namespace, or no user namespace at all). */
+        m = new_fs("sysfs", NULL, ro, err);
+        if (m < 0)
                 return cnr_err_wrap(err, "mount sysfs on /sys");
-        }
         return attach(m, t, "/sys", err);
 }
 
@@ -616,62 +667,78 @@ readonly(int rootfd, const char *path, struct cnr_err **err)
         return attach(m, t, path, err);
 }
 
-int
-shim_mounts_prepare(const Cnr__Shim__ContainerSpec *s, const int *fds, struct cnr_err **err)
+/* The host id `id` is shown as through `m`: the host id of container id
+ * `id`, or `id` itself when it is already a mapped host id or outside
+ * every range. */
+static uint32_t
+to_host(Cnr__Shim__IdMap **m, size_t n, uint32_t id)
 {
-        int rootfd = fds[s->rootfs_fd];
-        static const char *const dirs[] = {"/proc", "/dev", "/sys"};
+        for (size_t i = 0; i < n; i++)
+                if (id >= m[i]->host_id && (uint64_t)id < (uint64_t)m[i]->host_id + m[i]->size)
+                        return id;
+        for (size_t i = 0; i < n; i++)
+                if (id >= m[i]->container_id && (uint64_t)id < (uint64_t)m[i]->container_id + m[i]->size)
+                        return m[i]->host_id + (id - m[i]->container_id);
+        return id;
+}
 
-        /* The rootfs is not idmapped (overlayfs refuses MOUNT_ATTR_IDMAP):
-         * inside a user namespace its root-owned directories are the
-         * overflow uid's, and the init could not make its mount points.
-         * The shim makes them first, as host root, by the same rules. */
-        for (size_t i = 0; i < CNR_ARRAY_LEN(dirs); i++) {
-                int t = target_in_root(rootfd, dirs[i], true, RESOLVE_NO_SYMLINKS, err);
-                if (t < 0)
-                        return -1;
-                close(t);
-        }
-        for (size_t i = 0; i < s->n_mounts; i++) {
-                struct stat st;
-                int t;
-                if (fstat(fds[s->mounts[i]->fd], &st) < 0)
-                        return cnr_errf(err, errno, "mount `%s`", s->mounts[i]->destination);
-                t = target_in_root(rootfd, s->mounts[i]->destination, S_ISDIR(st.st_mode), 0, err);
-                if (t < 0)
-                        return -1;
-                close(t);
-        }
-        {
-                const struct {
-                        const char *path;
-                        bool want;
-                } files[] = {
-                        {"/etc/hosts", s->etc_hosts[0] != '\0'},
-                        {"/etc/resolv.conf", s->etc_resolv_conf[0] != '\0'},
-                        {"/etc/hostname", s->etc_hostname},
-                };
-                for (size_t i = 0; i < CNR_ARRAY_LEN(files); i++) {
-                        int t;
-                        if (!files[i].want)
-                                continue;
-                        t = target_in_root(rootfd, files[i].path, false, 0, err);
-                        if (t < 0)
-                                return -1;
-                        close(t);
-                }
-        }
-        if (s->process->cwd[0] && strcmp(s->process->cwd, "/") != 0) {
-                int t = target_in_root(rootfd, s->process->cwd, true, 0, err);
-                if (t < 0)
-                        return cnr_err_wrap(err, "the working directory");
-                close(t);
-        }
+/* Give the directory `fd` to the host ids its owner maps to, unless they
+ * already are mapped host ids. */
+static int
+owner_to_host(const Cnr__Shim__Namespaces *ns, int fd, const char *what, struct cnr_err **err)
+{
+        struct stat st;
+        uint32_t uid, gid;
+
+        if (fstat(fd, &st) < 0)
+                return cnr_errf(err, errno, "stat %s", what);
+        if (!S_ISDIR(st.st_mode))
+                return 0;
+        uid = to_host(ns->uid_map, ns->n_uid_map, st.st_uid);
+        gid = to_host(ns->gid_map, ns->n_gid_map, st.st_gid);
+        if ((uid != st.st_uid || gid != st.st_gid) && fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+                return cnr_errf(err, errno, "give %s to the container's ids %u:%u", what, (unsigned)uid,
+                                (unsigned)gid);
         return 0;
 }
 
 int
-shim_mounts_setup(const Cnr__Shim__ContainerSpec *s, const int *fds, int privfd, struct cnr_err **err)
+shim_mounts_userns_root(const Cnr__Shim__ContainerSpec *s, const int *fds, struct cnr_err **err)
+{
+        /* mountd idmapped the image's layers: what the image's root owns,
+         * the container's root owns.  The overlay's root directory is the
+         * upper dir's, which snapd made with the image's own ids (0:0,
+         * most often) before any map existed: give it the host ids they
+         * map to, once, through the overlay (as host root, by fd).  The
+         * same for the root of each volume (copy_up: named, anonymous and
+         * image volumes), made by snapd as root's: its copy-up and the
+         * container's writes happen as the container's root.  Binds are
+         * the operator's and tmpfs mounts are 1777: left alone. */
+        if (owner_to_host(s->namespaces, fds[s->rootfs_fd], "the rootfs's root directory", err) < 0)
+                return -1;
+        for (size_t i = 0; i < s->n_mounts; i++)
+                if (s->mounts[i]->copy_up && !s->mounts[i]->bind &&
+                    owner_to_host(s->namespaces, fds[s->mounts[i]->fd], "the volume's root directory", err) < 0)
+                        return cnr_err_wrap(err, "volume `%s`", s->mounts[i]->destination);
+        return 0;
+}
+
+/* The sysfs of the network namespace we are in, as a detached mount
+ * (the shim, in the container's netns before clone3: sysfs takes the
+ * namespace of the task that opens its context, and only its owner, the
+ * host's user namespace, may mount it). */
+int
+shim_mounts_sysfs(struct cnr_err **err)
+{
+        int m = new_fs("sysfs", NULL, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC, err);
+
+        if (m < 0)
+                return cnr_err_wrap(err, "sysfs of the container's network namespace");
+        return m;
+}
+
+int
+shim_mounts_setup(const Cnr__Shim__ContainerSpec *s, const int *fds, int privfd, int sysfd, struct cnr_err **err)
 {
         _cleanup_close_ int rootfd = -1;
         const char *const *masked, *const *ro;
@@ -696,7 +763,7 @@ shim_mounts_setup(const Cnr__Shim__ContainerSpec *s, const int *fds, int privfd,
                 return -1;
         if (mount_dev(rootfd, userns, err) < 0)
                 return -1;
-        if (mount_sys(rootfd, err) < 0)
+        if (mount_sys(rootfd, sysfd, err) < 0)
                 return -1;
         for (size_t i = 0; i < s->n_mounts; i++)
                 if (spec_mount(rootfd, s->mounts[i], fds[s->mounts[i]->fd], err) < 0)

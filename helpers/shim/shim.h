@@ -72,6 +72,7 @@ struct shim_container {
         int pty_master;         /* -1 without a terminal */
         int stdin_w, stdout_r, stderr_r; /* our ends of the init's pipes */
         struct shim_cgroup *cg;
+        int sysfd;              /* --userns in netd's netns: the sysfs the shim made, until clone3 */
 };
 
 /* Clone the init in its new namespaces and run it to the start barrier.
@@ -88,8 +89,18 @@ pid_t shim_container_exec(struct shim_container *c, Cnr__Shim__Process *p, const
 /* ---- mounts.c (run by the child, in its new mount namespace) ----------- */
 /* With a user namespace, before clone3: the mount points and the cwd the
  * init will need, made as host root in the (not idmapped) rootfs. */
-int shim_mounts_prepare(const Cnr__Shim__ContainerSpec *s, const int *fds, struct cnr_err **err);
-int shim_mounts_setup(const Cnr__Shim__ContainerSpec *s, const int *fds, int privfd, struct cnr_err **err);
+/* --userns: the rootfs's root directory to the ids the container's root
+ * maps to (its layers are idmapped; the upper dir's root is not). */
+int shim_mounts_userns_root(const Cnr__Shim__ContainerSpec *s, const int *fds, struct cnr_err **err);
+/* --userns in netd's netns: its net.* sysctls, written by the shim while
+ * it is in that namespace. */
+int shim_sysctls_net(const Cnr__Shim__ContainerSpec *s, struct cnr_err **err);
+/* A read-only sysfs of the current network namespace, detached. */
+int shim_mounts_sysfs(struct cnr_err **err);
+/* sysfd: a sysfs from shim_mounts_sysfs to attach at /sys, or -1 for a
+ * new one made in the container. */
+int shim_mounts_setup(const Cnr__Shim__ContainerSpec *s, const int *fds, int privfd, int sysfd,
+                      struct cnr_err **err);
 /* Replace each bind's O_PATH source fd by a detached clone (run by the
  * shim before the container is created). */
 int shim_mounts_clone_binds(const Cnr__Shim__ContainerSpec *s, int *fds, struct cnr_err **err);

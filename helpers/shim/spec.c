@@ -7,6 +7,7 @@
 #include <linux/capability.h>
 #include <string.h>
 
+#include "common/idmap.h"
 #include "common/util.h"
 #include "helpers/shim/shim.h"
 
@@ -197,12 +198,14 @@ shim_process_validate(Cnr__Shim__Process *p, const char *what, struct cnr_err **
 static int
 idmap_ok(Cnr__Shim__IdMap **m, size_t n, const char *what, struct cnr_err **err)
 {
-        if (n == 0 || n > 5)
-                return cnr_errf(err, EINVAL, "namespaces: %s: 1 to 5 ranges", what);
+        struct cnr_idmap r[CNR_IDMAP_MAX_RANGES];
+
+        if (n > CNR_IDMAP_MAX_RANGES)
+                return cnr_errf(err, EINVAL, "namespaces: %s: 1 to %d ranges", what, CNR_IDMAP_MAX_RANGES);
         for (size_t i = 0; i < n; i++)
-                if (m[i]->size == 0 || (uint64_t)m[i]->container_id + m[i]->size > 0x100000000ULL ||
-                    (uint64_t)m[i]->host_id + m[i]->size > 0x100000000ULL)
-                        return cnr_errf(err, EINVAL, "namespaces: %s: range %zu out of bounds", what, i);
+                r[i] = (struct cnr_idmap){m[i]->container_id, m[i]->host_id, m[i]->size};
+        if (cnr_idmap_check(what, r, n, err) < 0)
+                return cnr_err_wrap(err, "namespaces");
         return 0;
 }
 

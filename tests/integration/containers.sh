@@ -319,51 +319,7 @@ supervisor_back "$sup" || fail "containrd did not come back after its supervisor
 [ "$("$C" wait keep1)" = 137 ] || fail "wait after the restart"
 pass "kill -9 of the supervisor: containers keep running, reconnected; ps/logs/exec/stop/wait work (THREATS 36)"
 
-# ---- user namespaces (issue 4): --userns auto and UID:GID:COUNT ----
-[ "$("$C" run --rm $N --userns host demo id -u)" = 0 ] || fail "--userns host"
-out=$("$C" run --rm --userns auto demo true 2>&1) && fail "--userns auto with netd's network was accepted"
-echo "$out" | grep -q "only with --network none" || fail "--userns with the default network: unclear error: $out"
-"$C" run -d $N --userns auto --name uns1 demo sh -c 'echo made >/tmp/uns-made; sleep 60' >/dev/null ||
-	fail "run --userns auto"
-"$C" run -d $N --userns auto --name uns2 demo sleep 60 >/dev/null || fail "run a second --userns auto"
-pid=$("$C" inspect uns1 | sed -n 's/.*"Pid": \([0-9]*\).*/\1/p' | head -1)
-pid2=$("$C" inspect uns2 | sed -n 's/.*"Pid": \([0-9]*\).*/\1/p' | head -1)
-[ "$(awk '/^Uid:/ {print $2, $3, $4, $5}' /proc/$pid/status)" = "100000 100000 100000 100000" ] ||
-	fail "--userns auto: the init's host uids are $(grep '^Uid:' /proc/$pid/status), want 100000"
-[ "$(awk '/^Gid:/ {print $2}' /proc/$pid/status)" = 100000 ] || fail "--userns auto: host gid $(grep '^Gid:' /proc/$pid/status)"
-[ "$(awk '{print $1, $2, $3}' /proc/$pid/uid_map)" = "0 100000 65536" ] || fail "uid_map: $(cat /proc/$pid/uid_map)"
-[ "$(awk '{print $1, $2, $3}' /proc/$pid/gid_map)" = "0 100000 65536" ] || fail "gid_map: $(cat /proc/$pid/gid_map)"
-[ "$(awk '{print $1, $2, $3}' /proc/$pid2/uid_map)" = "0 165536 65536" ] ||
-	fail "the second auto range overlaps the first: $(cat /proc/$pid2/uid_map)"
-[ "$(readlink /proc/$pid/ns/user)" != "$(readlink /proc/1/ns/user)" ] || fail "--userns auto: the host's user namespace"
-[ "$("$C" exec uns1 id -u)" = 0 ] || fail "--userns auto: exec id -u is not 0 inside"
-[ "$("$C" exec uns1 cat /proc/self/uid_map | awk '{print $2}')" = 100000 ] || fail "--userns auto: exec is not in the userns"
-"$C" inspect uns1 | grep -q '100000:100000:65536' || fail "--userns auto: the range is not in the container's record"
-for i in 1 2 3 4 5 6 7 8 9 10; do
-	made=$(find "$CNR_ROOT" -name uns-made -path '*/tmp/uns-made' | head -1)
-	[ -n "$made" ] && break
-	sleep 0.2
-done
-[ -n "$made" ] || fail "--userns auto: /tmp/uns-made is in no upper dir"
-[ "$(stat -c %u:%g "$made")" = 100000:100000 ] || fail "--userns auto: upper file owned by $(stat -c %u:%g "$made")"
-"$C" rm -f uns1 uns2 >/dev/null || fail "rm the userns containers"
-[ "$("$C" run --rm $N --userns auto demo id -u)" = 0 ] || fail "--userns auto: id -u is not 0"
-[ "$("$C" run --rm $N --userns 300000:400000:1000 demo cat /proc/self/uid_map /proc/self/gid_map |
-	awk '{printf "%s %s ", $2, $3}')" = "300000 1000 400000 1000 " ] || fail "--userns 300000:400000:1000: wrong maps"
-# THREATS 15: never container root = host root, no id past 2^31-1, no -1
-out=$("$C" run --rm $N --userns 0:0:10 demo true 2>&1) && fail "--userns 0:0:10 was accepted"
-echo "$out" | grep -q "host's root" || fail "--userns 0:0:10: unclear error: $out"
-for m in 2147483648:100000:1 100000:4294967295:1 -1:100000:1 100000:100000:-1 100000:100000:0 \
-	2147483600:100000:65536 100000:100000 abc:1:1 "100000:100000:1 "; do
-	out=$("$C" run --rm $N --userns "$m" demo true 2>&1) && fail "--userns $m was accepted"
-	echo "$out" | grep -q -- "--userns" || fail "--userns $m: unclear error: $out"
-done
-"$C" create $N --userns 0:0:10 demo true >/dev/null 2>&1 && fail "create --userns 0:0:10 was accepted"
-for u in 2147483648 4294967295 -1; do
-	"$C" run --rm $N -u "$u" demo true 2>/dev/null && fail "-u $u was accepted"
-	"$C" run --rm $N --userns auto -u "$u" demo true 2>/dev/null && fail "--userns auto -u $u was accepted"
-done
-pass "--userns auto and UID:GID:COUNT: root inside, mapped uid outside, ranges apart, recorded; bad maps refused (THREATS 15)"
+# ---- user namespaces: tests/integration/userns.sh ----
 
 # ---- THREATS 36, the whole daemon: kill -9 the monitor with 10 containers, start it again ----
 for i in 0 1 2 3 4 5 6 7 8 9; do
