@@ -34,6 +34,7 @@ struct ctr_waiter {
 struct sup_containers {
         LIST_HEAD(, ctr) list;
         bool rebooted;
+        bool ready; /* every helper is up: restart policies may spawn */
 };
 
 static struct sup_containers *
@@ -87,6 +88,9 @@ static const char *const schema[] = {
         " shim_pid INTEGER NOT NULL DEFAULT 0, exit_code INTEGER NOT NULL DEFAULT 0,"
         " oom_killed INTEGER NOT NULL DEFAULT 0, created INTEGER NOT NULL, started INTEGER NOT NULL DEFAULT 0,"
         " finished INTEGER NOT NULL DEFAULT 0, restart_count INTEGER NOT NULL DEFAULT 0)",
+        /* 2: `stop` or `kill` by the operator (Docker's HasBeenManuallyStopped):
+         * unless-stopped and on-failure containers stay down at start-up */
+        "ALTER TABLE containers ADD COLUMN stopped_by_user INTEGER NOT NULL DEFAULT 0",
 };
 
 int
@@ -99,8 +103,8 @@ ctr_save(struct ctr *c, struct cnr_err **err)
         cnr__api__container_config__pack(c->cfg, blob);
         if (cnr_db_prepare(c->s->db,
                            "INSERT OR REPLACE INTO containers (id, name, image, image_id, config, state, pid, shim_pid,"
-                           " exit_code, oom_killed, created, started, finished, restart_count)"
-                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                           " exit_code, oom_killed, created, started, finished, restart_count, stopped_by_user)"
+                           " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            &st, err) < 0)
                 return -1;
         sqlite3_bind_text(st, 1, c->id, -1, SQLITE_STATIC);
@@ -117,6 +121,7 @@ ctr_save(struct ctr *c, struct cnr_err **err)
         sqlite3_bind_int64(st, 12, c->started_ms);
         sqlite3_bind_int64(st, 13, c->finished_ms);
         sqlite3_bind_int(st, 14, (int)c->restart_count);
+        sqlite3_bind_int(st, 15, c->stopping);
         if (sqlite3_step(st) != SQLITE_DONE)
                 return cnr_db_err(c->s->db, err, "save container");
         return 0;
@@ -195,7 +200,8 @@ load(struct sup *s, struct cnr_err **err)
 
         if (cnr_db_prepare(s->db,
                            "SELECT id, name, image, image_id, config, state, pid, shim_pid, exit_code, oom_killed,"
-                           " created, started, finished, restart_count FROM containers ORDER BY created",
+                           " created, started, finished, restart_count, stopped_by_user"
+                           " FROM containers ORDER BY created",
                            &st, err) < 0)
                 return -1;
         while ((r = sqlite3_step(st)) == SQLITE_ROW) {
@@ -216,6 +222,7 @@ load(struct sup *s, struct cnr_err **err)
                 c->started_ms = sqlite3_column_int64(st, 11);
                 c->finished_ms = sqlite3_column_int64(st, 12);
                 c->restart_count = (unsigned)sqlite3_column_int(st, 13);
+                c->stopping = sqlite3_column_int(st, 14) != 0;
                 c->rootfd = -1;
                 if (c->cfg == NULL) {
                         log_error("container %.12s: unreadable config in the database; skipped", c->id);
@@ -871,7 +878,13 @@ ctr_net_detach(struct ctr *c)
 static void
 after_shim_gone(struct ctr *c)
 {
-        ctr_net_detach(c);
+        /* Before every helper is up (a restart of containrd), netd may not
+         * be there yet: sup_containers_ready detaches, then applies the
+         * restart policy. */
+        if (store(c->s)->ready)
+                ctr_net_detach(c);
+        else
+                c->net_pending = true;
         if (c->removing) {
                 finish_remove(c);
                 return;
@@ -881,7 +894,8 @@ after_shim_gone(struct ctr *c)
                 finish_remove(c);
                 return;
         }
-        if (c->state == CTR_EXITED && should_restart(c)) {
+        /* Before every helper is up, sup_containers_ready decides. */
+        if (c->state == CTR_EXITED && store(c->s)->ready && should_restart(c)) {
                 unsigned shift = c->restart_count < 7 ? c->restart_count : 7;
                 struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
                 uint64_t us = 100000ULL << shift;
@@ -939,12 +953,28 @@ send_kill(struct ctr *c, int sig, bool all, ctr_done_fn cb, void *arg, struct cn
         return 0;
 }
 
+static void
+mark_stopped_by_user(struct ctr *c)
+{
+        c->stopping = true;
+        if (c->restart_timer) {
+                event_free(c->restart_timer);
+                c->restart_timer = NULL;
+        }
+        ctr_save_or_log(c);
+}
+
 int
 ctr_kill(struct ctr *c, int sig, ctr_done_fn cb, void *arg, struct cnr_err **err)
 {
         if (sig <= 0 || sig >= NSIG)
                 return cnr_errf(err, EINVAL, "invalid signal %d", sig);
-        return send_kill(c, sig, false, cb, arg, err);
+        if (send_kill(c, sig, false, cb, arg, err) < 0)
+                return -1;
+        /* Docker: a container the operator killed is not restarted by
+         * its policy (but `always` at the next start of containrd). */
+        mark_stopped_by_user(c);
+        return 0;
 }
 
 static void
@@ -989,11 +1019,7 @@ ctr_stop(struct ctr *c, int timeout_s, ctr_done_fn cb, void *arg, struct cnr_err
 {
         struct timeval tv = {.tv_sec = timeout_s < 0 ? 10 : timeout_s};
 
-        c->stopping = true;
-        if (c->restart_timer) {
-                event_free(c->restart_timer);
-                c->restart_timer = NULL;
-        }
+        mark_stopped_by_user(c);
         if (c->state != CTR_RUNNING) {
                 cb(c, NULL, arg);
                 return 0;
@@ -1433,6 +1459,97 @@ sup_containers_reconnect(struct sup *s)
                         log_warn("container %.12s: %s", c->id, cnr_err_str(err));
                         cnr_err_free(&err);
                 }
+        }
+}
+
+/* Every helper is up (once per supervisor).  Restart policies now act on
+ * the containers that exited while nobody could start them again: after
+ * a reboot, while containrd was away, or before its helpers came up.
+ * At the start of containrd itself (not a restart of the supervisor
+ * alone) or after a reboot, Docker's rule for a daemon start applies on
+ * top: `always` comes back even if the operator had stopped it;
+ * unless-stopped and on-failure stay down when the operator stopped
+ * them (should_restart). */
+static bool
+restart_at_ready(struct ctr *c, bool daemon_start)
+{
+        bool always = strcmp(c->cfg->restart, "always") == 0 && !c->cfg->auto_remove;
+
+        if (c->state != CTR_EXITED || c->shim || c->busy || c->removing || c->restart_timer || c->started_ms == 0)
+                return false;
+        return should_restart(c) || (daemon_start && always);
+}
+
+static void
+start_at_ready(struct ctr *c, bool daemon_start)
+{
+        struct cnr_err *err = NULL;
+
+        log_info("container %.12s (%s): restart policy `%s`: started again (it exited with %d%s)", c->id, c->name,
+                 c->cfg->restart, c->exit_code, daemon_start ? "; containrd started" : "");
+        if (ctr_start(c, on_restarted, NULL, &err) < 0) {
+                log_warn("container %.12s: restart: %s", c->id, cnr_err_str(err));
+                cnr_err_free(&err);
+        }
+}
+
+struct ready_detach {
+        char id[CTR_ID_LEN + 1];
+        bool daemon_start;
+};
+
+static void
+on_ready_detached(struct sup *s, struct cnr_err *err, void *arg)
+{
+        struct ready_detach *rd = arg;
+        struct cnr_err *e = NULL;
+        struct ctr *c = ctr_find(s, rd->id, &e);
+
+        cnr_err_free(&e);
+        if (err)
+                log_warn("container %.12s: detach its networks: %s", rd->id, cnr_err_str(err));
+        else if (c && restart_at_ready(c, rd->daemon_start))
+                start_at_ready(c, rd->daemon_start);
+        free(rd);
+}
+
+/* Every helper is up (once per supervisor).  Containers that exited
+ * before (after a reboot, while containrd was away, before its helpers
+ * came up) are detached from their networks, then their restart policy
+ * acts.  At the start of containrd itself (not a restart of the
+ * supervisor alone) or after a reboot, Docker's rule for a daemon start
+ * applies on top: `always` comes back even if the operator had stopped
+ * it; unless-stopped and on-failure stay down when the operator stopped
+ * or killed them (should_restart). */
+void
+sup_containers_ready(struct sup *s)
+{
+        bool daemon_start = s->restarts == 0 || store(s)->rebooted;
+        struct ctr *c, *tmp;
+
+        if (store(s)->ready)
+                return;
+        store(s)->ready = true;
+        for (c = LIST_FIRST(&store(s)->list); c; c = tmp) {
+                tmp = LIST_NEXT(c, entry);
+                if (c->net_pending) {
+                        struct ready_detach *rd = xcalloc(1, sizeof(*rd));
+                        struct cnr_err *err = NULL;
+
+                        c->net_pending = false;
+                        snprintf(rd->id, sizeof(rd->id), "%s", c->id);
+                        rd->daemon_start = daemon_start;
+                        if (!ctr_uses_netd(c)) {
+                                on_ready_detached(s, NULL, rd);
+                        } else if (sup_network_detach(s, c->id, on_ready_detached, rd, &err) < 0) {
+                                log_warn("container %.12s: detach its networks: %s", c->id, cnr_err_str(err));
+                                cnr_err_free(&err);
+                                free(rd);
+                        }
+                        continue;
+                }
+                if (restart_at_ready(c, daemon_start))
+                        start_at_ready(c, daemon_start);
         }
 }
 

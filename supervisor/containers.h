@@ -13,7 +13,10 @@
  *   exit     the record gets exit code, OOMKilled, finish time; waiters
  *            are answered; the shim is shut down (its mounts go with the
  *            container's mount namespace); then --rm removes, or the
- *            restart policy starts it again after a backoff.
+ *            restart policy starts it again after a backoff.  Until every
+ *            helper is up, sup_containers_ready does both (after a
+ *            reboot or a containrd start, with Docker's daemon-start
+ *            rule for `always`).
  *   rm       the shim shut down, snapshot <id> removed, the log file
  *            unlinked, the record deleted; its anonymous volumes with
  *            rm -v or --rm, else they stay (dangling, as in Docker).
@@ -80,10 +83,11 @@ struct ctr {
         size_t nextra;
         struct ctr_waiter *waiters;
         bool busy;     /* a spawn/start/stop/remove in progress */
-        bool stopping; /* stop/kill asked: no restart */
+        bool stopping; /* stop/kill by the operator: no restart (kept in the record) */
         bool removing;
-        bool rm_volumes; /* rm -v (or --rm): its anonymous volumes go too */
-        bool exit_seen;  /* the init's exit was recorded for this shim */
+        bool rm_volumes;  /* rm -v (or --rm): its anonymous volumes go too */
+        bool exit_seen;   /* the init's exit was recorded for this shim */
+        bool net_pending; /* exited before the helpers were up: detach later */
         struct event *kill_timer, *restart_timer;
         int rootfd; /* the rootfs mount while a shim runs: users for exec */
         struct remove_op *remove_ops;
@@ -97,6 +101,9 @@ int sup_containers_start(struct sup *s, struct cnr_err **err);
 void sup_containers_stop(struct sup *s);
 /* Reconnect to live shims (called once the monitor welcomed us). */
 void sup_containers_reconnect(struct sup *s);
+/* Every helper is up: restart policies start what exited meanwhile
+ * (after a reboot, at containrd's start: Docker's rules). */
+void sup_containers_ready(struct sup *s);
 /* Lookup by id, unique id prefix or name; NULL with *err. */
 struct ctr *ctr_find(struct sup *s, const char *ref, struct cnr_err **err);
 /* Every container, newest first. */

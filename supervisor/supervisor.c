@@ -113,6 +113,7 @@ maybe_ready(struct sup *s)
                         return;
         s->ready_sent = true;
         log_info("all helpers up; serving on %s", s->d->sock_path);
+        sup_containers_ready(s);
         env.op_case = CNR__MON__TO_MONITOR__OP_READY;
         env.ready = &r;
         if (cnr_peer_send(s->mon, env.op_case, 0, &env.base, NULL, 0, &err) < 0) {

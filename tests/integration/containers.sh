@@ -357,6 +357,61 @@ cnr_wait_for 5 sh -c "! kill -0 $cpid 2>/dev/null" || fail "the container outliv
 "$C" rm -f keep2 >/dev/null || fail "rm after a dead shim"
 pass "kill -9 of a shim: its container dies, exited 137 once, can start again, removable (THREATS 37)"
 
+# ---- restart policies when containrd starts after a reboot (Docker's rules) ----
+shim_of() { "$C" inspect "$1" | sed -n 's/.*"ShimPid": \([0-9]*\).*/\1/p' | head -1; }
+state_of() { "$C" inspect "$1" | sed -n 's/.*"Status": "\([a-z]*\)".*/\1/p' | head -1; }
+wait_state() { # NAME STATE SECONDS
+	_n=0
+	while [ "$(state_of "$1")" != "$2" ]; do
+		_n=$((_n + 1))
+		[ $_n -ge $(($3 * 10)) ] && return 1
+		sleep 0.1
+	done
+}
+"$C" run -d $N --name rp-always --restart always demo sleep 1000 >/dev/null || fail "run rp-always"
+"$C" run -d $N --name rp-always-stopped --restart always demo sleep 1000 >/dev/null || fail "run rp-always-stopped"
+"$C" run -d $N --name rp-unless --restart unless-stopped demo sleep 1000 >/dev/null || fail "run rp-unless"
+"$C" run -d $N --name rp-unless-stopped --restart unless-stopped demo sleep 1000 >/dev/null || fail "run rp-unless-stopped"
+"$C" run -d $N --name rp-fail --restart on-failure demo sleep 1000 >/dev/null || fail "run rp-fail"
+"$C" run -d $N --name rp-fail-stopped --restart on-failure demo sleep 1000 >/dev/null || fail "run rp-fail-stopped"
+"$C" run -d $N --name rp-fail-killed --restart on-failure demo sleep 1000 >/dev/null || fail "run rp-fail-killed"
+"$C" run -d $N --name rp-no --restart no demo sleep 1000 >/dev/null || fail "run rp-no"
+"$C" stop -t 1 rp-always-stopped rp-unless-stopped rp-fail-stopped >/dev/null || fail "stop the user-stopped ones"
+"$C" kill rp-fail-killed >/dev/null || fail "kill rp-fail-killed"
+"$C" wait rp-fail-killed >/dev/null
+sleep 0.5 # a kill is a stop by the operator: on-failure must not bring it back
+[ "$(state_of rp-fail-killed)" = exited ] || fail "on-failure restarted a container the operator killed"
+shims=""
+for c in rp-always rp-unless rp-fail rp-no; do shims="$shims $(shim_of $c)"; done
+mon=$CNR_MONITOR_PID
+kill -9 "$mon" $(cnr_pid_of supervisor) # the "reboot" takes containrd...
+kill -9 $shims 2>/dev/null              # ...every shim and container...
+rm -f "$CNR_RUN/containers/boot-id"     # ...and the tmpfs run root
+cnr_wait_for 10 sh -c "! kill -0 $mon 2>/dev/null" || fail "the monitor survived kill -9"
+cnr_restart
+for c in rp-always rp-always-stopped rp-unless rp-fail; do
+	wait_state $c running 20 ||
+		fail "$c is not running again after the reboot: $("$C" ps -a)"
+	pid=$("$C" inspect $c | sed -n 's/.*"Pid": \([0-9]*\).*/\1/p' | head -1)
+	[ "$(cat /proc/$pid/comm 2>/dev/null)" = sleep ] || fail "$c: its pid $pid is not the container's sleep"
+done
+for c in rp-unless-stopped rp-fail-stopped rp-fail-killed rp-no; do
+	[ "$(state_of $c)" = exited ] || fail "$c was started again after the reboot: $("$C" ps -a)"
+done
+"$C" ps -a | grep rp-no | grep -q 'Exited (255)' || fail "rp-no: not exited 255 after the reboot"
+# a restart of the supervisor alone is not a start of containrd: a
+# stopped `always` stays down
+"$C" stop -t 1 rp-always-stopped >/dev/null || fail "stop rp-always-stopped again"
+sup=$(cnr_pid_of supervisor)
+kill -9 "$sup"
+supervisor_back "$sup" || fail "containrd did not come back"
+sleep 1
+[ "$(state_of rp-always-stopped)" = exited ] || fail "a supervisor restart started a stopped \`always\` container"
+[ "$(state_of rp-always)" = running ] || fail "rp-always is not running after a supervisor restart"
+"$C" rm -f rp-always rp-always-stopped rp-unless rp-unless-stopped rp-fail rp-fail-stopped rp-fail-killed rp-no >/dev/null ||
+	fail "rm the restart-policy containers"
+pass "after a reboot: --restart always (even stopped), unless-stopped and on-failure come back; stopped or killed ones and --restart no stay exited"
+
 # ---- THREATS 40: a reboot resets container states ----
 "$C" run -d $N --name survivor demo sleep 1000 >/dev/null || fail "run survivor"
 spid=$("$C" inspect survivor | sed -n 's/.*"ShimPid": \([0-9]*\).*/\1/p' | head -1)
