@@ -19,7 +19,7 @@ helpers_containr_mountd_SOURCES = helpers/mountd/main.c helpers/mountd/ops.c hel
 helpers_containr_mountd_CFLAGS = $(HELPER_CFLAGS)
 helpers_containr_mountd_LDADD = helpers/libhelper.la
 
-helpers_containr_netd_SOURCES = helpers/netd/main.c helpers/netd/ops.c helpers/netd/cni.c \
+helpers_containr_netd_SOURCES = helpers/netd/main.c helpers/netd/ops.c helpers/netd/cni.c helpers/netd/isolate.c \
 	helpers/netd/seccomp.c helpers/netd/netd.h
 helpers_containr_netd_CFLAGS = $(HELPER_CFLAGS) $(LIBMNL_CFLAGS)
 helpers_containr_netd_LDADD = helpers/libhelper.la $(LIBMNL_LIBS)

@@ -878,10 +878,13 @@ ctr_net_detach(struct ctr *c)
 static void
 after_shim_gone(struct ctr *c)
 {
-        /* Before every helper is up (a restart of containrd), netd may not
+        /* A removal detaches in finish_remove (rm answers after DEL).
+         * Before every helper is up (a restart of containrd), netd may not
          * be there yet: sup_containers_ready detaches, then applies the
          * restart policy. */
-        if (store(c->s)->ready)
+        if (c->removing || (c->cfg->auto_remove && c->state == CTR_EXITED && !c->busy))
+                ;
+        else if (store(c->s)->ready)
                 ctr_net_detach(c);
         else
                 c->net_pending = true;
@@ -1058,8 +1061,47 @@ on_snap_removed(struct cnr_err *err, void *arg)
         free(id);
 }
 
+static void finish_remove_rest(struct ctr *c);
+
+/* The network detach of a removal: its CNI DEL and handle removal end
+ * before rm answers (a detach still running since the exit is joined). */
+static void
+on_remove_net_detached(struct sup *s, struct cnr_err *err, void *arg)
+{
+        char *id = arg;
+        struct ctr *c = s->ctrs ? ctr_find(s, id, NULL) : NULL;
+
+        if (err)
+                log_warn("container %.12s: detach its networks: %s", id, cnr_err_str(err));
+        if (c && strcmp(c->id, id) == 0 && c->removing)
+                finish_remove_rest(c);
+        free(id);
+}
+
 static void
 finish_remove(struct ctr *c)
+{
+        struct cnr_err *err = NULL;
+        char *id;
+
+        if (c->remove_detaching)
+                return;
+        if (!ctr_uses_netd(c)) {
+                finish_remove_rest(c);
+                return;
+        }
+        c->remove_detaching = true;
+        id = xstrdup(c->id);
+        if (sup_network_detach(c->s, c->id, on_remove_net_detached, id, &err) < 0) {
+                log_warn("container %.12s: detach its networks: %s", c->id, cnr_err_str(err));
+                cnr_err_free(&err);
+                free(id);
+                finish_remove_rest(c);
+        }
+}
+
+static void
+finish_remove_rest(struct ctr *c)
 {
         struct cnr_err *err = NULL;
         _cleanup_free_ char *log = ctr_log_path(c->s, c->id);
@@ -1071,7 +1113,6 @@ finish_remove(struct ctr *c)
                 cnr_err_free(&err);
         }
         unlink(log);
-        ctr_net_detach(c);
         if (c->rm_volumes || c->cfg->auto_remove)
                 ctr_volumes_remove_anonymous(c->s, c->id);
         if (db_delete(c, &err) < 0) {

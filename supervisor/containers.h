@@ -85,9 +85,10 @@ struct ctr {
         bool busy;     /* a spawn/start/stop/remove in progress */
         bool stopping; /* stop/kill by the operator: no restart (kept in the record) */
         bool removing;
-        bool rm_volumes;  /* rm -v (or --rm): its anonymous volumes go too */
-        bool exit_seen;   /* the init's exit was recorded for this shim */
-        bool net_pending; /* exited before the helpers were up: detach later */
+        bool rm_volumes;       /* rm -v (or --rm): its anonymous volumes go too */
+        bool remove_detaching; /* rm waits for its network detach */
+        bool exit_seen;        /* the init's exit was recorded for this shim */
+        bool net_pending;      /* exited before the helpers were up: detach later */
         struct event *kill_timer, *restart_timer;
         int rootfd; /* the rootfs mount while a shim runs: users for exec */
         struct remove_op *remove_ops;

@@ -68,8 +68,11 @@ static const char *const schema[] = {
         " PRIMARY KEY (container_id, network_id))",
 };
 
+struct detach_op;
+
 struct busy {
         char *id;
+        struct detach_op *detaching; /* a full detach in flight: later ones join it */
         struct busy *next;
 };
 
@@ -484,7 +487,128 @@ netd_simple(int op, const char *id, cnr_reply_cb cb, void *arg, struct cnr_err *
         return sup_helper_request_fds(N.s, CNR_HELPER_NETD, env.op_case, &env.base, NULL, 0, 0, cb, arg, err);
 }
 
+/* ---- isolation, bridges -------------------------------------------------- */
+
+static void
+on_isolation_synced(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
+{
+        struct cnr_err *own = NULL, *e = nets_reply_error(env, err, &own);
+
+        if (e)
+                log_error("isolation between networks: %s", cnr_err_str(e));
+        cnr_err_free(&own);
+}
+
+void
+nets_isolation_sync(void)
+{
+        Cnr__Helper__ToHelper env = CNR__HELPER__TO_HELPER__INIT;
+        Cnr__Helper__IsolationSync q = CNR__HELPER__ISOLATION_SYNC__INIT;
+        struct net **all = NULL;
+        size_t n = 0;
+        struct cnr_err *err = NULL;
+
+        if (!nets_netd_up())
+                return; /* helper_up sends the list */
+        if (nets_all(&all, &n, &err) < 0) {
+                log_error("isolation between networks: %s", cnr_err_str(err));
+                cnr_err_free(&err);
+                return;
+        }
+        q.n_bridges = n;
+        q.bridges = xcalloc(n + 1, sizeof(char *));
+        for (size_t i = 0; i < n; i++)
+                q.bridges[i] = all[i]->bridge;
+        env.op_case = CNR__HELPER__TO_HELPER__OP_ISOLATION_SYNC;
+        env.isolation_sync = &q;
+        if (sup_helper_request_fds(N.s, CNR_HELPER_NETD, env.op_case, &env.base, NULL, 0, 0, on_isolation_synced, NULL,
+                                   &err) < 0) {
+                log_error("isolation between networks: %s", cnr_err_str(err));
+                cnr_err_free(&err);
+        }
+        free(q.bridges);
+        nets_free(all, n);
+}
+
+bool
+nets_bridge_is_verified(const char *bridge)
+{
+        for (size_t i = 0; i < N.nverified; i++)
+                if (strcmp(N.verified[i], bridge) == 0)
+                        return true;
+        return false;
+}
+
+void
+nets_bridge_verified(const char *bridge)
+{
+        if (nets_bridge_is_verified(bridge))
+                return;
+        N.verified = xrealloc(N.verified, (N.nverified + 1) * sizeof(*N.verified));
+        N.verified[N.nverified++] = xstrdup(bridge);
+}
+
+void
+nets_bridge_forget(const char *bridge)
+{
+        for (size_t i = 0; i < N.nverified; i++)
+                if (strcmp(N.verified[i], bridge) == 0) {
+                        free(N.verified[i]);
+                        N.verified[i] = N.verified[--N.nverified];
+                        return;
+                }
+}
+
+/* Attachments of any network on this bridge: ours use it. */
+static bool
+bridge_in_use(const char *bridge)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        struct cnr_err *err = NULL;
+
+        if (cnr_db_prepare(N.s->db,
+                           "SELECT 1 FROM net_attachments a JOIN networks n ON n.id = a.network_id"
+                           " WHERE n.bridge = ?1 LIMIT 1",
+                           &st, &err) < 0) {
+                cnr_err_free(&err);
+                return true; /* cannot tell: never delete */
+        }
+        sqlite3_bind_text(st, 1, bridge, -1, SQLITE_STATIC);
+        return sqlite3_step(st) == SQLITE_ROW;
+}
+
+int
+nets_bridge_check_raw(const char *bridge, char **addrs, size_t naddrs, cnr_reply_cb cb, void *arg, struct cnr_err **err)
+{
+        Cnr__Helper__ToHelper env = CNR__HELPER__TO_HELPER__INIT;
+        Cnr__Helper__BridgeCheck q = CNR__HELPER__BRIDGE_CHECK__INIT;
+
+        q.name = (char *)bridge;
+        q.addresses = addrs;
+        q.n_addresses = naddrs;
+        q.may_delete = !bridge_in_use(bridge);
+        env.op_case = CNR__HELPER__TO_HELPER__OP_BRIDGE_CHECK;
+        env.bridge_check = &q;
+        return sup_helper_request_fds(N.s, CNR_HELPER_NETD, env.op_case, &env.base, NULL, 0, 0, cb, arg, err);
+}
+
+int
+nets_bridge_check(const struct net *n, cnr_reply_cb cb, void *arg, struct cnr_err **err)
+{
+        const char *slash = strchr(n->subnet, '/');
+        _cleanup_free_ char *gw = xasprintf("%s/%s", n->gateway, slash ? slash + 1 : "32");
+        char *addrs[] = {gw};
+
+        return nets_bridge_check_raw(n->bridge, addrs, 1, cb, arg, err);
+}
+
 /* ---- detach ------------------------------------------------------------- */
+
+struct detach_waiter {
+        sup_net_done_cb cb;
+        void *arg;
+        struct detach_waiter *next;
+};
 
 struct detach_op {
         char *cid;
@@ -494,13 +618,25 @@ struct detach_op {
         struct cnr_err *first;
         sup_net_done_cb cb;
         void *arg;
+        struct detach_waiter *joined; /* later detaches of the same container, answered with this one */
 };
+
+static struct busy *
+busy_of(const char *id)
+{
+        for (struct busy *b = N.busy; b; b = b->next)
+                if (strcmp(b->id, id) == 0)
+                        return b;
+        return NULL;
+}
 
 static void detach_step(struct detach_op *o);
 
 static void
 detach_finish(struct detach_op *o)
 {
+        struct detach_waiter *w = o->joined, *next;
+
         nets_audit(o->only ? "network_disconnect" : "network_detach",
                    json_pack("{s:s, s:s?, s:i}", "container", o->cid, "network", o->only, "networks", (int)o->n),
                    o->first);
@@ -509,6 +645,13 @@ detach_finish(struct detach_op *o)
                 o->cb(N.s, o->first, o->arg);
         else if (o->first)
                 log_warn("network cleanup of container %.12s: %s", o->cid, cnr_err_str(o->first));
+        /* in the order they came; a waiter may start a new operation
+         * (an attach after the detach), the busy mark is gone already */
+        for (; w; w = next) {
+                next = w->next;
+                w->cb(N.s, o->first, w->arg);
+                free(w);
+        }
         cnr_err_free(&o->first);
         nets_atts_free(o->atts, o->n);
         free(o->cid);
@@ -595,11 +738,33 @@ detach_step(struct detach_op *o)
         }
 }
 
+/* Join the full detach of `cid` in flight, if there is one: cb is called
+ * when it ends, with its result.  1 joined, 0 nothing to join. */
+static int
+detach_join(const char *cid, sup_net_done_cb cb, void *arg)
+{
+        struct busy *b = busy_of(cid);
+        struct detach_waiter **p;
+
+        if (b == NULL || b->detaching == NULL || b->detaching->only || cb == NULL)
+                return 0;
+        for (p = &b->detaching->joined; *p; p = &(*p)->next)
+                ;
+        *p = xcalloc(1, sizeof(**p));
+        (*p)->cb = cb;
+        (*p)->arg = arg;
+        return 1;
+}
+
 int
 nets_detach(const char *cid, const char *only, sup_net_done_cb cb, void *arg, struct cnr_err **err)
 {
         struct detach_op *o;
 
+        /* A second full detach (the exit, then rm) waits for the first and
+         * answers with it: its caller learns when DEL is over. */
+        if (only == NULL && detach_join(cid, cb, arg))
+                return 0;
         if (nets_busy_take(cid, err) < 0)
                 return -1;
         o = xcalloc(1, sizeof(*o));
@@ -615,11 +780,9 @@ nets_detach(const char *cid, const char *only, sup_net_done_cb cb, void *arg, st
                 return -1;
         }
         o->next = o->n;
-        if (!nets_has_handle(cid) && o->n == 0) {
-                /* nothing was ever made: succeed, later (callers expect async) */
-                detach_step(o);
-                return 0;
-        }
+        busy_of(cid)->detaching = o;
+        /* nothing was ever made (no handle, no row): succeeds, through the
+         * same path (callers expect the answer later) */
         detach_step(o);
         return 0;
 }
@@ -921,6 +1084,74 @@ fail:
         return -1;
 }
 
+static void attach_check_next(struct attach_op *o);
+
+static void
+attach_start_fail(struct attach_op *o, struct cnr_err *err)
+{
+        nets_busy_drop(o->cid);
+        o->cb(N.s, NULL, err, o->arg);
+        cnr_err_free(&err);
+        attach_op_free(o);
+}
+
+/* Every bridge checked: rows first (crash ordering), then the handle. */
+static void
+attach_run(struct attach_op *o)
+{
+        struct cnr_err *err = NULL;
+
+        o->results = xcalloc(o->nnets + 1, sizeof(char *));
+        if (attach_record(o, &err) < 0) {
+                attach_start_fail(o, err);
+                return;
+        }
+        if (netd_simple(CNR__HELPER__TO_HELPER__OP_NETNS_OPEN, o->cid, on_netns, o, &err) < 0)
+                attach_fail(o, err);
+}
+
+static void
+on_attach_checked(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
+{
+        struct attach_op *o = arg;
+        struct cnr_err *own = NULL, *e = nets_reply_error(env, err, &own);
+        struct net *n = o->nets[o->next];
+
+        if (e) {
+                struct cnr_err *c = nets_err_copy(e);
+
+                cnr_err_wrap(&c, "network `%s`", n->name);
+                cnr_err_free(&own);
+                o->next = 0;
+                attach_start_fail(o, c);
+                return;
+        }
+        nets_bridge_verified(n->bridge);
+        o->next++;
+        attach_check_next(o);
+}
+
+/* The first use of a bridge since containrd started: a stale one of the
+ * same name (another address, from a crashed earlier install) is removed
+ * or reported before the bridge plugin trips over it. */
+static void
+attach_check_next(struct attach_op *o)
+{
+        struct cnr_err *err = NULL;
+
+        while (o->next < o->nnets && nets_bridge_is_verified(o->nets[o->next]->bridge))
+                o->next++;
+        if (o->next >= o->nnets) {
+                o->next = 0;
+                attach_run(o);
+                return;
+        }
+        if (nets_bridge_check(o->nets[o->next], on_attach_checked, o, &err) < 0) {
+                o->next = 0;
+                attach_start_fail(o, err);
+        }
+}
+
 static void
 attach_go(struct sup *s, struct cnr_err *e, void *arg)
 {
@@ -928,39 +1159,28 @@ attach_go(struct sup *s, struct cnr_err *e, void *arg)
         struct cnr_err *err = NULL;
 
         if (e) {
-                nets_busy_drop(o->cid);
                 err = nets_err_copy(e);
                 cnr_err_wrap(&err, "the default network");
-                o->cb(N.s, NULL, err, o->arg);
-                cnr_err_free(&err);
-                attach_op_free(o);
+                attach_start_fail(o, err);
                 return;
         }
         o->nets = xcalloc(o->nnames + 1, sizeof(*o->nets));
         for (size_t i = 0; i < o->nnames; i++) {
                 o->nets[i] = nets_find(o->names[i], &err);
-                if (o->nets[i] == NULL)
-                        goto fail;
+                if (o->nets[i] == NULL) {
+                        attach_start_fail(o, err);
+                        return;
+                }
                 o->nnets++;
                 for (size_t j = 0; j < i; j++)
                         if (strcmp(o->nets[j]->id, o->nets[i]->id) == 0) {
                                 cnr_errf(&err, EINVAL, "network `%s` is named twice", o->names[i]);
-                                goto fail;
+                                attach_start_fail(o, err);
+                                return;
                         }
         }
-        o->results = xcalloc(o->nnets + 1, sizeof(char *));
-        if (attach_record(o, &err) < 0)
-                goto fail;
-        if (netd_simple(CNR__HELPER__TO_HELPER__OP_NETNS_OPEN, o->cid, on_netns, o, &err) < 0) {
-                attach_fail(o, err);
-                return;
-        }
-        return;
-fail:
-        nets_busy_drop(o->cid);
-        o->cb(N.s, NULL, err, o->arg);
-        cnr_err_free(&err);
-        attach_op_free(o);
+        o->next = 0;
+        attach_check_next(o);
 }
 
 static json_t *
@@ -997,12 +1217,59 @@ ports_json(const struct sup_port_map *p, size_t n, struct cnr_err **err)
         return a;
 }
 
+/* The attach proper, once no detach of the container is in flight. */
+static int
+attach_begin(struct attach_op *o, bool wants_default, struct cnr_err **err)
+{
+        if (nets_has_handle(o->cid))
+                return cnr_errf(err, EEXIST, "container `%.12s` is already attached (detach it first)", o->cid);
+        if (nets_busy_take(o->cid, err) < 0)
+                return -1;
+        if (wants_default) {
+                if (nets_ensure_default(attach_go, o, err) < 0) {
+                        nets_busy_drop(o->cid);
+                        return -1;
+                }
+                return 0;
+        }
+        attach_go(N.s, NULL, o);
+        return 0;
+}
+
+static bool
+attach_wants_default(const struct attach_op *o)
+{
+        for (size_t i = 0; i < o->nnames; i++)
+                if (strcmp(o->names[i], CNR_NET_DEFAULT) == 0)
+                        return true;
+        return false;
+}
+
+/* A restart right after the exit: the exit's detach ends first. */
+static void
+attach_after_detach(struct sup *s, struct cnr_err *e, void *arg)
+{
+        struct attach_op *o = arg;
+        struct cnr_err *err = NULL;
+
+        if (e) {
+                err = nets_err_copy(e);
+                cnr_err_wrap(&err, "the container's previous network detach");
+        } else if (!nets_netd_up()) {
+                cnr_errf(&err, EAGAIN, "netd is not up yet: try again");
+        } else if (attach_begin(o, attach_wants_default(o), &err) == 0) {
+                return;
+        }
+        o->cb(N.s, NULL, err, o->arg);
+        cnr_err_free(&err);
+        attach_op_free(o);
+}
+
 int
 sup_network_attach(struct sup *s, const struct sup_net_request *req, sup_net_attach_cb cb, void *arg,
                    struct cnr_err **err)
 {
         struct attach_op *o;
-        bool wants_default = false;
         json_t *pj = NULL;
 
         if (req->container_id == NULL || req->container_id[0] == '\0' || !nets_valid_name(req->container_id) ||
@@ -1015,17 +1282,10 @@ sup_network_attach(struct sup *s, const struct sup_net_request *req, sup_net_att
                 return cnr_errf(err, EINVAL, "at most 16 networks per container");
         if (!nets_netd_up())
                 return cnr_errf(err, EAGAIN, "netd is not up yet: try again");
-        if (nets_has_handle(req->container_id))
-                return cnr_errf(err, EEXIST, "container `%.12s` is already attached (detach it first)",
-                                req->container_id);
         if (req->nports) {
                 pj = ports_json(req->ports, req->nports, err);
                 if (pj == NULL)
                         return -1;
-        }
-        if (nets_busy_take(req->container_id, err) < 0) {
-                json_decref(pj);
-                return -1;
         }
         o = xcalloc(1, sizeof(*o));
         o->nsfd = -1;
@@ -1040,18 +1300,13 @@ sup_network_attach(struct sup *s, const struct sup_net_request *req, sup_net_att
         for (size_t i = 0; i < req->nnetworks; i++) {
                 o->names[i] = xstrdup(req->networks[i]);
                 o->nnames++;
-                if (strcmp(req->networks[i], CNR_NET_DEFAULT) == 0)
-                        wants_default = true;
         }
-        if (wants_default) {
-                if (nets_ensure_default(attach_go, o, err) < 0) {
-                        nets_busy_drop(o->cid);
-                        attach_op_free(o);
-                        return -1;
-                }
+        if (detach_join(o->cid, attach_after_detach, o))
                 return 0;
+        if (attach_begin(o, attach_wants_default(o), err) < 0) {
+                attach_op_free(o);
+                return -1;
         }
-        attach_go(s, NULL, o);
         return 0;
 }
 
@@ -1144,11 +1399,41 @@ on_default_ready(struct sup *s, struct cnr_err *err, void *arg)
         /* logged by on_default_created; attach retries on demand */
 }
 
+static void
+on_start_checked(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
+{
+        char *bridge = arg;
+        struct cnr_err *own = NULL, *e = nets_reply_error(env, err, &own);
+
+        if (e)
+                log_error("default network `%s`: %s (networks.default_bridge in containr.yaml names another bridge)",
+                          CNR_NET_DEFAULT, cnr_err_str(e));
+        else if (N.s)
+                nets_bridge_verified(bridge);
+        cnr_err_free(&own);
+        free(bridge);
+}
+
 void
 sup_networks_helper_up(struct sup *s)
 {
         struct cnr_err *err = NULL;
+        struct net *def = nets_find(CNR_NET_DEFAULT, &err);
 
+        cnr_err_free(&err);
+        nets_isolation_sync();
+        /* the default network's bridge, at once: a stale one is repaired
+         * (or reported) before any container needs it */
+        if (def && !nets_bridge_is_verified(def->bridge)) {
+                char *b = xstrdup(def->bridge);
+
+                if (nets_bridge_check(def, on_start_checked, b, &err) < 0) {
+                        log_error("default network `%s`: %s", CNR_NET_DEFAULT, cnr_err_str(err));
+                        cnr_err_free(&err);
+                        free(b);
+                }
+        }
+        nets_net_free(def);
         if (nets_ensure_default(on_default_ready, NULL, &err) < 0) {
                 log_error("default network: %s", cnr_err_str(err));
                 cnr_err_free(&err);
@@ -1174,5 +1459,9 @@ sup_networks_stop(struct sup *s)
 {
         while (N.busy)
                 nets_busy_drop(N.busy->id);
+        while (N.nverified)
+                free(N.verified[--N.nverified]);
+        free(N.verified);
+        N.verified = NULL;
         N.s = NULL;
 }

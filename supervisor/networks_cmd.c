@@ -228,8 +228,11 @@ on_routes(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct
                    json_pack("{s:s, s:s?, s:s?}", "name", o->name, "subnet", n ? n->subnet : o->subnet, "id",
                              n ? n->id : NULL),
                    e);
-        if (e == NULL)
+        if (e == NULL) {
                 log_info("network `%s` created: %s, gateway %s, bridge %s", n->name, n->subnet, n->gateway, n->bridge);
+                nets_bridge_verified(n->bridge);
+                nets_isolation_sync();
+        }
         o->cb(N.s, n ? n->id : NULL, n ? n->subnet : NULL, n ? n->gateway : NULL, e, o->arg);
         nets_net_free(n);
         free(routes);
@@ -237,12 +240,64 @@ on_routes(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct
         create_op_free(o);
 }
 
+static int
+create_routes(struct create_op *o, struct cnr_err **err)
+{
+        Cnr__Helper__ToHelper env = CNR__HELPER__TO_HELPER__INIT;
+        Cnr__Helper__RouteList rl = CNR__HELPER__ROUTE_LIST__INIT;
+
+        env.op_case = CNR__HELPER__TO_HELPER__OP_ROUTE_LIST;
+        env.route_list = &rl;
+        return sup_helper_request_fds(N.s, CNR_HELPER_NETD, env.op_case, &env.base, NULL, 0, 0, on_routes, o, err);
+}
+
+static void
+on_create_checked(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
+{
+        struct create_op *o = arg;
+        struct cnr_err *own = NULL, *e = nets_reply_error(env, err, &own), *e2 = NULL;
+
+        if (e == NULL && create_routes(o, &e2) >= 0) {
+                cnr_err_free(&own);
+                return;
+        }
+        if (e2 == NULL)
+                e2 = nets_err_copy(e);
+        cnr_err_wrap(&e2, "network `%s`", o->name);
+        nets_audit("network_create", json_pack("{s:s, s:s}", "name", o->name, "bridge", o->bridge), e2);
+        o->cb(N.s, NULL, NULL, NULL, e2, o->arg);
+        cnr_err_free(&e2);
+        cnr_err_free(&own);
+        create_op_free(o);
+}
+
+/* A bridge named by the caller (the default network's, bridge=) may
+ * exist already: one with an address (a crashed earlier install) would
+ * also claim its route, so it is removed (or reported) before the subnet
+ * is chosen.  A cnr-<id> bridge is new by construction. */
+static int
+create_send(struct create_op *o, struct cnr_err **err)
+{
+        struct net **all = NULL;
+        size_t n = 0;
+        bool ours = false;
+
+        if (o->bridge == NULL)
+                return create_routes(o, err);
+        if (nets_all(&all, &n, err) < 0)
+                return -1;
+        for (size_t i = 0; i < n; i++)
+                ours = ours || strcmp(all[i]->bridge, o->bridge) == 0;
+        nets_free(all, n);
+        if (ours) /* another network's: do_create says so */
+                return create_routes(o, err);
+        return nets_bridge_check_raw(o->bridge, NULL, 0, on_create_checked, o, err);
+}
+
 int
 sup_network_create(struct sup *s, const struct sup_net_create *req, sup_net_create_cb cb, void *arg,
                    struct cnr_err **err)
 {
-        Cnr__Helper__ToHelper env = CNR__HELPER__TO_HELPER__INIT;
-        Cnr__Helper__RouteList rl = CNR__HELPER__ROUTE_LIST__INIT;
         struct create_op *o;
         json_t *opts = json_object(), *labels = json_object();
         const char *bridge = NULL;
@@ -299,9 +354,7 @@ sup_network_create(struct sup *s, const struct sup_net_create *req, sup_net_crea
         o->arg = arg;
         json_decref(opts);
         json_decref(labels);
-        env.op_case = CNR__HELPER__TO_HELPER__OP_ROUTE_LIST;
-        env.route_list = &rl;
-        if (sup_helper_request_fds(s, CNR_HELPER_NETD, env.op_case, &env.base, NULL, 0, 0, on_routes, o, err) < 0) {
+        if (create_send(o, err) < 0) {
                 create_op_free(o);
                 return -1;
         }
@@ -376,8 +429,6 @@ static int
 sup_network_create_bridge(struct sup *s, const struct sup_net_create *req, const char *bridge, sup_net_create_cb cb,
                           void *arg, struct cnr_err **err)
 {
-        Cnr__Helper__ToHelper env = CNR__HELPER__TO_HELPER__INIT;
-        Cnr__Helper__RouteList rl = CNR__HELPER__ROUTE_LIST__INIT;
         struct create_op *o;
 
         if (!nets_netd_up())
@@ -390,9 +441,7 @@ sup_network_create_bridge(struct sup *s, const struct sup_net_create *req, const
         o->labels = xstrdup("{}");
         o->cb = cb;
         o->arg = arg;
-        env.op_case = CNR__HELPER__TO_HELPER__OP_ROUTE_LIST;
-        env.route_list = &rl;
-        if (sup_helper_request_fds(s, CNR_HELPER_NETD, env.op_case, &env.base, NULL, 0, 0, on_routes, o, err) < 0) {
+        if (create_send(o, err) < 0) {
                 create_op_free(o);
                 return -1;
         }
@@ -618,6 +667,10 @@ on_bridge_removed(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env
 
         if (e == NULL && nets_exec("DELETE FROM networks WHERE id = ?1", o->net->id, NULL, &dbe) < 0)
                 e = dbe;
+        if (e == NULL) {
+                nets_bridge_forget(o->net->bridge);
+                nets_isolation_sync();
+        }
         nets_audit("network_remove",
                    json_pack("{s:s, s:s, s:s}", "name", o->net->name, "id", o->net->id, "bridge", o->net->bridge), e);
         o->cb(N.s, e, o->arg);

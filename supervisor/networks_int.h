@@ -42,6 +42,8 @@ struct sup_nets_state {
         sup_net_known_fn known; /* set by sup_networks_reconcile */
         void *known_arg;
         bool reconcile_wanted, reconciled;
+        char **verified; /* bridges checked since start (BridgeCheck) */
+        size_t nverified;
 };
 extern struct sup_nets_state N;
 
@@ -73,6 +75,18 @@ int nets_cni(const char *cmd, const char *cid, const char *ifname, const struct 
 /* CNI DEL of the container's networks (only that one with `only`), then,
  * without `only`, its handle; serialised per container (EBUSY). */
 int nets_detach(const char *cid, const char *only, sup_net_done_cb cb, void *arg, struct cnr_err **err);
+/* netd's isolation chains rewritten with every network's bridge (after
+ * start, create, rm); errors are logged. */
+void nets_isolation_sync(void);
+/* BridgeCheck of a network's bridge against its gateway; may delete a
+ * stale bridge no attachment uses. */
+int nets_bridge_check(const struct net *n, cnr_reply_cb cb, void *arg, struct cnr_err **err);
+/* The same with the addresses given (none: any IPv4 address is stale). */
+int nets_bridge_check_raw(const char *bridge, char **addrs, size_t naddrs, cnr_reply_cb cb, void *arg,
+                          struct cnr_err **err);
+bool nets_bridge_is_verified(const char *bridge);
+void nets_bridge_verified(const char *bridge);
+void nets_bridge_forget(const char *bridge);
 /* networks_cmd.c: fn once the default network exists. */
 int nets_ensure_default(void (*fn)(struct sup *s, struct cnr_err *err, void *arg), void *arg, struct cnr_err **err);
 

@@ -129,7 +129,7 @@ cnr_stop() {
 	if [ -n "$CNR_MONITOR_PID" ] && kill -0 "$CNR_MONITOR_PID" 2>/dev/null; then
 		_ids=$("$CONTAINR" ps -aq 2>/dev/null)
 		[ -n "$_ids" ] && "$CONTAINR" rm -f $_ids >/dev/null 2>&1
-		# rm answers before CNI DEL is done: wait for the handles to go
+		# rm answers after CNI DEL; a container still starting may not
 		cnr_wait_for 20 sh -c "[ -z \"\$(ls -A '$CNR_RUN/netns' 2>/dev/null)\" ]"
 	fi
 	if [ -n "$CNR_MONITOR_PID" ] && kill -0 "$CNR_MONITOR_PID" 2>/dev/null; then
@@ -149,9 +149,30 @@ cnr_stop() {
 			while read -r _m; do umount -l "$_m"; done
 	fi
 	ip link del "$CNR_TEST_BRIDGE" 2>/dev/null
+	[ -n "$CNR_RUN" ] && cnr_isolation_cleanup "$CNR_RUN"
 	if [ -n "$CNR_TMP" ] && [ -z "${CNR_KEEP:-}" ]; then
 		rm -rf "$CNR_TMP"
 	fi
+}
+
+# netd's isolation chains of the instance on RUN_ROOT (mangle FORWARD ->
+# CNR-ISO1-<hash> -> CNR-ISO2-<hash>, IPv4 and IPv6): they outlive
+# containrd by design, like its containers; a test instance's go with it.
+cnr_isolation_cleanup() { # RUN_ROOT
+	for _ipt in iptables ip6tables; do
+		command -v $_ipt >/dev/null 2>&1 || continue
+		$_ipt -w -t mangle -S FORWARD 2>/dev/null |
+			grep -F -- "--comment \"containr isolation $1/cni\" -j CNR-ISO1-" |
+			while IFS= read -r _rule; do
+				_c1=${_rule##*-j }
+				_c2=CNR-ISO2-${_c1#CNR-ISO1-}
+				eval "$_ipt -w -t mangle -D ${_rule#-A }"
+				for _c in "$_c1" "$_c2"; do
+					$_ipt -w -t mangle -F "$_c" 2>/dev/null
+					$_ipt -w -t mangle -X "$_c" 2>/dev/null
+				done
+			done
+	done
 }
 
 cnr_dump_logs() {

@@ -202,14 +202,6 @@ check_conflist(json_t *conf, json_t *args, struct cnr_err **err)
         return 0;
 }
 
-struct plugin_out {
-        char *out; /* stdout */
-        size_t outlen;
-        char err[1024]; /* stderr's last bytes */
-        size_t errlen;
-        int status;
-};
-
 static void
 raise_ambient(void)
 {
@@ -241,20 +233,30 @@ kill_wait(pid_t pid, int *status)
 
 /* Run one plugin: env, stdin config, stdout result, a deadline. */
 static int
-run_plugin(const char *dir, const char *type, char *const envp[], const char *in, struct plugin_out *po,
+run_plugin(const char *dir, const char *type, char *const envp[], const char *in, struct netd_out *po,
            struct cnr_err **err)
 {
         _cleanup_free_ char *path = xasprintf("%s/%s", dir, type);
-        int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
-        size_t inlen = strlen(in), inoff = 0, cap = 0;
-        uint64_t deadline = cnr_now_ms() + CNI_TIMEOUT_MS;
         char *argv[] = {(char *)type, NULL};
-        struct pollfd pf[3];
-        pid_t pid;
 
         memset(po, 0, sizeof(*po));
         if (check_owned(path, false, err) < 0)
                 return -1;
+        return netd_run(path, argv, envp, in, CNI_TIMEOUT_MS, po, err);
+}
+
+int
+netd_run(const char *path, char *const argv[], char *const envp[], const char *in, int timeout_ms, struct netd_out *po,
+         struct cnr_err **err)
+{
+        const char *type = argv[0];
+        int pin[2] = {-1, -1}, pout[2] = {-1, -1}, perr[2] = {-1, -1};
+        size_t inlen = strlen(in), inoff = 0, cap = 0;
+        uint64_t deadline = cnr_now_ms() + (uint64_t)timeout_ms;
+        struct pollfd pf[3];
+        pid_t pid;
+
+        memset(po, 0, sizeof(*po));
         if (pipe2(pin, O_CLOEXEC) < 0 || pipe2(pout, O_CLOEXEC) < 0 || pipe2(perr, O_CLOEXEC) < 0) {
                 int e = errno;
                 for (int i = 0; i < 2; i++) {
@@ -308,8 +310,7 @@ run_plugin(const char *dir, const char *type, char *const envp[], const char *in
                         for (int i = 0; i < 3; i++)
                                 if (pf[i].fd >= 0)
                                         close(pf[i].fd);
-                        return cnr_errf(err, ETIMEDOUT, "plugin `%s`: no answer in %d s, killed", type,
-                                        CNI_TIMEOUT_MS / 1000);
+                        return cnr_errf(err, ETIMEDOUT, "`%s`: no answer in %d s, killed", type, timeout_ms / 1000);
                 }
                 r = poll(pf, 3, (int)(deadline - now));
                 if (r < 0 && errno == EINTR)
@@ -376,7 +377,7 @@ run_plugin(const char *dir, const char *type, char *const envp[], const char *in
 /* The plugin's error as the user should read it: the CNI error object on
  * stdout when there is one, else its stderr. */
 static int
-plugin_error(const char *type, const char *cmd, struct plugin_out *po, struct cnr_err **err)
+plugin_error(const char *type, const char *cmd, struct netd_out *po, struct cnr_err **err)
 {
         json_t *j = po->out ? json_loads(po->out, 0, NULL) : NULL;
         const char *msg = NULL, *details = NULL;
@@ -447,7 +448,7 @@ chain_one(struct chain *ch, size_t i, const char *cmd, json_t *prev, json_t **re
         json_t *p = json_array_get(json_object_get(ch->conf, "plugins"), i);
         const char *type = json_string_value(json_object_get(p, "type"));
         _cleanup_free_ char *in = plugin_config(ch->conf, p, ch->capargs, prev);
-        struct plugin_out po;
+        struct netd_out po;
         char cmdenv[32];
         int rc;
 

@@ -10,6 +10,8 @@ static const struct cnr_helper_op ops[] = {
         {CNR__HELPER__TO_HELPER__OP_CNI_EXEC, "cni_exec", 0, netd_cni_exec},
         {CNR__HELPER__TO_HELPER__OP_ROUTE_LIST, "route_list", 0, netd_route_list},
         {CNR__HELPER__TO_HELPER__OP_BRIDGE_REMOVE, "bridge_remove", 0, netd_bridge_remove},
+        {CNR__HELPER__TO_HELPER__OP_ISOLATION_SYNC, "isolation_sync", 0, netd_isolation_sync},
+        {CNR__HELPER__TO_HELPER__OP_BRIDGE_CHECK, "bridge_check", 0, netd_bridge_check},
 };
 
 static const struct cnr_helper_def def = {

@@ -377,16 +377,16 @@ route_cb(const struct nlmsghdr *nlh, void *data)
         struct routes *rs = data;
         const struct rtmsg *rm = mnl_nlmsg_get_payload(nlh);
         const struct nlattr *tb[RTA_MAX + 1] = {0};
-        char addr[INET_ADDRSTRLEN];
+        char addr[INET6_ADDRSTRLEN];
         uint32_t table;
 
-        if (rm->rtm_family != AF_INET || rm->rtm_dst_len == 0)
+        if ((rm->rtm_family != AF_INET && rm->rtm_family != AF_INET6) || rm->rtm_dst_len == 0)
                 return MNL_CB_OK; /* the default route overlaps everything: not a claim */
         mnl_attr_parse(nlh, sizeof(*rm), route_attr, tb);
         table = tb[RTA_TABLE] ? mnl_attr_get_u32(tb[RTA_TABLE]) : rm->rtm_table;
         if (table == RT_TABLE_LOCAL || tb[RTA_DST] == NULL)
                 return MNL_CB_OK; /* local and broadcast addresses: their subnet is in main */
-        if (inet_ntop(AF_INET, mnl_attr_get_payload(tb[RTA_DST]), addr, sizeof(addr)) == NULL)
+        if (inet_ntop(rm->rtm_family, mnl_attr_get_payload(tb[RTA_DST]), addr, sizeof(addr)) == NULL)
                 return MNL_CB_OK;
         if (rs->n >= 4096)
                 return MNL_CB_OK;
@@ -397,37 +397,59 @@ route_cb(const struct nlmsghdr *nlh, void *data)
 
 /* The reply owns nothing: the strings of the previous answer are freed on
  * the next call. */
-static struct routes last_routes;
+static struct routes last_routes, last_routes6;
+
+static void
+routes_clear(struct routes *rs)
+{
+        for (size_t i = 0; i < rs->n; i++)
+                free(rs->v[i]);
+        free(rs->v);
+        *rs = (struct routes){0};
+}
+
+static int
+routes_dump(struct nl *n, int family, struct routes *rs, struct cnr_err **err)
+{
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+        struct rtmsg *rm;
+
+        nlh->nlmsg_type = RTM_GETROUTE;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+        rm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rm));
+        rm->rtm_family = (unsigned char)family;
+        return nl_talk(n, nlh, route_cb, rs, family == AF_INET ? "dump the IPv4 routes" : "dump the IPv6 routes", err);
+}
 
 int
 netd_route_list(struct cnr_helper_req *r, struct cnr_err **err)
 {
-        char buf[MNL_SOCKET_BUFFER_SIZE];
         struct nl n = {0};
-        struct nlmsghdr *nlh;
-        struct rtmsg *rm;
+        struct cnr_err *e6 = NULL;
         int rc;
 
-        for (size_t i = 0; i < last_routes.n; i++)
-                free(last_routes.v[i]);
-        free(last_routes.v);
-        last_routes = (struct routes){0};
+        routes_clear(&last_routes);
+        routes_clear(&last_routes6);
         if (nl_open(&n, err) < 0)
                 return -1;
-        nlh = mnl_nlmsg_put_header(buf);
-        nlh->nlmsg_type = RTM_GETROUTE;
-        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
-        rm = mnl_nlmsg_put_extra_header(nlh, sizeof(*rm));
-        rm->rtm_family = AF_INET;
-        rc = nl_talk(&n, nlh, route_cb, &last_routes, "dump the IPv4 routes", err);
+        rc = routes_dump(&n, AF_INET, &last_routes, err);
+        /* a kernel without IPv6 has no IPv6 route to avoid */
+        if (rc == 0 && routes_dump(&n, AF_INET6, &last_routes6, &e6) < 0) {
+                json_object_set_new(r->args, "ipv6", json_string(cnr_err_str(e6)));
+                cnr_err_free(&e6);
+        }
         nl_close(&n);
         if (rc < 0)
                 return -1;
         json_object_set_new(r->args, "routes", json_integer((json_int_t)last_routes.n));
+        json_object_set_new(r->args, "routes6", json_integer((json_int_t)last_routes6.n));
         r->reply_case = CNR__HELPER__FROM_HELPER__MSG_ROUTES;
         cnr__helper__routes__init(&r->reply.routes);
         r->reply.routes.n_prefixes = last_routes.n;
         r->reply.routes.prefixes = last_routes.v;
+        r->reply.routes.n_prefixes6 = last_routes6.n;
+        r->reply.routes.prefixes6 = last_routes6.v;
         return 0;
 }
 
@@ -576,4 +598,185 @@ done:
         r->reply_case = CNR__HELPER__FROM_HELPER__MSG_DONE;
         cnr__helper__done__init(&r->reply.done);
         return 0;
+}
+
+/* ---- a bridge before use ---------------------------------------------- */
+
+struct addrs {
+        int index;
+        char **v; /* "a.b.c.d/len" of the link's IPv4 addresses */
+        size_t n;
+};
+
+static int
+addr_attr(const struct nlattr *a, void *data)
+{
+        const struct nlattr **tb = data;
+
+        if (mnl_attr_type_valid(a, IFA_MAX) < 0)
+                return MNL_CB_OK;
+        tb[mnl_attr_get_type(a)] = a;
+        return MNL_CB_OK;
+}
+
+static int
+addr_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct addrs *as = data;
+        const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+        const struct nlattr *tb[IFA_MAX + 1] = {0};
+        char buf[INET_ADDRSTRLEN];
+
+        if (ifa->ifa_family != AF_INET || (int)ifa->ifa_index != as->index || as->n >= 256)
+                return MNL_CB_OK;
+        mnl_attr_parse(nlh, sizeof(*ifa), addr_attr, tb);
+        if (tb[IFA_LOCAL] == NULL && tb[IFA_ADDRESS] == NULL)
+                return MNL_CB_OK;
+        if (inet_ntop(AF_INET, mnl_attr_get_payload(tb[IFA_LOCAL] ? tb[IFA_LOCAL] : tb[IFA_ADDRESS]), buf,
+                      sizeof(buf)) == NULL)
+                return MNL_CB_OK;
+        as->v = xrealloc(as->v, (as->n + 1) * sizeof(*as->v));
+        as->v[as->n++] = xasprintf("%s/%u", buf, (unsigned)ifa->ifa_prefixlen);
+        return MNL_CB_OK;
+}
+
+struct ports {
+        int master;
+        size_t n;
+};
+
+static int
+port_cb(const struct nlmsghdr *nlh, void *data)
+{
+        struct ports *ps = data;
+        const struct ifinfomsg *ifm = mnl_nlmsg_get_payload(nlh);
+        const struct nlattr *a;
+
+        mnl_attr_for_each(a, nlh, sizeof(*ifm))
+        {
+                if (mnl_attr_get_type(a) == IFLA_MASTER && mnl_attr_get_payload_len(a) >= 4 &&
+                    (int)mnl_attr_get_u32(a) == ps->master)
+                        ps->n++;
+        }
+        return MNL_CB_OK;
+}
+
+static bool
+wanted(const char *addr, char **want, size_t n)
+{
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(addr, want[i]) == 0)
+                        return true;
+        return false;
+}
+
+int
+netd_bridge_check(struct cnr_helper_req *r, struct cnr_err **err)
+{
+        const Cnr__Helper__BridgeCheck *q = r->req->bridge_check;
+        char buf[MNL_SOCKET_BUFFER_SIZE];
+        struct linkinfo li = {0};
+        struct addrs as = {0};
+        struct ports ps = {0};
+        struct nl n = {0};
+        struct nlmsghdr *nlh;
+        struct ifinfomsg *ifm;
+        struct rtgenmsg *rt;
+        struct cnr_err *e2 = NULL;
+        const char *stale = NULL;
+        int rc = -1;
+
+        json_object_set_new(r->args, "name", json_string(q->name));
+        if (!netd_valid_bridge(q->name)) {
+                r->deny = true;
+                return cnr_errf(err, EPERM, "bridge `%s`: netd uses only bridges named cnr-* or containr*", q->name);
+        }
+        if (q->n_addresses > 16) {
+                r->deny = true;
+                return cnr_errf(err, EINVAL, "bridge `%s`: at most 16 addresses", q->name);
+        }
+        if (nl_open(&n, err) < 0)
+                return -1;
+        nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = RTM_GETLINK;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+        ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+        ifm->ifi_family = AF_UNSPEC;
+        mnl_attr_put_strz(nlh, IFLA_IFNAME, q->name);
+        if (nl_talk(&n, nlh, link_cb, &li, "look up the link", &e2) < 0) {
+                if (e2->code == ENODEV) {
+                        cnr_err_free(&e2);
+                        json_object_set_new(r->args, "existed", json_false());
+                        rc = 0;
+                        goto done;
+                }
+                *err = e2;
+                cnr_err_wrap(err, "bridge `%s`", q->name);
+                goto out;
+        }
+        json_object_set_new(r->args, "existed", json_true());
+        if (strcmp(li.kind, "bridge") != 0) {
+                cnr_errf(err, EEXIST,
+                         "a link named `%s` exists and is a %s, not a bridge: remove it or give the network "
+                         "another bridge name",
+                         q->name, li.kind[0] ? li.kind : "device");
+                goto out;
+        }
+        nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = RTM_GETADDR;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+        rt = mnl_nlmsg_put_extra_header(nlh, sizeof(*rt));
+        rt->rtgen_family = AF_INET;
+        as.index = li.index;
+        if (nl_talk(&n, nlh, addr_cb, &as, "list the bridge's addresses", err) < 0)
+                goto out;
+        for (size_t i = 0; i < as.n && !stale; i++)
+                if (!wanted(as.v[i], q->addresses, q->n_addresses))
+                        stale = as.v[i];
+        if (stale == NULL) {
+                rc = 0;
+                goto done;
+        }
+        json_object_set_new(r->args, "stale_address", json_string(stale));
+        nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = RTM_GETLINK;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+        ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+        ifm->ifi_family = AF_UNSPEC;
+        ps.master = li.index;
+        if (nl_talk(&n, nlh, port_cb, &ps, "list the bridge's ports", err) < 0)
+                goto out;
+        json_object_set_new(r->args, "ports", json_integer((json_int_t)ps.n));
+        if (!q->may_delete || ps.n > 0) {
+                cnr_errf(err, EEXIST,
+                         "bridge `%s` has the address %s, not %s (left by an earlier install?)%s%s: remove it "
+                         "(ip link del %s) or give the network another bridge name",
+                         q->name, stale, q->n_addresses ? q->addresses[0] : "the network's gateway",
+                         ps.n ? ", and interfaces are attached to it" : "",
+                         !q->may_delete ? ", and containers of containr's use it" : "", q->name);
+                goto out;
+        }
+        nlh = mnl_nlmsg_put_header(buf);
+        nlh->nlmsg_type = RTM_DELLINK;
+        nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+        ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
+        ifm->ifi_family = AF_UNSPEC;
+        ifm->ifi_index = li.index;
+        if (nl_talk(&n, nlh, NULL, NULL, "delete the link", err) < 0) {
+                cnr_err_wrap(err, "stale bridge `%s`", q->name);
+                goto out;
+        }
+        log_info("bridge `%s` had the address %s, not the network's: removed (the CNI bridge plugin makes it again)",
+                 q->name, stale);
+        json_object_set_new(r->args, "removed", json_true());
+        rc = 0;
+done:
+        r->reply_case = CNR__HELPER__FROM_HELPER__MSG_DONE;
+        cnr__helper__done__init(&r->reply.done);
+out:
+        nl_close(&n);
+        for (size_t i = 0; i < as.n; i++)
+                free(as.v[i]);
+        free(as.v);
+        return rc;
 }

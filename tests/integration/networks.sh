@@ -3,7 +3,9 @@
 # pool (skipping a range routed on the host), network create/ls/inspect/rm
 # with conflicts, two containers talking over the bridge (busybox httpd +
 # wget), -p from 127.0.0.1, connect/disconnect, /etc/hosts and resolv.conf,
-# nothing left after rm, and the start-up cleanup of a crash's leftovers.
+# isolation between networks (netd's chains), nothing left the moment rm
+# returns, a stale bridge of the same name (repaired or reported), and the
+# start-up cleanup of a crash's leftovers (handles, leases, rules, chains).
 #
 # Uses only the bridges and subnets it picks (tests/netlib.sh) and 127.0.0.1.
 . "$top_srcdir/tests/lib.sh"
@@ -17,6 +19,8 @@ X=${SUB#10.}
 X=${X%%.*}
 BLOCK=cnr-nb$$
 DEF=cnr-n$$
+STALE=cnr-s$$
+DUMMY=cnr-d$$
 PORT=$(net_free_port)
 T=$(mktemp -d /tmp/cnr-net.XXXXXX)
 
@@ -24,6 +28,8 @@ cleanup_all() {
 	cnr_stop
 	ip link del "$BLOCK" 2>/dev/null
 	ip link del "$DEF" 2>/dev/null
+	ip link del "$DUMMY" 2>/dev/null
+	ip link del "$STALE" 2>/dev/null
 	for b in $(ip -o link show type bridge | awk -F': ' '{print $2}' | grep "^cnr-" ); do
 		[ -n "${NETS_BRIDGES:-}" ] && case " $NETS_BRIDGES " in *" $b "*) ip link del "$b" ;; esac
 	done
@@ -36,6 +42,11 @@ net_shared_chains_before
 # A range of the pool that the host routes: the default network skips it.
 ip link add "$BLOCK" type bridge && ip addr add "10.$X.0.1/24" dev "$BLOCK" && ip link set "$BLOCK" up ||
 	fail "set up the blocking bridge"
+# A stale default bridge (a crashed earlier install with another address,
+# routed, in the pool): removed before the subnet is chosen, so the default
+# network still takes 10.$X.1.0/24 and the bridge plugin makes it again.
+ip link add "$DEF" type bridge && ip addr add "10.$X.9.1/24" dev "$DEF" && ip link set "$DEF" up ||
+	fail "set up the stale default bridge"
 CNR_EXTRA_CONFIG="networks:
   pool: [10.$X.0.0/16]
   default_bridge: $DEF"
@@ -49,6 +60,10 @@ $C network ls >"$T/ls" || fail "network ls"
 grep -q " bridge  *bridge  *10.$X.1.0/24  *10.$X.1.1  *$DEF\$" "$T/ls" ||
 	{ cat "$T/ls" >&2; fail "default network: not 10.$X.1.0/24 on $DEF"; }
 pass "the default network takes the pool's first subnet not routed on the host (10.$X.1.0/24)"
+ip -4 addr show dev "$DEF" 2>/dev/null | grep -q "10\.$X\.9\." && fail "the stale address of $DEF is still there"
+grep -q "bridge \`$DEF\` had the address 10.$X.9.1/24, not the network's: removed" "$CNR_LOG/containrd.log" ||
+	fail "the stale bridge's removal is not logged"
+pass "a stale $DEF (10.$X.9.1/24, no ports) is removed at the first start"
 $C network create --subnet "10.$X.1.128/25" t1 2>"$T/err" && fail "an overlapping subnet was accepted"
 grep -q "overlaps network \`bridge\`" "$T/err" || fail "overlap: $(cat "$T/err")"
 $C network create --subnet "10.$X.0.0/24" t1 2>"$T/err" && fail "a routed subnet was accepted"
@@ -68,6 +83,23 @@ T1BR=$(jq -r '.[0].Bridge' "$T/t1.json")
 NETS_BRIDGES="$T1BR"
 pass "network create: next free subnet, labels, options, conflist bridge+portmap+firewall ($T1BR)"
 $C network inspect nope >/dev/null 2>&1 && fail "inspect of a missing network succeeded"
+
+# --- a bridge name that is taken ---------------------------------------------
+ip link add "$DUMMY" type veth peer name "${DUMMY}p" || fail "ip link add $DUMMY type veth"
+$C network create -o "bridge=$DUMMY" t9 2>"$T/err" && fail "a network on the veth $DUMMY was created"
+grep -q "a link named \`$DUMMY\` exists and is a veth, not a bridge" "$T/err" || fail "veth: $(cat "$T/err")"
+ip link show "$DUMMY" >/dev/null 2>&1 || fail "the veth $DUMMY was removed"
+ip link add "$STALE" type bridge && ip addr add "10.$X.8.1/24" dev "$STALE" && ip link set "$DUMMY" master "$STALE" ||
+	fail "set up the stale bridge $STALE"
+$C network create -o "bridge=$STALE" t9 2>"$T/err" && fail "a network on the used stale bridge $STALE was created"
+grep -q "bridge \`$STALE\` has the address 10.$X.8.1/24.*interfaces are attached to it: remove it (ip link del $STALE)" \
+	"$T/err" || fail "stale bridge with a port: $(cat "$T/err")"
+ip -4 addr show dev "$STALE" | grep -q "10\.$X\.8\.1/24" || fail "the used stale bridge $STALE was changed"
+ip link del "$DUMMY"
+$C network create -o "bridge=$STALE" t9 >/dev/null || fail "network create on the unused stale bridge $STALE"
+ip link show "$STALE" >/dev/null 2>&1 && fail "the unused stale bridge $STALE was kept"
+$C network rm t9 >/dev/null || fail "network rm t9"
+pass "a bridge name taken by a veth, or by a bridge with another address and a port: refused, naming it and the fix; unused: removed"
 
 # --- containers -------------------------------------------------------------
 root=$T/rootfs
@@ -116,6 +148,30 @@ $C run -d --name other --network t1 nettest sleep 300 >/dev/null || fail "run --
 $C network inspect t1 >"$T/t1.json"
 IPO=$(jq -r '.[0].Containers[] | select(.Name == "other") | .IPv4Address' "$T/t1.json" | cut -d/ -f1)
 net_in_subnet "$IPO" "10.$X.2.0/24" || fail "other: \`$IPO\` not in t1's subnet"
+
+# --- isolation: t1 and the default network do not reach each other --------
+iso_rules() { # IPT: the instance's two chains, as iptables -S prints them
+	_c1=$($1 -w -t mangle -S FORWARD | grep -F -- "--comment \"containr isolation $CNR_RUN/cni\"" | sed 's/.*-j //')
+	[ -n "$_c1" ] || return 0
+	$1 -w -t mangle -S "$_c1"
+	$1 -w -t mangle -S "CNR-ISO2-${_c1#CNR-ISO1-}"
+}
+for ipt in iptables ip6tables; do
+	[ "$($ipt -w -t mangle -S FORWARD | grep -c -F -- "--comment \"containr isolation $CNR_RUN/cni\"")" = 1 ] ||
+		fail "$ipt: not exactly one jump to this instance's isolation chain in mangle FORWARD"
+	iso_rules $ipt >"$T/iso"
+	for br in "$DEF" "$T1BR"; do
+		grep -q -- "-i $br ! -o $br -j CNR-ISO2-" "$T/iso" && grep -q -- "-o $br -j DROP" "$T/iso" ||
+			{ cat "$T/iso" >&2; fail "$ipt: no isolation rules for $br"; }
+	done
+done
+$C exec web1 ping -c 1 -W 5 "$IP2" >/dev/null 2>&1 || fail "web1 cannot ping web2 on the same network"
+$C exec web1 ping -c 1 -W 2 "$IPO" >/dev/null 2>&1 && fail "web1 (bridge) pings other (t1)"
+$C exec other ping -c 1 -W 2 "$IP1" >/dev/null 2>&1 && fail "other (t1) pings web1 (bridge)"
+$C exec other wget -q -T 2 -O /dev/null "http://$IP1/" >/dev/null 2>&1 && fail "other (t1) fetches from web1 (bridge)"
+curl -s -m 5 -o /dev/null "http://127.0.0.1:$PORT/" || fail "-p $PORT from 127.0.0.1 fails with isolation"
+pass "isolation: web1 <-> other across networks time out (ping, wget); same network and -p from 127.0.0.1 still work"
+
 $C network connect t1 web1 >"$T/conn" || fail "network connect t1 web1"
 grep -q "^eth1 10.$X.2." "$T/conn" || fail "connect: $(cat "$T/conn")"
 IP1T=$(cut -d' ' -f2 "$T/conn" | cut -d/ -f1)
@@ -129,15 +185,25 @@ pass "network disconnect removes the interface; rm of a network in use is refuse
 
 # --- rm: nothing left -------------------------------------------------------
 $C rm -f web1 web2 other >/dev/null || fail "rm -f"
-cnr_wait_for 10 sh -c "[ -z \"\$(ls -A '$CNR_RUN/netns')\" ]" || fail "handles left: $(ls "$CNR_RUN/netns")"
+# no wait: rm answers once CNI DEL is over and the handle is gone
+[ -z "$(ls -A "$CNR_RUN/netns")" ] || fail "handles left when rm returned: $(ls "$CNR_RUN/netns")"
+grep -q " - nsfs .*$CNR_RUN/netns/" /proc/self/mountinfo && fail "a netns handle is still mounted"
 [ -z "$(ip -o link show master "$DEF" 2>/dev/null)" ] || fail "veths left on $DEF: $(ip -o link show master "$DEF")"
 leases=$(ls "$CNR_RUN/cni/ipam/bridge" "$CNR_RUN/cni/ipam/t1" 2>/dev/null | grep -c "^10\.")
 [ "$leases" = 0 ] || fail "$leases IPAM leases left"
 n=$(net_rules_of "10.$X.1.0/24" "10.$X.2.0/24" t1 | wc -l)
 [ "$n" = 0 ] || { net_rules_of "10.$X.1.0/24" "10.$X.2.0/24" t1 >&2; fail "$n iptables rules left"; }
-pass "rm: no handle, veth, lease or iptables rule left"
+pass "rm: no handle, veth, lease or iptables rule left the moment it returns"
+$C run --rm nettest true || fail "run --rm true"
+$C run --rm -p "$PORT:80" nettest true || fail "run --rm -p $PORT:80 true"
+grep -q "network operation is already running" "$CNR_LOG/containrd.log" &&
+	fail "a second detach of a container ran into the first: $(grep "already running" "$CNR_LOG/containrd.log")"
+pass "run --rm detaches its networks once (no EBUSY from a second detach)"
 $C network rm t1 >/dev/null || fail "network rm t1"
 ip link show "$T1BR" >/dev/null 2>&1 && fail "t1's bridge $T1BR is left"
+for ipt in iptables ip6tables; do
+	iso_rules $ipt | grep -q -- "$T1BR" && fail "$ipt: isolation rules of t1 ($T1BR) left after network rm"
+done
 [ ! -e "$CNR_RUN/cni/ipam/t1" ] || fail "t1's IPAM directory is left"
 $C network ls | grep -q " t1 " && fail "t1 still listed"
 pass "network rm removes the record, the bridge and the IPAM state"
@@ -152,6 +218,11 @@ kill -KILL "$CNR_MONITOR_PID" "$SUP"
 [ -n "$SHIM" ] && kill -KILL "$SHIM"
 sleep 0.5
 sqlite3 "$CNR_ROOT/containr.db" "DELETE FROM containers WHERE id = '$CID'" 2>/dev/null
+# a rule of a network that a crash kept from going: the next start drops it
+C1=$(iptables -w -t mangle -S FORWARD | grep -F -- "--comment \"containr isolation $CNR_RUN/cni\"" | sed 's/.*-j //')
+iptables -w -t mangle -A "$C1" -i cnr-gone$$ ! -o cnr-gone$$ -j "CNR-ISO2-${C1#CNR-ISO1-}" ||
+	fail "add a stale isolation rule"
+
 # the same state directories, a new containrd
 "$CONTAINRD" --config "$CNR_CONFIG" --root "$CNR_ROOT" --run-root "$CNR_RUN" --log-dir "$CNR_LOG" \
 	--helper-dir "$CNR_HELPER_DIR" --detach || fail "containrd did not start again"
@@ -164,3 +235,9 @@ leases=$(ls "$CNR_RUN/cni/ipam/bridge" 2>/dev/null | grep -c "^10\.")
 grep -q "network cleanup: container ${CID%"${CID#????????????}"} is gone" "$CNR_LOG/containrd.log" ||
 	fail "no cleanup logged"
 pass "start-up cleanup: CNI DEL and handle removal for a container that is gone"
+cnr_wait_for 15 sh -c "! iptables -w -t mangle -S '$C1' | grep -q cnr-gone$$" ||
+	fail "the stale isolation rule of cnr-gone$$ survived the restart"
+iso_rules iptables | grep -q -- "-o $DEF -j DROP" || fail "the default network's isolation rule is gone after the restart"
+[ "$(iptables -w -t mangle -S FORWARD | grep -c -F -- "--comment \"containr isolation $CNR_RUN/cni\"")" = 1 ] ||
+	fail "not exactly one jump to the isolation chain after the restart"
+pass "start-up: the isolation chains are rewritten from the networks (a crash's stale rule goes)"
