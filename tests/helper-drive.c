@@ -25,6 +25,9 @@
  *   mount UPPER:LOWER,...:ro|rw  MountSnapshot: expects one fd, a detached
  *                        overlay or bind ("f_type=overlay|bind ro=0|1 mode= owner="),
  *                        and both the helper's and the driver's mountinfo unchanged
+ *   mount-idmap UPPER:LOWER,...:ro|rw:OWNER  MountSnapshotIdmapped with a
+ *                        user namespace made by a child of uid OWNER (for
+ *                        0, mapping 0 100000 65536); the same checks
  *   netns                NetnsCreate: expects one fd, a network namespace
  *                        (NSFS_MAGIC, NS_GET_NSTYPE) other than ours, with
  *                        lo up inside it
@@ -724,6 +727,60 @@ parse_num(const char *s)
         return strtoull(s, NULL, s[0] == '0' && s[1] ? 8 : 10); /* modes written 01777 are octal */
 }
 
+/* A user namespace created by a child running as `owner` (its owner),
+ * mapping 0 100000 65536 when owner is 0 (we are root); the child has
+ * exited when this returns. */
+static int
+userns_of(uid_t owner)
+{
+        int ready[2], done[2], fd = -1;
+        char c, path[64];
+        pid_t pid;
+
+        if (pipe2(ready, O_CLOEXEC) < 0)
+                return -1;
+        if (pipe2(done, O_CLOEXEC) < 0) {
+                close(ready[0]);
+                close(ready[1]);
+                return -1;
+        }
+        pid = fork();
+        if (pid == 0) {
+                close(ready[0]);
+                close(done[1]);
+                if ((owner != 0 && (setresgid(owner, owner, owner) < 0 || setresuid(owner, owner, owner) < 0)) ||
+                    unshare(CLONE_NEWUSER) < 0)
+                        _exit(1);
+                (void)!write(ready[1], "r", 1);
+                (void)!read(done[0], &c, 1);
+                _exit(0);
+        }
+        close(ready[1]);
+        close(done[0]);
+        if (pid > 0 && read(ready[0], &c, 1) == 1) {
+                int ok = 1;
+                if (owner == 0) {
+                        static const char *const files[] = {"uid_map", "gid_map"};
+                        for (int i = 0; i < 2 && ok; i++) {
+                                int m;
+                                snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, files[i]);
+                                m = open(path, O_WRONLY | O_CLOEXEC);
+                                ok = m >= 0 && write(m, "0 100000 65536\n", 15) == 15;
+                                if (m >= 0)
+                                        close(m);
+                        }
+                }
+                snprintf(path, sizeof(path), "/proc/%d/ns/user", (int)pid);
+                if (ok)
+                        fd = open(path, O_RDONLY | O_CLOEXEC);
+        }
+        close(ready[0]);
+        close(done[1]);
+        if (pid > 0)
+                waitpid(pid, NULL, 0);
+        return fd;
+}
+
 /* Split s at `sep` into at most n fields (in place); returns the count. */
 static int
 split(char *s, char sep, char **f, int n)
@@ -800,13 +857,24 @@ snap_cmd(struct drive *d, const char *cmd, int argc, char **argv, int *i, bool r
                 return cmd_request(d, cmd, arg, &req, CNR__HELPER__FROM_HELPER__MSG_APPLIED, 0, 0, refuse);
         }
         {
-                /* mount UPPER:LOWER,LOWER...:ro|rw */
+                /* mount UPPER:LOWER,LOWER...:ro|rw, mount-idmap ...:OWNER */
                 Cnr__Helper__MountSnapshot m = CNR__HELPER__MOUNT_SNAPSHOT__INIT;
                 m.upper = f[0];
                 if (nf > 1 && f[1][0] != '\0')
                         m.n_lower = (size_t)split(f[1], ',', lowers, (int)CNR_ARRAY_LEN(lowers));
                 m.lower = lowers;
                 m.read_only = nf > 2 && strcmp(f[2], "ro") == 0;
+                if (strcmp(cmd, "mount-idmap") == 0) {
+                        send_fd = userns_of(nf > 3 ? (uid_t)strtoul(f[3], NULL, 10) : 0);
+                        if (send_fd < 0) {
+                                printf("error mount-idmap %s: make a user namespace: %s\n", arg, strerror(errno));
+                                return -1;
+                        }
+                        req.op_case = CNR__HELPER__TO_HELPER__OP_MOUNT_SNAPSHOT_IDMAPPED;
+                        req.mount_snapshot_idmapped = &m;
+                        return cmd_request(d, cmd, arg, &req, CNR__HELPER__FROM_HELPER__MSG_MOUNT_FD, 1,
+                                           SNAPSHOT_MOUNT, refuse);
+                }
                 req.op_case = CNR__HELPER__TO_HELPER__OP_MOUNT_SNAPSHOT;
                 req.mount_snapshot = &m;
                 return cmd_request(d, cmd, arg, &req, CNR__HELPER__FROM_HELPER__MSG_MOUNT_FD, 1, SNAPSHOT_MOUNT,
@@ -935,7 +1003,7 @@ run(struct drive *d, int argc, char **argv)
                         }
                         r = cmd_request(d, cmd, argv[i], &req, CNR__HELPER__FROM_HELPER__MSG_DONE, 0, 0, refuse);
                 } else if (strcmp(cmd, "create") == 0 || strcmp(cmd, "remove") == 0 || strcmp(cmd, "usage") == 0 ||
-                           strcmp(cmd, "apply") == 0 || strcmp(cmd, "mount") == 0) {
+                           strcmp(cmd, "apply") == 0 || strcmp(cmd, "mount") == 0 || strcmp(cmd, "mount-idmap") == 0) {
                         r = snap_cmd(d, cmd, argc, argv, &i, refuse);
                 } else if (strcmp(cmd, "list") == 0) {
                         Cnr__Helper__SnapList l = CNR__HELPER__SNAP_LIST__INIT;

@@ -184,6 +184,21 @@ has "$T/mountd.err" "overlay mode auto: " "mountd: logs its overlay path at star
 has "$T/mountd.out" "status mntns own" "mountd: runs in a mount namespace of its own"
 audit_has mountd '"lower":["1"],"read_only":false,"method":"fsconfig"' "mountd: auto builds a short overlay by fsconfig"
 
+# Idmapped layers (--userns): a user namespace of root's (as the monitor's
+# MakeUserns makes) is taken; one owned by another uid (as the supervisor
+# could make itself), or a mount without lower layers, is refused.
+drive mountd mountd-idmap 64991 --snapshot-root "$MROOT" "$HDIR/containr-mountd" \
+        mount-idmap 2:1:rw:0 mount-idmap :1,2:ro:0 '!mount-idmap' 2:1:rw:64999 '!mount-idmap' 1::rw:0
+rc_is mountd-idmap 0
+has "$T/mountd-idmap.out" "ok mount-idmap 2:1:rw:0 f_type=overlay ro=0" "mountd: an overlay of idmapped layers"
+has "$T/mountd-idmap.out" "ok mount-idmap :1,2:ro:0 f_type=overlay ro=1" "mountd: a read-only view of idmapped layers"
+has "$T/mountd-idmap.out" "error mount-idmap 2:1:rw:64999: EPERM: " "mountd: a user namespace not owned by root refused"
+has "$T/mountd-idmap.out" "error mount-idmap 1::rw:0: EINVAL: " "mountd: an idmapped mount without lower layers refused"
+audit_has mountd-idmap '"op":"mount_snapshot_idmapped","args":{"idmapped":true,"upper":"2","lower":["1"],"read_only":false,"method":"idmapped"},"decision":"allow"' \
+        "mountd: idmapped overlay audited"
+audit_has mountd-idmap '"op":"mount_snapshot_idmapped","args":{"idmapped":true},"decision":"deny","result":"error","errno":1' \
+        "mountd: foreign user namespace audited deny"
+
 # The legacy overlay path, forced as a 6.1 kernel takes it for long lists:
 # mount(2) in mountd's private namespace, cloned with open_tree.  The same
 # outside view (identity, capabilities, fds: the namespace adds none),

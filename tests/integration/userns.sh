@@ -135,6 +135,62 @@ for v in $vethw $vethp; do
 done
 pass "rm: no network namespace, no veth left"
 
+# ---- an image of two layers: each lower layer is idmapped ----
+cnr_busybox_rootfs_tar "$CNR_TMP/l1.tar" || fail "the busybox layer"
+python3 - "$CNR_TMP/two.tar" "$CNR_TMP/l1.tar" <<'PY' || fail "write the two-layer archive"
+import hashlib, io, json, platform, sys, tarfile
+out, l1 = sys.argv[1], open(sys.argv[2], "rb").read()
+buf = io.BytesIO()
+with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as t:
+    for name, uid, kind in (("opt", 0, tarfile.DIRTYPE), ("opt/app", 1000, tarfile.DIRTYPE),
+                            ("opt/app/data", 42, tarfile.REGTYPE)):
+        i = tarfile.TarInfo(name); i.type = kind; i.uid = i.gid = uid
+        i.mode = 0o755 if kind == tarfile.DIRTYPE else 0o644
+        i.size = 3 if kind == tarfile.REGTYPE else 0
+        t.addfile(i, io.BytesIO(b"42\n") if kind == tarfile.REGTYPE else None)
+l2 = buf.getvalue()
+d1, d2 = hashlib.sha256(l1).hexdigest(), hashlib.sha256(l2).hexdigest()
+arch = {"x86_64": "amd64", "aarch64": "arm64"}.get(platform.machine(), platform.machine())
+cfg = json.dumps({"architecture": arch, "os": "linux", "config": {},
+                  "rootfs": {"type": "layers", "diff_ids": ["sha256:" + d1, "sha256:" + d2]}}).encode()
+cname = "blobs/sha256/" + hashlib.sha256(cfg).hexdigest()
+def add(t, name, payload):
+    i = tarfile.TarInfo(name); i.size = len(payload); t.addfile(i, io.BytesIO(payload))
+with tarfile.open(out, "w") as t:
+    add(t, "blobs/sha256/" + d1, l1)
+    add(t, "blobs/sha256/" + d2, l2)
+    add(t, cname, cfg)
+    add(t, "manifest.json", json.dumps([{"Config": cname, "RepoTags": ["two:latest"],
+                                         "Layers": ["blobs/sha256/" + d1, "blobs/sha256/" + d2]}]).encode())
+PY
+"$C" load -i "$CNR_TMP/two.tar" >/dev/null || fail "load the two-layer image"
+"$C" run -d $N --userns auto --name two two sleep 60 >/dev/null || fail "run the two-layer image"
+pid=$(pid_of two)
+[ "$("$C" exec two busybox stat -c %u:%g /bin/busybox /opt/app /opt/app/data | tr '\n' ' ')" = "0:0 1000:1000 42:42 " ] ||
+	fail "two layers inside: $("$C" exec two busybox stat -c %u:%g /bin/busybox /opt/app /opt/app/data | tr '\n' ' ')"
+[ "$(stat -c %u:%g "/proc/$pid/root/opt/app" "/proc/$pid/root/opt/app/data" | tr '\n' ' ')" = "101000:101000 100042:100042 " ] ||
+	fail "two layers from the host: $(stat -c %u:%g "/proc/$pid/root/opt/app" "/proc/$pid/root/opt/app/data" | tr '\n' ' ')"
+grep mount_snapshot_idmapped "$CNR_LOG/mountd.audit.jsonl" | grep -q '"lower":\["[0-9]*","[0-9]*"\]' ||
+	fail "no idmapped overlay of two lower layers in mountd's audit"
+"$C" rm -f two >/dev/null || fail "rm two"
+pass "an image of two layers: both idmapped (ids 0, 1000, 42 inside; 100000, 101000, 100042 on the host)"
+
+# ---- a named network ----
+"$C" network create unsnet >/dev/null || fail "network create unsnet"
+"$C" run -d --userns auto --network unsnet --name n1 demo \
+	sh -c 'mkdir /www && echo hello-named >/www/index.html && exec busybox httpd -f -p 80 -h /www' >/dev/null ||
+	fail "run --userns auto --network unsnet"
+pid=$(pid_of n1)
+ip=$(nsenter --net=/proc/$pid/ns/net ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1)
+[ -n "$ip" ] || fail "n1 has no address on unsnet"
+cnr_wait_for 10 "$C" run --rm --userns auto --network unsnet demo busybox wget -q -O /dev/null "http://$ip/" ||
+	fail "a --userns container on unsnet cannot reach n1 at $ip"
+[ "$("$C" run --rm --userns auto --network unsnet demo busybox wget -q -O- "http://$ip/")" = hello-named ] ||
+	fail "unsnet: wrong content"
+"$C" rm -f n1 >/dev/null || fail "rm n1"
+cnr_wait_for 20 "$C" network rm unsnet || fail "network rm unsnet"
+pass "a named network under --userns: $ip reached from another --userns container"
+
 # ---- --network none and explicit maps ----
 "$C" run -d $N --userns auto --name uns1 demo sh -c 'echo made >/tmp/uns-made; sleep 60' >/dev/null ||
 	fail "run --userns auto --network none"
