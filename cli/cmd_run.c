@@ -181,6 +181,76 @@ opt_tmpfs(struct cnr_cli *cli, struct run_opts *o, const char *arg)
         return 0;
 }
 
+static bool
+perms_ok(const char *p)
+{
+        bool seen[3] = {false, false, false};
+
+        for (; *p; p++) {
+                const char *at = strchr("rwm", *p);
+                if (*p == '\0' || at == NULL || seen[at - "rwm"])
+                        return false;
+                seen[at - "rwm"] = true;
+        }
+        return seen[0] || seen[1] || seen[2];
+}
+
+/* --device HOST[:CONTAINER[:PERMS]], or HOST:PERMS (Docker's forms).  The
+ * host node is opened here, as the operator (O_PATH, links followed). */
+static int
+opt_device(struct cnr_cli *cli, struct run_opts *o, const char *arg)
+{
+        _cleanup_free_ char *copy = xstrdup(arg);
+        char *parts[4] = {NULL, NULL, NULL, NULL};
+        const char *dst, *perms = "rwm";
+        Cnr__Api__ContainerDevice *d;
+        struct stat st;
+        size_t n = 0;
+        int fd;
+
+        for (char *p = copy, *tok; n < 4 && (tok = strsep(&p, ":")) != NULL;)
+                parts[n++] = tok;
+        if (n > 3)
+                return cnr_cli_usage_error(cli, "--device `%s`: want HOST[:CONTAINER[:PERMS]]", arg);
+        dst = parts[0];
+        if (n == 2 && parts[1][0] != '/')
+                perms = parts[1];
+        else if (n >= 2)
+                dst = parts[1];
+        if (n == 3)
+                perms = parts[2];
+        if (parts[0][0] != '/' || dst[0] != '/')
+                return cnr_cli_usage_error(cli, "--device `%s`: both paths must be absolute", arg);
+        if (!perms_ok(perms))
+                return cnr_cli_usage_error(cli, "--device `%s`: permissions `%s` are not a subset of rwm", arg, perms);
+        fd = open(parts[0], O_PATH | O_CLOEXEC);
+        if (fd < 0 || fstat(fd, &st) < 0) {
+                cnr_cli_error("--device `%s`: %s", parts[0], strerror(errno));
+                if (fd >= 0)
+                        close(fd);
+                return CNR_EXIT_FAIL;
+        }
+        if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode)) {
+                close(fd);
+                cnr_cli_error("--device `%s`: not a character or block device", parts[0]);
+                return CNR_EXIT_FAIL;
+        }
+        fd = stage(o, fd);
+        if (fd < 0) {
+                cnr_cli_error("at most 16 bind mounts and devices");
+                return CNR_EXIT_FAIL;
+        }
+        d = xcalloc(1, sizeof(*d));
+        cnr__api__container_device__init(d);
+        d->path_on_host = keep(o, xstrdup(parts[0]));
+        d->path = keep(o, xstrdup(dst));
+        d->permissions = keep(o, xstrdup(perms));
+        d->fd = fd;
+        o->cfg.devices = xrealloc(o->cfg.devices, (o->cfg.n_devices + 1) * sizeof(*o->cfg.devices));
+        o->cfg.devices[o->cfg.n_devices++] = d;
+        return 0;
+}
+
 static int
 opt_env_file(struct run_opts *o, const char *path)
 {
@@ -252,6 +322,7 @@ enum {
         O_INIT,
         O_SYSCTL,
         O_USERNS,
+        O_DEVICE,
         O_HELP,
 };
 
@@ -287,6 +358,7 @@ static const struct option run_longopts[] = {
         {"init", no_argument, NULL, O_INIT},
         {"sysctl", required_argument, NULL, O_SYSCTL},
         {"userns", required_argument, NULL, O_USERNS},
+        {"device", required_argument, NULL, O_DEVICE},
         {"label", required_argument, NULL, 'l'},
         {"help", no_argument, NULL, O_HELP},
         {NULL, 0, NULL, 0},
@@ -483,6 +555,12 @@ parse_run(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **a
                 case O_USERNS:
                         cfg->userns = optarg;
                         break;
+                case O_DEVICE: {
+                        int r = opt_device(cli, o, optarg);
+                        if (r)
+                                return r;
+                        break;
+                }
                 case O_HELP:
                         cnr_cli_help(stdout, cli, cmd);
                         return -1;
@@ -521,6 +599,9 @@ run_opts_free(struct run_opts *o)
         for (size_t i = 0; i < o->cfg.n_ulimits; i++)
                 free(o->cfg.ulimits[i]);
         free(o->cfg.ulimits);
+        for (size_t i = 0; i < o->cfg.n_devices; i++)
+                free(o->cfg.devices[i]);
+        free(o->cfg.devices);
         free(o->cfg.env);
         free(o->cfg.entrypoint);
         free(o->cfg.publish);

@@ -41,6 +41,8 @@ static const struct cnr_cli_cmd commands[] = {
          "                           named volume (SRC a name) or anonymous (DST alone)\n"
          "      --mount type=bind|volume|tmpfs,source=S,target=T[,readonly]\n"
          "      --tmpfs DST[:size=N,mode=M]\n"
+         "      --device HOST[:CONTAINER][:PERMS]  A host device node (opened as you),\n"
+         "                           with PERMS (default rwm) in the device cgroup\n"
          "  -p, --publish [IP:]H:C[/udp]  Publish a port (CNI portmap)\n"
          "      --network NET        bridge (default), a named network, none, host\n"
          "  -m, --memory SIZE        Memory limit (OOM kill: exit 137, OOMKilled)\n"

@@ -83,8 +83,11 @@ sup_api_stage_fd(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, v
                 sup_client_error(c, f->reqid, E2BIG, "at most 16 bind sources per container");
                 return;
         }
-        if (fstat(f->fds[0], &sb) < 0 || !(S_ISDIR(sb.st_mode) || S_ISREG(sb.st_mode))) {
-                sup_client_error(c, f->reqid, EINVAL, "a bind source must be a directory or a regular file");
+        /* Devices are --device's only (ctr_create checks which is which). */
+        if (fstat(f->fds[0], &sb) < 0 ||
+            !(S_ISDIR(sb.st_mode) || S_ISREG(sb.st_mode) || S_ISCHR(sb.st_mode) || S_ISBLK(sb.st_mode))) {
+                sup_client_error(c, f->reqid, EINVAL,
+                                 "a bind source must be a directory or a regular file (a device: --device)");
                 return;
         }
         st->fds[st->n] = cnr_frame_take_fd(f, 0);
@@ -1047,6 +1050,12 @@ ctr_json(struct ctr *ct, bool full)
                                   "NoNewPrivileges", cfg->no_new_privileges, "Privileged", cfg->privileged,
                                   "RestartPolicy", cfg->restart[0] ? cfg->restart : "no", "Init", cfg->init_fd >= 0,
                                   "Ulimits", ul, "UsernsMode", cfg->userns[0] ? cfg->userns : "host"));
+                json_t *devs = json_array();
+                for (i = 0; i < cfg->n_devices; i++)
+                        json_array_append_new(devs, json_pack("{s:s,s:s,s:s}", "PathOnHost", cfg->devices[i]->path_on_host,
+                                                              "PathInContainer", cfg->devices[i]->path,
+                                                              "CgroupPermissions", cfg->devices[i]->permissions));
+                json_object_set_new(json_object_get(o, "HostConfig"), "Devices", devs);
         }
         (void)x;
         json_decref(ic);

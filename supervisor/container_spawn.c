@@ -63,6 +63,8 @@ spawn_free(struct spawn *sp)
         free(sp->fds);
         for (size_t i = 0; i < sp->nmounts; i++) {
                 free(sp->mounts[i]->destination);
+                if (sp->mounts[i]->device_access != protobuf_c_empty_string)
+                        free(sp->mounts[i]->device_access);
                 free(sp->mounts[i]);
         }
         free(sp->mounts);
@@ -491,6 +493,26 @@ spawn_mounts(struct spawn *sp)
                 m = new_mount(sp, dest, fcntl(c->bind_fds[cm->fd], F_DUPFD_CLOEXEC, 3));
                 m->bind = true;
                 m->read_only = cm->read_only;
+        }
+        /* --device: a bind of the host node; the shim reads its type and
+         * numbers from the fd for the cgroup's allow-list. */
+        for (size_t i = 0; i < cfg->n_devices; i++) {
+                const Cnr__Api__ContainerDevice *cd = cfg->devices[i];
+                _cleanup_free_ char *dest = ctr_clean_path(cd->path);
+                Cnr__Shim__Mount *m;
+
+                if (dest == NULL || cd->fd < 0 || (size_t)cd->fd >= c->nbind_fds || c->bind_fds[cd->fd] < 0) {
+                        cnr_errf(&err, dest ? ESTALE : EINVAL,
+                                 dest ? "device `%s`: its host node was held by the containrd that created the "
+                                        "container and is gone (containrd restarted): create the container again"
+                                      : "device `%s`: not a path below /",
+                                 cd->path);
+                        spawn_fail(sp, err);
+                        return;
+                }
+                m = new_mount(sp, dest, fcntl(c->bind_fds[cd->fd], F_DUPFD_CLOEXEC, 3));
+                m->bind = true;
+                m->device_access = xstrdup(cd->permissions);
         }
         if (cfg->init_fd >= 0) {
                 Cnr__Shim__Mount *m;

@@ -583,6 +583,14 @@ userns_prepare(struct sup *s, const Cnr__Api__ContainerConfig *cfg, char **mappe
         return cnr_errf(err, ENOSPC, "--userns auto: no free range of %u host ids left", CTR_USERNS_SIZE);
 }
 
+/* --device permissions: a non-empty subset of "rwm", each letter once. */
+static bool
+perms_ok(const char *p)
+{
+        return p[0] && strspn(p, "rwm") == strlen(p) && strlen(p) <= 3 && !(strchr(p, 'r') != strrchr(p, 'r')) &&
+               !(strchr(p, 'w') != strrchr(p, 'w')) && !(strchr(p, 'm') != strrchr(p, 'm'));
+}
+
 int
 ctr_create(struct sup *s, Cnr__Api__ContainerConfig *cfg, int *staged, size_t nstaged, struct ctr **out, ctr_done_fn cb,
            void *arg, struct cnr_err **err)
@@ -616,18 +624,49 @@ ctr_create(struct sup *s, Cnr__Api__ContainerConfig *cfg, int *staged, size_t ns
                 free(mapped);
                 return -1;
         }
-        for (size_t i = 0; i < cfg->n_mounts; i++)
-                if (strcmp(cfg->mounts[i]->type, "bind") == 0 &&
-                    (cfg->mounts[i]->fd < 0 || (size_t)cfg->mounts[i]->fd >= nstaged)) {
+        for (size_t i = 0; i < cfg->n_mounts; i++) {
+                struct stat st;
+                if (strcmp(cfg->mounts[i]->type, "bind") != 0)
+                        continue;
+                if (cfg->mounts[i]->fd < 0 || (size_t)cfg->mounts[i]->fd >= nstaged) {
                         cnr_image_free(img);
                         free(mapped);
                         return cnr_errf(err, EINVAL, "bind mount `%s`: no source fd was passed",
                                         cfg->mounts[i]->destination);
                 }
+                if (fstat(staged[cfg->mounts[i]->fd], &st) < 0 || !(S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
+                        cnr_image_free(img);
+                        free(mapped);
+                        return cnr_errf(err, EINVAL,
+                                        "bind mount `%s`: the source must be a directory or a regular file "
+                                        "(a device: --device)",
+                                        cfg->mounts[i]->destination);
+                }
+        }
         if (cfg->init_fd >= 0 && (size_t)cfg->init_fd >= nstaged) {
                 cnr_image_free(img);
                 free(mapped);
                 return cnr_errf(err, EINVAL, "--init: the init binary's fd was not passed");
+        }
+        for (size_t i = 0; i < cfg->n_devices; i++) {
+                const Cnr__Api__ContainerDevice *cd = cfg->devices[i];
+                _cleanup_free_ char *dest = ctr_clean_path(cd->path);
+                const char *why = NULL;
+                struct stat st;
+
+                if (cd->fd < 0 || (size_t)cd->fd >= nstaged)
+                        why = "no fd of the host node was passed";
+                else if (dest == NULL || strcmp(dest, "/") == 0)
+                        why = "the path in the container must be absolute";
+                else if (!perms_ok(cd->permissions))
+                        why = "the permissions must be a non-empty subset of rwm";
+                else if (fstat(staged[cd->fd], &st) < 0 || !(S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode)))
+                        why = "the host path is not a character or block device";
+                if (why) {
+                        cnr_image_free(img);
+                        free(mapped);
+                        return cnr_errf(err, EINVAL, "--device `%s`: %s", cd->path_on_host, why);
+                }
         }
         c = ctr_new(s);
         random_id(c->id);

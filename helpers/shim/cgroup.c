@@ -293,17 +293,40 @@ v2_enable(struct hier *h, const char *ctrl, struct cnr_err **err)
         return 0;
 }
 
+/* The allow-list: the default one, then a rule per --device (its node's
+ * type and numbers read from the bind's fd). */
+static int
+device_rules(const Cnr__Shim__ContainerSpec *s, const int *fds, struct shim_dev_rule **out, size_t *n,
+             struct cnr_err **err)
+{
+        struct shim_dev_rule *r = xcalloc(shim_devices_ndefault + s->n_mounts, sizeof(*r));
+        size_t k = shim_devices_ndefault;
+
+        memcpy(r, shim_devices_default, shim_devices_ndefault * sizeof(*r));
+        for (size_t i = 0; i < s->n_mounts; i++) {
+                const Cnr__Shim__Mount *m = s->mounts[i];
+                if (!m->device_access[0])
+                        continue;
+                if (shim_devices_rule_fd(fds[m->fd], m->device_access, m->destination, &r[k++], err) < 0) {
+                        free(r);
+                        return -1;
+                }
+        }
+        *out = r;
+        *n = k;
+        return 0;
+}
+
 /* v1 devices: deny everything, then allow what a container may use. */
 static int
-v1_devices(struct hier *h, struct cnr_err **err)
+v1_devices(struct hier *h, const struct shim_dev_rule *rules, size_t n, struct cnr_err **err)
 {
         char buf[48];
 
         if (write_file(h->dir, "devices.deny", "a", err) < 0)
                 return -1;
-        for (size_t i = 0; i < shim_devices_ndefault; i++)
-                if (write_file(h->dir, "devices.allow",
-                               shim_devices_rule_str(&shim_devices_default[i], buf, sizeof(buf)), err) < 0)
+        for (size_t i = 0; i < n; i++)
+                if (write_file(h->dir, "devices.allow", shim_devices_rule_str(&rules[i], buf, sizeof(buf)), err) < 0)
                         return -1;
         return 0;
 }
@@ -311,13 +334,14 @@ v1_devices(struct hier *h, struct cnr_err **err)
 /* v2 devices: the same list as an eBPF program on each cgroup2 directory,
  * loaded once (it persists as long as one of them is attached). */
 static int
-v2_devices(struct shim_cgroup *cg, struct cnr_err **err)
+v2_devices(struct shim_cgroup *cg, const struct shim_dev_rule *rules, size_t nrules, struct cnr_err **err)
 {
-        struct bpf_insn insns[SHIM_DEVICES_MAX_INSNS(16)];
+        size_t room = SHIM_DEVICES_MAX_INSNS(nrules);
+        _cleanup_free_ struct bpf_insn *insns = xcalloc(room, sizeof(*insns));
         _cleanup_close_ int prog = -1;
         int n;
 
-        n = shim_devices_prog(shim_devices_default, shim_devices_ndefault, insns, CNR_ARRAY_LEN(insns), err);
+        n = shim_devices_prog(rules, nrules, insns, room, err);
         if (n < 0 || (prog = shim_devices_load(insns, (size_t)n, err)) < 0)
                 return -1;
         for (size_t i = 0; i < cg->n; i++)
@@ -395,9 +419,13 @@ apply(struct shim_cgroup *cg, const Cnr__Shim__Resources *r, struct cnr_err **er
 }
 
 int
-shim_cgroup_create(const char *rel, const Cnr__Shim__Resources *r, struct shim_cgroup **out, struct cnr_err **err)
+shim_cgroup_create(const Cnr__Shim__ContainerSpec *s, const int *fds, struct shim_cgroup **out, struct cnr_err **err)
 {
         struct shim_cgroup *cg = xcalloc(1, sizeof(*cg));
+        const char *rel = s->cgroup_path;
+        const Cnr__Shim__Resources *r = s->resources;
+        _cleanup_free_ struct shim_dev_rule *rules = NULL;
+        size_t nrules = 0;
         bool v1dev = false, v2 = false;
 
         if (!shim_cgroup_path_ok(rel)) {
@@ -405,19 +433,19 @@ shim_cgroup_create(const char *rel, const Cnr__Shim__Resources *r, struct shim_c
                 return cnr_errf(err, EINVAL, "cgroup path `%s` refused", rel);
         }
         cg->rel = xstrdup(rel);
-        if (discover(cg, err) < 0)
+        if (device_rules(s, fds, &rules, &nrules, err) < 0 || discover(cg, err) < 0)
                 goto fail;
         for (size_t i = 0; i < cg->n; i++) {
                 if (make_dir(&cg->h[i], rel, err) < 0)
                         goto fail;
                 if (!cg->h[i].v2 && has_ctrl(&cg->h[i], "devices")) {
-                        if (v1_devices(&cg->h[i], err) < 0)
+                        if (v1_devices(&cg->h[i], rules, nrules, err) < 0)
                                 goto fail;
                         v1dev = true;
                 }
                 v2 |= cg->h[i].v2;
         }
-        if (v2 && v2_devices(cg, err) < 0) {
+        if (v2 && v2_devices(cg, rules, nrules, err) < 0) {
                 if (!v1dev)
                         goto fail;
                 log_warn("%s (the v1 device list applies)", cnr_err_str(*err));

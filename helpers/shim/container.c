@@ -575,7 +575,7 @@ shim_container_create(struct shim_container *c, struct cnr_err **err)
                 return cnr_errf(err, errno, "open the shim's cwd");
         if (!s->namespaces || s->namespaces->net == CNR__SHIM__NAMESPACES__NET__NET_NEW)
                 flags |= CLONE_NEWNET;
-        if (s->cgroup_path[0] && shim_cgroup_create(s->cgroup_path, s->resources, &c->cg, err) < 0)
+        if (s->cgroup_path[0] && shim_cgroup_create(s, c->fds, &c->cg, err) < 0)
                 return -1;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return cnr_errf(err, errno, "socketpair");

@@ -31,7 +31,9 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 #include "common/util.h"
@@ -52,6 +54,39 @@ const struct shim_dev_rule shim_devices_default[] = {
         {'c', 10, 200, SHIM_DEV_RWM},           /* /dev/net/tun */
 };
 const size_t shim_devices_ndefault = CNR_ARRAY_LEN(shim_devices_default);
+
+int
+shim_devices_access(const char *s)
+{
+        int bits = 0;
+
+        for (; *s; s++) {
+                int b = *s == 'r' ? SHIM_DEV_READ : *s == 'w' ? SHIM_DEV_WRITE : *s == 'm' ? SHIM_DEV_MKNOD : 0;
+                if (b == 0 || (bits & b))
+                        return -1;
+                bits |= b;
+        }
+        return bits ? bits : -1;
+}
+
+int
+shim_devices_rule_fd(int fd, const char *access, const char *what, struct shim_dev_rule *out, struct cnr_err **err)
+{
+        int acc = shim_devices_access(access);
+        struct stat st;
+
+        if (acc < 0)
+                return cnr_errf(err, EINVAL, "device `%s`: access `%s` is not a subset of rwm", what, access);
+        if (fstat(fd, &st) < 0)
+                return cnr_errf(err, errno, "device `%s`", what);
+        if (!S_ISCHR(st.st_mode) && !S_ISBLK(st.st_mode))
+                return cnr_errf(err, EINVAL, "device `%s`: the host path is not a character or block device", what);
+        out->type = S_ISCHR(st.st_mode) ? 'c' : 'b';
+        out->major = (int32_t)major(st.st_rdev);
+        out->minor = (int32_t)minor(st.st_rdev);
+        out->access = (unsigned)acc;
+        return 0;
+}
 
 const char *
 shim_devices_rule_str(const struct shim_dev_rule *r, char *buf, size_t len)

@@ -46,6 +46,14 @@ struct shim_dev_rule {
 extern const struct shim_dev_rule shim_devices_default[];
 extern const size_t shim_devices_ndefault;
 
+/* A non-empty subset of "rwm" as SHIM_DEV_* bits; -1 for anything else. */
+int shim_devices_access(const char *s);
+
+/* The rule for a --device: type and major:minor of the node fd refers to
+ * (fstat; a character or block device, else EINVAL naming `what`). */
+int shim_devices_rule_fd(int fd, const char *access, const char *what, struct shim_dev_rule *out,
+                         struct cnr_err **err);
+
 /* "c 1:3 rwm", "b *:* m" (the v1 devices.allow syntax); buf >= 32 bytes. */
 const char *shim_devices_rule_str(const struct shim_dev_rule *r, char *buf, size_t len);
 

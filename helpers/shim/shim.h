@@ -41,9 +41,10 @@ bool shim_id_ok(const char *id);
 
 /* ---- cgroup.c ---------------------------------------------------------- */
 struct shim_cgroup;
-/* Create the container's cgroup (`rel` under the shim's own cgroup in
- * every hierarchy) and apply the limits. */
-int shim_cgroup_create(const char *rel, const Cnr__Shim__Resources *r, struct shim_cgroup **out,
+/* Create the container's cgroup (s->cgroup_path under the shim's own
+ * cgroup in every hierarchy), apply the limits and the device allow-list
+ * (the default one plus the spec's --device binds, read from their fds). */
+int shim_cgroup_create(const Cnr__Shim__ContainerSpec *s, const int *fds, struct shim_cgroup **out,
                        struct cnr_err **err);
 int shim_cgroup_join(struct shim_cgroup *cg, pid_t pid, struct cnr_err **err);
 /* Number of OOM kills recorded in the container's memory cgroup. */

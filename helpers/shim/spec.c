@@ -9,6 +9,7 @@
 
 #include "common/idmap.h"
 #include "common/util.h"
+#include "helpers/shim/devices.h"
 #include "helpers/shim/shim.h"
 
 #define B(c) (1ULL << (c))
@@ -269,6 +270,10 @@ shim_spec_validate(Cnr__Shim__ContainerSpec *s, const char *id, struct cnr_err *
                 if (used & (1ULL << s->mounts[i]->fd))
                         return cnr_errf(err, EINVAL, "mount `%s`: fd %u used twice", d, s->mounts[i]->fd);
                 used |= 1ULL << s->mounts[i]->fd;
+                if (s->mounts[i]->device_access[0] &&
+                    (!s->mounts[i]->bind || shim_devices_access(s->mounts[i]->device_access) < 0))
+                        return cnr_errf(err, EINVAL, "device `%s`: access `%s` refused (a bind with a subset of rwm)",
+                                        d, s->mounts[i]->device_access);
         }
         if (s->namespaces) {
                 Cnr__Shim__Namespaces *ns = s->namespaces;

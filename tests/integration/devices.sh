@@ -136,3 +136,46 @@ case $dev in *"$CG"*) fail "pure v2: the init is in a v1 devices cgroup of its o
 check_container "pure v2"
 "$DRIVE" shutdown "$D" >/dev/null || fail shutdown
 pass "pure v2 (the v1 hierarchies unmounted in the shim's mount namespace): no v1 device list, the program alone refuses the disk node"
+
+# ---- --device through containr run ---------------------------------------
+
+. "$top_srcdir/tests/images.sh"
+cnr_need_busybox
+cnr_start
+trap 'for _c in $("$CONTAINR" ps -aq 2>/dev/null); do "$CONTAINR" rm -f "$_c" >/dev/null 2>&1; done; cnr_stop; cleanup' EXIT
+cnr_busybox_image demo >/dev/null || fail "import the busybox image"
+C="$CONTAINR run --rm --network none"
+
+# /dev/kmsg (char 1:11) opened for writing: nothing is written, and the
+# open needs no capability, so the device cgroup alone decides.
+x=$($C demo sh -c 'mknod /tmp/k c 1 11 && exec 3>/tmp/k && echo open-ok' 2>&1)
+echo "$x" | grep -q 'Operation not permitted' || fail "char 1:11 opened without --device: $x"
+x=$($C --device /dev/kmsg:/dev/hostkmsg:w demo sh -c 'exec 3>/dev/hostkmsg && echo open-ok' 2>&1)
+[ "$x" = open-ok ] || fail "--device /dev/kmsg:/dev/hostkmsg:w: $x"
+x=$($C --device /dev/kmsg:r demo sh -c 'ls -l /dev/kmsg; exec 3>/dev/kmsg && echo open-ok' 2>&1)
+echo "$x" | grep -q '^c.* 1, *11 .*/dev/kmsg$' || fail "--device /dev/kmsg:r: no node at /dev/kmsg: $x"
+echo "$x" | grep -q 'Operation not permitted' || fail "--device /dev/kmsg:r let the container write: $x"
+pass "--device HOST[:CONTAINER][:PERMS]: the host node appears at CONTAINER and opens as PERMS allow (char 1:11 refused without it, writable with w, not with r)"
+
+id=$("$CONTAINR" run -d --network none --device /dev/kmsg:/dev/k:w demo sleep 100) || fail "run -d --device: $id"
+pid=$("$CONTAINR" inspect "$id" | jq -r '.[0].State.Pid')
+path=$(awk -F: '$1 == 0 {print $3}' /proc/$pid/cgroup)
+q=$("$DEVCG" query "$V2$path") || fail "query: $q"
+[ "$(echo "$q" | head -1)" = "attached 1" ] || fail "containr run: programs on $V2$path: $q"
+dev=$(awk -F: '$2 == "devices" {print $3}' /proc/$pid/cgroup)
+grep -qx 'c 1:11 w' "/sys/fs/cgroup/devices$dev/devices.list" 2>/dev/null || [ ! -d /sys/fs/cgroup/devices ] ||
+	fail "v1 devices.list of $dev: $(cat "/sys/fs/cgroup/devices$dev/devices.list")"
+[ "$("$CONTAINR" inspect "$id" | jq -c '.[0].HostConfig.Devices')" = \
+	'[{"PathOnHost":"/dev/kmsg","PathInContainer":"/dev/k","CgroupPermissions":"w"}]' ] ||
+	fail "inspect Devices: $("$CONTAINR" inspect "$id" | jq -c '.[0].HostConfig.Devices')"
+"$CONTAINR" rm -f "$id" >/dev/null || fail "rm -f"
+pass "containr run: the device program on the container's cgroup2 directory, c 1:11 w in the v1 list, inspect HostConfig.Devices"
+
+for bad in /etc/passwd relative/path /dev/null:/x:rwx /dev/null:/a:/b:rwm; do
+	x=$("$CONTAINR" create --network none --device "$bad" demo true 2>&1) && fail "--device $bad accepted: $x"
+done
+x=$("$CONTAINR" create --network none --device /etc/passwd demo true 2>&1)
+echo "$x" | grep -q 'not a character or block device' || fail "--device /etc/passwd: $x"
+x=$("$CONTAINR" create --network none -v /dev/kmsg:/dev/kmsg demo true 2>&1) && fail "-v of a device accepted: $x"
+echo "$x" | grep -q -- '--device' || fail "-v /dev/kmsg: $x"
+pass "--device refuses a regular file, a relative path, bad permissions and extra fields; -v refuses a device node"
