@@ -10,6 +10,8 @@
  *                          INSNS" per program (xlated instruction count)
  *   devcg open PATH...     open each read-only; prints "PATH ok" or
  *                          "PATH ERRNAME"
+ *   devcg badload          load a program the verifier refuses (a loop):
+ *                          prints the error, as the shim would report it
  *   devcg pty              new session; opens /dev/ptmx, its /dev/pts/N
  *                          slave (which becomes the controlling terminal)
  *                          and /dev/tty: "ptmx ok", "pts ok", "tty ok" or
@@ -136,6 +138,24 @@ cmd_query(const char *dir)
         return 0;
 }
 
+static int
+cmd_badload(void)
+{
+        const struct bpf_insn loop[] = {
+                {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 1},
+                {.code = BPF_JMP | BPF_JA, .off = -2},
+        };
+        struct cnr_err *err = NULL;
+        int fd = shim_devices_load(loop, CNR_ARRAY_LEN(loop), &err);
+
+        if (fd >= 0) {
+                close(fd);
+                printf("loaded\n");
+                return 0;
+        }
+        return fail(err);
+}
+
 static void
 try_open(const char *label, const char *path, int flags)
 {
@@ -188,6 +208,8 @@ main(int argc, char **argv)
         }
         if (argc == 2 && strcmp(argv[1], "pty") == 0)
                 return cmd_pty();
-        fprintf(stderr, "usage: devcg attach|query CGDIR | open PATH... | pty\n");
+        if (argc == 2 && strcmp(argv[1], "badload") == 0)
+                return cmd_badload();
+        fprintf(stderr, "usage: devcg attach|query CGDIR | open PATH... | pty | badload\n");
         return 2;
 }

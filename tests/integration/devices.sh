@@ -4,7 +4,9 @@
 # the program attached (tests/devcg), the program on a real container's
 # cgroup2 directory, and a container on a host that shows the shim only
 # its cgroup2 mount (pure v2: the program is then the only device
-# control).  Each check prints "ok: ..."; the first failure ends the suite.
+# control), a refused program's error (the verifier's log), and
+# `containr run --device` end to end.  Each check prints "ok: ..."; the
+# first failure ends the suite.
 . "$top_srcdir/tests/lib.sh"
 cnr_need_root
 
@@ -48,7 +50,15 @@ chmod 1777 "$ROOTFS/tmp"
 # Denied nodes of our own making: a disk (block 8:0) and /dev/mem (char 1:1).
 mknod "$T/sda" b 8 0 && mknod "$T/mem" c 1 1 || fail "mknod outside any filter"
 out=$("$DEVCG" open "$T/sda" "$T/mem")
-echo "$out" | grep -q EPERM && fail "control: the nodes are refused with EPERM outside the filter: $out"
+if echo "$out" | grep -q EPERM; then
+	echo "SKIP: $0: this test's own cgroup already refuses block 8:0 or char 1:1 ($out), so a refusal would prove nothing"
+	exit 77
+fi
+
+x=$("$DEVCG" badload)
+echo "$x" | head -1 | grep -q '^error: EINVAL: cgroup v2 device filter: BPF_PROG_LOAD (verifier log: ' &&
+	echo "$x" | grep -q 'loop\|back-edge' || fail "a refused program's error: $x"
+pass "a program the verifier refuses: the error carries the verifier's log"
 
 mkdir "$V2/$CG" || fail "mkdir $V2/$CG"
 x=$("$DEVCG" attach "$V2/$CG") || fail "attach: $x"
