@@ -22,13 +22,11 @@
 static int
 net_create(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv)
 {
-        static const struct option opts[] = {{"subnet", required_argument, NULL, 's'},
-                                             {"gateway", required_argument, NULL, 'g'},
-                                             {"label", required_argument, NULL, 'l'},
-                                             {"opt", required_argument, NULL, 'o'},
-                                             {"driver", required_argument, NULL, 'd'},
-                                             {"help", no_argument, NULL, 'h'},
-                                             {NULL, 0, NULL, 0}};
+        static const struct option opts[] = {
+                {"subnet", required_argument, NULL, 's'}, {"gateway", required_argument, NULL, 'g'},
+                {"ipv6", no_argument, NULL, '6'},         {"label", required_argument, NULL, 'l'},
+                {"opt", required_argument, NULL, 'o'},    {"driver", required_argument, NULL, 'd'},
+                {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
         Cnr__Api__Request req = CNR__API__REQUEST__INIT;
         Cnr__Api__NetworkCreate nc = CNR__API__NETWORK_CREATE__INIT;
         Cnr__Api__Reply *rep = NULL;
@@ -38,13 +36,25 @@ net_create(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **
 
         nc.subnet = "";
         nc.gateway = "";
+        nc.subnet6 = "";
+        nc.gateway6 = "";
         while ((o = cnr_cli_getopt(cli, argc, argv, ":d:l:o:h", opts)) != -1) {
+                /* --subnet and --gateway once per family: an IPv6 one has a colon */
+                bool v6 = optarg && strchr(optarg, ':');
+
                 switch (o) {
                 case 's':
-                        nc.subnet = optarg;
+                case 'g': {
+                        char **slot = o == 's' ? (v6 ? &nc.subnet6 : &nc.subnet) : (v6 ? &nc.gateway6 : &nc.gateway);
+
+                        if ((*slot)[0])
+                                return cnr_cli_usage_error(cli, "--%s: one IPv4 and one IPv6 at most",
+                                                           o == 's' ? "subnet" : "gateway");
+                        *slot = optarg;
                         break;
-                case 'g':
-                        nc.gateway = optarg;
+                }
+                case '6':
+                        nc.ipv6 = true;
                         break;
                 case 'l':
                         labels = xrealloc(labels, (nl + 1) * sizeof(char *));
@@ -268,8 +278,10 @@ net_disconnect_cmd(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc,
 
 const struct cnr_cli_cmd cnr_cmd_network[] = {
         {"create", net_create, "Create a bridge network", "[OPTIONS] NAME",
-         "  --subnet CIDR         IPv4 subnet (default: the next free one of networks.pool)\n"
-         "  --gateway IP          The bridge's address (default: the subnet's first)\n"
+         "  --subnet CIDR         IPv4 subnet (default: the next free one of networks.pool);\n"
+         "                        once more with an IPv6 prefix for dual stack (implies --ipv6)\n"
+         "  --gateway IP          The bridge's address (default: the subnet's first); once per family\n"
+         "      --ipv6            Dual stack: an IPv6 subnet too (default: a random fdXX:XXXX:XXXX::/64)\n"
          "  -l, --label K=V       A label (repeatable)\n"
          "  -o, --opt mtu=N|bridge=cnr-NAME  Bridge options (repeatable)\n"
          "  -d, --driver bridge   The only driver\n"

@@ -69,7 +69,8 @@ pending_fail(struct pending *p, struct cnr_err *err)
 /* ---- create ---- */
 
 static void
-on_created(struct sup *s, const char *id, const char *subnet, const char *gateway, struct cnr_err *err, void *arg)
+on_created(struct sup *s, const char *id, const char *subnet, const char *gateway, const char *subnet6,
+           struct cnr_err *err, void *arg)
 {
         struct pending *p = arg;
         struct sup_client *c = sup_client_find(p->s, p->client);
@@ -83,11 +84,14 @@ on_created(struct sup *s, const char *id, const char *subnet, const char *gatewa
                 r.name = (char *)json_string_value(json_object_get(p->args, "name"));
                 r.subnet = (char *)subnet;
                 r.gateway = (char *)gateway;
+                r.subnet6 = (char *)(subnet6 ? subnet6 : "");
                 env.msg_case = CNR__API__REPLY__MSG_NETWORK_CREATE;
                 env.network_create = &r;
                 sup_client_reply(c, &env, p->reqid, NULL, 0);
                 json_object_set_new(p->args, "id", json_string(id));
                 json_object_set_new(p->args, "subnet", json_string(subnet));
+                if (subnet6 && subnet6[0])
+                        json_object_set_new(p->args, "subnet6", json_string(subnet6));
                 sup_client_audit(c, p->op, p->reqid, json_incref(p->args), 0, NULL, p->t0);
         }
         pending_free(p);
@@ -101,6 +105,9 @@ sup_api_network_create(struct cnr_peer *peer, struct cnr_frame *f, ProtobufCMess
         struct sup_net_create req = {.name = q->name,
                                      .subnet = q->subnet,
                                      .gateway = q->gateway,
+                                     .ipv6 = q->ipv6,
+                                     .subnet6 = q->subnet6,
+                                     .gateway6 = q->gateway6,
                                      .labels = q->labels,
                                      .nlabels = q->n_labels,
                                      .options = q->options,

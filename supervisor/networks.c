@@ -66,6 +66,9 @@ static const char *const schema[] = {
         " result TEXT NOT NULL DEFAULT '',"
         " created INTEGER NOT NULL,"
         " PRIMARY KEY (container_id, network_id))",
+        /* dual stack: an IPv6 subnet and gateway, "" for IPv4 only */
+        "ALTER TABLE networks ADD COLUMN subnet6 TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE networks ADD COLUMN gateway6 TEXT NOT NULL DEFAULT ''",
 };
 
 struct detach_op;
@@ -96,6 +99,8 @@ nets_net_free(struct net *n)
         free(n->driver);
         free(n->subnet);
         free(n->gateway);
+        free(n->subnet6);
+        free(n->gateway6);
         free(n->bridge);
         free(n->options);
         free(n->labels);
@@ -199,8 +204,9 @@ nets_col(sqlite3_stmt *st, int i)
         return xstrdup(t ? (const char *)t : "");
 }
 
-#define NET_COLS "id, name, driver, subnet, gateway, bridge, options, labels, created"
-#define NET_COLS_N "n.id, n.name, n.driver, n.subnet, n.gateway, n.bridge, n.options, n.labels, n.created"
+#define NET_COLS "id, name, driver, subnet, gateway, bridge, options, labels, created, subnet6, gateway6"
+#define NET_COLS_N                                                                                                     \
+        "n.id, n.name, n.driver, n.subnet, n.gateway, n.bridge, n.options, n.labels, n.created, n.subnet6, n.gateway6"
 
 static struct net *
 nets_row(sqlite3_stmt *st)
@@ -216,6 +222,8 @@ nets_row(sqlite3_stmt *st)
         n->options = nets_col(st, 6);
         n->labels = nets_col(st, 7);
         n->created = sqlite3_column_int64(st, 8);
+        n->subnet6 = nets_col(st, 9);
+        n->gateway6 = nets_col(st, 10);
         return n;
 }
 
@@ -276,8 +284,8 @@ nets_insert(const struct net *n, struct cnr_err **err)
 {
         _cleanup_stmt_ sqlite3_stmt *st = NULL;
 
-        if (cnr_db_prepare(N.s->db, "INSERT INTO networks (" NET_COLS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)", &st,
-                           err) < 0)
+        if (cnr_db_prepare(N.s->db, "INSERT INTO networks (" NET_COLS ") VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+                           &st, err) < 0)
                 return -1;
         sqlite3_bind_text(st, 1, n->id, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 2, n->name, -1, SQLITE_STATIC);
@@ -288,6 +296,8 @@ nets_insert(const struct net *n, struct cnr_err **err)
         sqlite3_bind_text(st, 7, n->options, -1, SQLITE_STATIC);
         sqlite3_bind_text(st, 8, n->labels, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 9, n->created);
+        sqlite3_bind_text(st, 10, n->subnet6 ? n->subnet6 : "", -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 11, n->gateway6 ? n->gateway6 : "", -1, SQLITE_STATIC);
         if (sqlite3_step(st) != SQLITE_DONE)
                 return cnr_db_err(N.s->db, err, "insert network");
         return 0;
@@ -357,6 +367,8 @@ nets_atts(const char *cid, struct att **out, size_t *n, struct cnr_err **err)
                 nn->options = nets_col(st, 11);
                 nn->labels = nets_col(st, 12);
                 nn->created = sqlite3_column_int64(st, 13);
+                nn->subnet6 = nets_col(st, 14);
+                nn->gateway6 = nets_col(st, 15);
                 a->net = nn;
         }
         if (r != SQLITE_DONE)
@@ -428,11 +440,17 @@ char *
 nets_conflist(const struct net *n)
 {
         json_t *opts = json_loads(n->options, 0, NULL);
-        json_t *bridge, *ipam, *c;
+        json_t *bridge, *ipam, *c, *ranges, *routes;
         char *s;
 
-        ipam = json_pack("{s:s, s:[[{s:s, s:s}]], s:[{s:s}]}", "type", "host-local", "ranges", "subnet", n->subnet,
-                         "gateway", n->gateway, "routes", "dst", "0.0.0.0/0");
+        /* one range set per family: host-local gives an address of each */
+        ranges = json_pack("[[{s:s, s:s}]]", "subnet", n->subnet, "gateway", n->gateway);
+        routes = json_pack("[{s:s}]", "dst", "0.0.0.0/0");
+        if (n->subnet6 && n->subnet6[0]) {
+                json_array_append_new(ranges, json_pack("[{s:s, s:s}]", "subnet", n->subnet6, "gateway", n->gateway6));
+                json_array_append_new(routes, json_pack("{s:s}", "dst", "::/0"));
+        }
+        ipam = json_pack("{s:s, s:o, s:o}", "type", "host-local", "ranges", ranges, "routes", routes);
         bridge = json_pack("{s:s, s:s, s:b, s:b, s:b, s:o}", "type", "bridge", "bridge", n->bridge, "isGateway", 1,
                            "ipMasq", 1, "hairpinMode", 1, "ipam", ipam);
         if (json_is_object(opts) && json_is_integer(json_object_get(opts, "mtu")))

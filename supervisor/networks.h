@@ -113,15 +113,18 @@ int sup_port_map_parse(const char *s, struct sup_port_map *out, char *ipbuf, siz
 
 struct sup_net_create {
         const char *name;
-        const char *subnet;  /* NULL/"" = from the pool */
-        const char *gateway; /* NULL/"" = the subnet's first address */
-        char *const *labels; /* "K=V" */
+        const char *subnet;   /* NULL/"" = from the pool */
+        const char *gateway;  /* NULL/"" = the subnet's first address */
+        bool ipv6;            /* dual stack (implied by subnet6) */
+        const char *subnet6;  /* NULL/"" with ipv6: a random ULA /64 (fdXX:XXXX:XXXX::/64) */
+        const char *gateway6; /* NULL/"" = the subnet's ::1 */
+        char *const *labels;  /* "K=V" */
         size_t nlabels;
         char *const *options; /* "mtu=N", "bridge=cnr-NAME" */
         size_t noptions;
 };
 typedef void (*sup_net_create_cb)(struct sup *s, const char *id, const char *subnet, const char *gateway,
-                                  struct cnr_err *err, void *arg);
+                                  const char *subnet6, struct cnr_err *err, void *arg);
 int sup_network_create(struct sup *s, const struct sup_net_create *req, sup_net_create_cb cb, void *arg,
                        struct cnr_err **err);
 /* Refused (EBUSY) while containers are attached; removes the bridge and

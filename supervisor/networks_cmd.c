@@ -94,6 +94,8 @@ random_hex(char *out, size_t bytes)
 
 struct create_op {
         char *name, *subnet, *gateway, *options, *labels, *bridge;
+        bool ipv6;
+        char *subnet6, *gateway6;
         sup_net_create_cb cb;
         void *arg;
 };
@@ -104,19 +106,83 @@ create_op_free(struct create_op *o)
         free(o->name);
         free(o->subnet);
         free(o->gateway);
+        free(o->subnet6);
+        free(o->gateway6);
         free(o->options);
         free(o->labels);
         free(o->bridge);
         free(o);
 }
 
+/* The IPv6 half of a dual-stack network: the subnet given (a prefix of
+ * /48 to /120, host bits zero) or a random unique local /64 (RFC 4193),
+ * overlapping neither another network's nor a route of the host; the
+ * gateway given (inside, not the subnet's own address) or its ::1. */
 static int
-do_create(struct create_op *o, struct cnr_cidr4 *routes, size_t nroutes, struct net **out, struct cnr_err **err)
+pick_subnet6(struct create_op *o, struct net **all, size_t nall, struct cnr_cidr6 *routes6, size_t nroutes6, char *sbuf,
+             size_t slen, char *gbuf, size_t glen, struct cnr_err **err)
+{
+        struct cnr_cidr6 sub, other;
+        uint8_t g[16];
+
+        if (o->subnet6) {
+                if (cnr_cidr6_parse(o->subnet6, true, &sub) < 0 || sub.len < 48 || sub.len > 120)
+                        return cnr_errf(err, EINVAL,
+                                        "subnet `%s`: not an IPv6 prefix /48 to /120 with its host bits zero",
+                                        o->subnet6);
+        } else {
+                for (int tries = 0;; tries++) {
+                        bool clash = false;
+
+                        memset(&sub, 0, sizeof(sub));
+                        sub.addr[0] = 0xfd;
+                        if (getrandom(sub.addr + 1, 5, 0) != 5)
+                                abort();
+                        sub.len = 64;
+                        for (size_t i = 0; i < nroutes6 && !clash; i++)
+                                clash = cnr_cidr6_overlap(&sub, &routes6[i]);
+                        for (size_t i = 0; i < nall && !clash; i++)
+                                clash = cnr_cidr6_parse(all[i]->subnet6, false, &other) == 0 &&
+                                        cnr_cidr6_overlap(&sub, &other);
+                        if (!clash)
+                                break;
+                        if (tries > 16)
+                                return cnr_errf(err, ENOSPC, "no free unique local IPv6 /64 found: give --subnet");
+                }
+        }
+        cnr_cidr6_format(&sub, sbuf, slen);
+        for (size_t i = 0; i < nall; i++)
+                if (cnr_cidr6_parse(all[i]->subnet6, false, &other) == 0 && cnr_cidr6_overlap(&sub, &other))
+                        return cnr_errf(err, EEXIST, "subnet %s overlaps network `%s` (%s)", sbuf, all[i]->name,
+                                        all[i]->subnet6);
+        for (size_t i = 0; i < nroutes6; i++)
+                if (cnr_cidr6_overlap(&sub, &routes6[i])) {
+                        char rbuf[64];
+                        return cnr_errf(err, EEXIST, "subnet %s overlaps %s, routed on the host", sbuf,
+                                        cnr_cidr6_format(&routes6[i], rbuf, sizeof(rbuf)));
+                }
+        if (o->gateway6) {
+                if (inet_pton(AF_INET6, o->gateway6, g) != 1)
+                        return cnr_errf(err, EINVAL, "gateway `%s`: not an IPv6 address", o->gateway6);
+                if (!cnr_cidr6_contains(&sub, g) || memcmp(g, sub.addr, 16) == 0)
+                        return cnr_errf(err, EINVAL, "gateway %s is not a host address of %s", o->gateway6, sbuf);
+        } else {
+                memcpy(g, sub.addr, 16);
+                g[15] |= 1;
+        }
+        if (inet_ntop(AF_INET6, g, gbuf, (socklen_t)glen) == NULL)
+                return cnr_errf(err, EINVAL, "gateway of %s: cannot format it", sbuf);
+        return 0;
+}
+
+static int
+do_create(struct create_op *o, struct cnr_cidr4 *routes, size_t nroutes, struct cnr_cidr6 *routes6, size_t nroutes6,
+          struct net **out, struct cnr_err **err)
 {
         struct net **all = NULL, n = {0};
         struct cnr_cidr4 sub, *taken = NULL;
         size_t nall = 0, ntaken, which;
-        char id[65], sbuf[32], gbuf[INET_ADDRSTRLEN];
+        char id[65], sbuf[32], gbuf[INET_ADDRSTRLEN], s6buf[64], g6buf[INET6_ADDRSTRLEN];
         int rc = -1;
 
         if (nets_all(&all, &nall, err) < 0)
@@ -165,12 +231,18 @@ do_create(struct create_op *o, struct cnr_cidr4 *routes, size_t nroutes, struct 
         } else {
                 cnr_ip4_format(sub.addr + 1, gbuf, sizeof(gbuf));
         }
+        s6buf[0] = g6buf[0] = '\0';
+        if (o->ipv6 &&
+            pick_subnet6(o, all, nall, routes6, nroutes6, s6buf, sizeof(s6buf), g6buf, sizeof(g6buf), err) < 0)
+                goto out;
         random_hex(id, 32);
         n.id = id;
         n.name = o->name;
         n.driver = (char *)"bridge";
         n.subnet = sbuf;
         n.gateway = gbuf;
+        n.subnet6 = s6buf;
+        n.gateway6 = g6buf;
         n.options = o->options ? o->options : (char *)"{}";
         n.labels = o->labels ? o->labels : (char *)"{}";
         n.created = (long long)time(NULL);
@@ -204,7 +276,8 @@ on_routes(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct
         struct cnr_err *own = NULL, *e = nets_reply_error(env, err, &own);
         Cnr__Helper__FromHelper *m = (Cnr__Helper__FromHelper *)env;
         struct cnr_cidr4 *routes = NULL;
-        size_t nr = 0;
+        struct cnr_cidr6 *routes6 = NULL;
+        size_t nr = 0, nr6 = 0;
         struct net *n = NULL;
 
         if (e == NULL && m->msg_case != CNR__HELPER__FROM_HELPER__MSG_ROUTES) {
@@ -216,7 +289,11 @@ on_routes(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct
                 for (size_t i = 0; i < m->routes->n_prefixes; i++)
                         if (cnr_cidr4_parse(m->routes->prefixes[i], false, &routes[nr]) == 0)
                                 nr++;
-                if (do_create(o, routes, nr, &n, &own) < 0)
+                routes6 = xcalloc(m->routes->n_prefixes6 + 1, sizeof(*routes6));
+                for (size_t i = 0; i < m->routes->n_prefixes6; i++)
+                        if (cnr_cidr6_parse(m->routes->prefixes6[i], false, &routes6[nr6]) == 0)
+                                nr6++;
+                if (do_create(o, routes, nr, routes6, nr6, &n, &own) < 0)
                         e = own;
         } else {
                 if (e != own)
@@ -225,17 +302,19 @@ on_routes(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct
                 e = own;
         }
         nets_audit("network_create",
-                   json_pack("{s:s, s:s?, s:s?}", "name", o->name, "subnet", n ? n->subnet : o->subnet, "id",
-                             n ? n->id : NULL),
+                   json_pack("{s:s, s:s?, s:s?, s:s?}", "name", o->name, "subnet", n ? n->subnet : o->subnet, "subnet6",
+                             n ? n->subnet6 : o->subnet6, "id", n ? n->id : NULL),
                    e);
         if (e == NULL) {
-                log_info("network `%s` created: %s, gateway %s, bridge %s", n->name, n->subnet, n->gateway, n->bridge);
+                log_info("network `%s` created: %s%s%s, gateway %s, bridge %s", n->name, n->subnet,
+                         n->subnet6[0] ? " " : "", n->subnet6, n->gateway, n->bridge);
                 nets_bridge_verified(n->bridge);
                 nets_isolation_sync();
         }
-        o->cb(N.s, n ? n->id : NULL, n ? n->subnet : NULL, n ? n->gateway : NULL, e, o->arg);
+        o->cb(N.s, n ? n->id : NULL, n ? n->subnet : NULL, n ? n->gateway : NULL, n ? n->subnet6 : NULL, e, o->arg);
         nets_net_free(n);
         free(routes);
+        free(routes6);
         cnr_err_free(&own);
         create_op_free(o);
 }
@@ -265,7 +344,7 @@ on_create_checked(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env
                 e2 = nets_err_copy(e);
         cnr_err_wrap(&e2, "network `%s`", o->name);
         nets_audit("network_create", json_pack("{s:s, s:s}", "name", o->name, "bridge", o->bridge), e2);
-        o->cb(N.s, NULL, NULL, NULL, e2, o->arg);
+        o->cb(N.s, NULL, NULL, NULL, NULL, e2, o->arg);
         cnr_err_free(&e2);
         cnr_err_free(&own);
         create_op_free(o);
@@ -347,6 +426,9 @@ sup_network_create(struct sup *s, const struct sup_net_create *req, sup_net_crea
         o->name = xstrdup(req->name);
         o->subnet = req->subnet && req->subnet[0] ? xstrdup(req->subnet) : NULL;
         o->gateway = req->gateway && req->gateway[0] ? xstrdup(req->gateway) : NULL;
+        o->subnet6 = req->subnet6 && req->subnet6[0] ? xstrdup(req->subnet6) : NULL;
+        o->gateway6 = req->gateway6 && req->gateway6[0] ? xstrdup(req->gateway6) : NULL;
+        o->ipv6 = req->ipv6 || o->subnet6 || o->gateway6;
         o->bridge = bridge ? xstrdup(bridge) : NULL;
         o->options = json_dumps(opts, JSON_COMPACT | JSON_SORT_KEYS);
         o->labels = json_dumps(labels, JSON_COMPACT | JSON_SORT_KEYS);
@@ -367,8 +449,8 @@ static int sup_network_create_bridge(struct sup *s, const struct sup_net_create 
                                      sup_net_create_cb cb, void *arg, struct cnr_err **err);
 
 static void
-on_default_created(struct sup *s, const char *id, const char *subnet, const char *gateway, struct cnr_err *err,
-                   void *arg)
+on_default_created(struct sup *s, const char *id, const char *subnet, const char *gateway, const char *subnet6,
+                   struct cnr_err *err, void *arg)
 {
         struct waiter *w = N.waiters;
 
@@ -743,6 +825,11 @@ net_json(const struct net *n, bool full)
 
         json_object_set_new(j, "Labels", labels ? labels : json_object());
         json_object_set_new(j, "Options", opts ? opts : json_object());
+        json_object_set_new(j, "EnableIPv6", json_boolean(n->subnet6 && n->subnet6[0]));
+        if (n->subnet6 && n->subnet6[0]) {
+                json_object_set_new(j, "Subnet6", json_string(n->subnet6));
+                json_object_set_new(j, "Gateway6", json_string(n->gateway6));
+        }
         if (full) {
                 _cleanup_stmt_ sqlite3_stmt *st = NULL;
                 struct cnr_err *err = NULL;
@@ -758,12 +845,25 @@ net_json(const struct net *n, bool full)
                         while (sqlite3_step(st) == SQLITE_ROW) {
                                 json_t *r = json_loads((const char *)sqlite3_column_text(st, 4), 0, NULL);
                                 json_t *ports = json_loads((const char *)sqlite3_column_text(st, 5), 0, NULL);
-                                json_t *ip = json_array_get(json_object_get(r, "ips"), 0);
-                                json_t *c = json_pack("{s:s, s:s, s:s, s:s?}", "Name",
-                                                      (const char *)sqlite3_column_text(st, 1), "Interface",
-                                                      (const char *)sqlite3_column_text(st, 2), "State",
-                                                      (const char *)sqlite3_column_text(st, 3), "IPv4Address",
-                                                      json_string_value(json_object_get(ip, "address")));
+                                const char *v4 = NULL, *v6 = NULL;
+                                json_t *ip, *c;
+                                size_t k;
+
+                                /* the result's ips: one per family (host-local's ranges) */
+                                json_array_foreach(json_object_get(r, "ips"), k, ip)
+                                {
+                                        const char *a = json_string_value(json_object_get(ip, "address"));
+
+                                        if (a && strchr(a, ':') && v6 == NULL)
+                                                v6 = a;
+                                        else if (a && !strchr(a, ':') && v4 == NULL)
+                                                v4 = a;
+                                }
+                                c = json_pack("{s:s, s:s, s:s, s:s?}", "Name", (const char *)sqlite3_column_text(st, 1),
+                                              "Interface", (const char *)sqlite3_column_text(st, 2), "State",
+                                              (const char *)sqlite3_column_text(st, 3), "IPv4Address", v4);
+                                if (v6)
+                                        json_object_set_new(c, "IPv6Address", json_string(v6));
                                 if (ports)
                                         json_object_set_new(c, "Ports", ports);
                                 json_object_set_new(cs, (const char *)sqlite3_column_text(st, 0), c);

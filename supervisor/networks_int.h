@@ -15,9 +15,9 @@
 
 #define NET_TIMEOUT_MS 150000 /* a CNI chain: netd gives each plugin 60 s */
 
-/* A row of `networks`. */
+/* A row of `networks`; subnet6 and gateway6 are "" on an IPv4-only one. */
 struct net {
-        char *id, *name, *driver, *subnet, *gateway, *bridge, *options, *labels;
+        char *id, *name, *driver, *subnet, *gateway, *bridge, *options, *labels, *subnet6, *gateway6;
         long long created;
 };
 

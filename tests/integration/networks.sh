@@ -3,7 +3,7 @@
 # pool (skipping a range routed on the host), network create/ls/inspect/rm
 # with conflicts, two containers talking over the bridge (busybox httpd +
 # wget), -p from 127.0.0.1, connect/disconnect, /etc/hosts and resolv.conf,
-# isolation between networks (netd's chains), nothing left the moment rm
+# isolation between networks (netd's chains), dual-stack IPv6 networks, nothing left the moment rm
 # returns, a stale bridge of the same name (repaired or reported), and the
 # start-up cleanup of a crash's leftovers (handles, leases, rules, chains).
 #
@@ -33,7 +33,7 @@ cleanup_all() {
 	for b in $(ip -o link show type bridge | awk -F': ' '{print $2}' | grep "^cnr-" ); do
 		[ -n "${NETS_BRIDGES:-}" ] && case " $NETS_BRIDGES " in *" $b "*) ip link del "$b" ;; esac
 	done
-	net_cleanup_rules "10.$X.0.0/24" "10.$X.1.0/24" "10.$X.2.0/24" "10.$X.3.0/24"
+	net_cleanup_rules "10.$X.0.0/24" "10.$X.1.0/24" "10.$X.2.0/24" "10.$X.3.0/24" "10.$X.4.0/24" "10.$X.5.0/24"
 	net_shared_chains_cleanup
 	rm -rf "$T"
 }
@@ -207,6 +207,68 @@ done
 [ ! -e "$CNR_RUN/cni/ipam/t1" ] || fail "t1's IPAM directory is left"
 $C network ls | grep -q " t1 " && fail "t1 still listed"
 pass "network rm removes the record, the bridge and the IPAM state"
+
+# --- IPv6: dual-stack networks ---------------------------------------------
+P6=fdcc:$(printf %x $(($$ % 65536)))
+[ "$(jq -r '.[0].EnableIPv6' "$T/b.json")" = false ] || fail "the default network is not IPv4 only"
+ip -6 addr add "$P6:9::1/64" dev "$BLOCK" || fail "route $P6:9::/64 on $BLOCK"
+$C network create --subnet "$P6:9::/64" v6x 2>"$T/err" && fail "an IPv6 subnet routed on the host was accepted"
+grep -q "overlaps $P6:9::/64, routed on the host" "$T/err" || fail "v6 routed: $(cat "$T/err")"
+$C network create --subnet "$P6:1::5/64" v6x 2>"$T/err" && fail "an IPv6 subnet with host bits was accepted"
+$C network create --subnet "$P6:1::/64" v6a >/dev/null || fail "network create --subnet $P6:1::/64 v6a"
+$C network create --ipv6 --subnet "$P6:1:0:8000::/65" v6x 2>"$T/err" && fail "an overlapping IPv6 subnet was accepted"
+grep -q "overlaps network \`v6a\`" "$T/err" || fail "v6 overlap: $(cat "$T/err")"
+$C network create --ipv6 v6b >/dev/null || fail "network create --ipv6 v6b"
+$C network inspect v6a v6b >"$T/v6.json" || fail "network inspect v6a v6b"
+[ "$(jq -r '.[0].Subnet6 + " " + .[0].Gateway6 + " " + (.[0].EnableIPv6 | tostring)' "$T/v6.json")" = \
+	"$P6:1::/64 $P6:1::1 true" ] || fail "v6a: $(jq -c '.[0]' "$T/v6.json")"
+jq -r '.[1].Subnet6' "$T/v6.json" | grep -q '^fd[0-9a-f]*:[0-9a-f]*:[0-9a-f]*::/64$' ||
+	fail "v6b: no unique local /64 ($(jq -r '.[1].Subnet6' "$T/v6.json"))"
+[ "$(jq -r '[.[0].Conflist.plugins[0].ipam.ranges[][0].subnet] | join(" ")' "$T/v6.json")" = \
+	"$(jq -r '.[0].Subnet' "$T/v6.json") $P6:1::/64" ] || fail "v6a: the conflist lacks the two ranges"
+V6ABR=$(jq -r '.[0].Bridge' "$T/v6.json")
+V6BBR=$(jq -r '.[1].Bridge' "$T/v6.json")
+NETS_BRIDGES="$NETS_BRIDGES $V6ABR $V6BBR"
+pass "network create --ipv6 / an IPv6 --subnet: dual stack, a random ULA /64 by default, overlaps refused"
+$C run -d --name web6 --network v6a -p "$((PORT + 1)):80" nettest httpd -f -p 80 -h /www >/dev/null ||
+	fail "run web6 on v6a"
+$C run -d --name cli6 --network v6a nettest sleep 300 >/dev/null || fail "run cli6 on v6a"
+$C run -d --name far6 --network v6b nettest sleep 300 >/dev/null || fail "run far6 on v6b"
+$C network inspect v6a >"$T/v6a.json"
+W6=$(jq -r '.[0].Containers[] | select(.Name == "web6") | .IPv6Address' "$T/v6a.json")
+W4=$(jq -r '.[0].Containers[] | select(.Name == "web6") | .IPv4Address' "$T/v6a.json")
+case $W6 in "$P6:1::"*/64) ;; *) fail "web6: IPv6 address \`$W6\` not in $P6:1::/64" ;; esac
+[ -n "$W4" ] && [ "$W4" != null ] || fail "web6 has no IPv4 address on the dual-stack network"
+W6=${W6%/64}
+$C exec web6 ip -6 addr show dev eth0 >"$T/a6" || fail "exec web6 ip -6 addr"
+grep -q "inet6 $W6/64 scope global" "$T/a6" || { cat "$T/a6" >&2; fail "web6's eth0 lacks $W6"; }
+# the bridge plugin turns DAD off in the container (hairpin mode): poll, do not sleep
+cnr_wait_for 10 sh -c "! \"$C\" exec web6 ip -6 addr show dev eth0 | grep -q tentative" ||
+	fail "web6's IPv6 address stays tentative"
+cnr_wait_for 10 "$C" exec cli6 ping -6 -c 1 -W 2 "$W6" >/dev/null || fail "cli6 cannot ping -6 web6 ($W6)"
+out=$($C exec cli6 sh -c "printf 'GET / HTTP/1.0\\r\\n\\r\\n' | nc -w 5 $W6 80" | tail -n 1)
+[ "$out" = "hello over the bridge" ] || fail "HTTP over IPv6 from cli6 to [$W6]:80: \`$out\`"
+$C exec cli6 cat /etc/hosts >"$T/hosts6"
+grep -q "^$P6:1::[0-9a-f]*	.* cli6" "$T/hosts6" || fail "/etc/hosts of cli6 lacks its IPv6 address"
+pass "two containers on v6a talk over IPv6 (ping -6, HTTP to [$W6]:80); /etc/hosts has the IPv6 address"
+F6=$(jq -r '.[0].Containers[] | select(.Name == "far6") | .IPv6Address' "$($C network inspect v6b >"$T/v6b.json" && echo "$T/v6b.json")")
+F6=${F6%/64}
+$C exec far6 ping -6 -c 1 -W 2 "$W6" >/dev/null 2>&1 && fail "far6 (v6b) pings web6 (v6a) over IPv6"
+$C exec web6 ping -6 -c 1 -W 2 "$F6" >/dev/null 2>&1 && fail "web6 (v6a) pings far6 (v6b) over IPv6"
+iso_rules ip6tables | grep -q -- "-o $V6ABR -j DROP" || fail "ip6tables: no isolation rule for $V6ABR"
+curl -s -m 5 -o /dev/null "http://127.0.0.1:$((PORT + 1))/" || fail "-p $((PORT + 1)) from 127.0.0.1 to web6"
+pass "IPv6 isolation: v6a and v6b do not reach each other; -p from 127.0.0.1 reaches the dual-stack web6"
+$C rm -f web6 cli6 far6 >/dev/null || fail "rm -f web6 cli6 far6"
+leases=$(ls "$CNR_RUN/cni/ipam/v6a" "$CNR_RUN/cni/ipam/v6b" 2>/dev/null | grep -c "^fd.*:")
+[ "$leases" = 0 ] || fail "$leases IPv6 leases left after rm: $(ls "$CNR_RUN/cni/ipam/v6a" "$CNR_RUN/cni/ipam/v6b")"
+ip6tables-save | grep -q -e "$P6:1::" -e "$(jq -r '.[1].Subnet6' "$T/v6.json" | sed 's|::/64||')::" &&
+	fail "ip6tables rules of the IPv6 subnets left after rm: $(ip6tables-save | grep "$P6:1::")"
+$C network rm v6a v6b >/dev/null || fail "network rm v6a v6b"
+for br in "$V6ABR" "$V6BBR"; do
+	ip link show "$br" >/dev/null 2>&1 && fail "bridge $br left after network rm"
+	iso_rules ip6tables | grep -q -- "$br" && fail "ip6tables: isolation rules of $br left after network rm"
+done
+pass "rm and network rm: no IPv6 lease, ip6tables rule or bridge left"
 
 # --- crash: the supervisor and the container die, the record goes ---------
 $C run -d --name crash nettest sleep 300 >/dev/null || fail "run crash"

@@ -2,6 +2,8 @@
  * --subnet` and netd's route list go through. */
 #include "config.h"
 
+#include <arpa/inet.h>
+
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -89,6 +91,62 @@ test_mask_and_addresses(void **state)
         assert_string_equal(cnr_ip4_format(0xffffffffu, buf, sizeof(buf)), "255.255.255.255");
 }
 
+static void
+test_ipv6(void **state)
+{
+        static const struct {
+                const char *in;
+                bool strict;
+                int rc;
+                const char *out;
+        } parse[] = {
+                {"fd00:1234::/64", true, 0, "fd00:1234::/64"},
+                {"FD00:1234:0:0::/64", true, 0, "fd00:1234::/64"},
+                {"fd00:1234::1/64", true, -1, NULL},
+                {"fd00:1234::1/64", false, 0, "fd00:1234::/64"},
+                {"fd00:1234:5678:9abc::/61", false, 0, "fd00:1234:5678:9ab8::/61"},
+                {"::/0", true, 0, "::/0"},
+                {"fd00::/129", false, -1, NULL},
+                {"fd00::", false, -1, NULL},
+                {"10.0.0.0/8", false, -1, NULL},
+                {"fd00::/", false, -1, NULL},
+        };
+        static const struct {
+                const char *a, *b;
+                bool overlap;
+        } ov[] = {
+                {"fd00::/64", "fd00::/48", true},
+                {"fd00::/48", "fd00:0:0:1::/64", true},
+                {"fd00:0:0:1::/64", "fd00:0:0:2::/64", false},
+                {"::/0", "fd00::/8", true},
+                {"fd00::/8", "fe80::/10", false},
+                {"fd00::1/128", "fd00::/127", true},
+        };
+        struct cnr_cidr6 c, d;
+        uint8_t a[16];
+        char buf[64];
+
+        for (size_t i = 0; i < sizeof(parse) / sizeof(parse[0]); i++) {
+                int rc = cnr_cidr6_parse(parse[i].in, parse[i].strict, &c);
+
+                if (rc != parse[i].rc)
+                        fail_msg("%s (strict %d): rc %d, want %d", parse[i].in, parse[i].strict, rc, parse[i].rc);
+                if (rc == 0)
+                        assert_string_equal(cnr_cidr6_format(&c, buf, sizeof(buf)), parse[i].out);
+        }
+        for (size_t i = 0; i < sizeof(ov) / sizeof(ov[0]); i++) {
+                assert_int_equal(cnr_cidr6_parse(ov[i].a, false, &c), 0);
+                assert_int_equal(cnr_cidr6_parse(ov[i].b, false, &d), 0);
+                if (cnr_cidr6_overlap(&c, &d) != ov[i].overlap || cnr_cidr6_overlap(&d, &c) != ov[i].overlap)
+                        fail_msg("%s vs %s: want overlap %d", ov[i].a, ov[i].b, ov[i].overlap);
+        }
+        assert_int_equal(cnr_cidr6_parse("fd00:1::/64", true, &c), 0);
+        assert_int_equal(inet_pton(AF_INET6, "fd00:1::ffff", a), 1);
+        assert_true(cnr_cidr6_contains(&c, a));
+        assert_int_equal(inet_pton(AF_INET6, "fd00:2::1", a), 1);
+        assert_false(cnr_cidr6_contains(&c, a));
+}
+
 int
 main(void)
 {
@@ -96,6 +154,7 @@ main(void)
                 cmocka_unit_test(test_parse),
                 cmocka_unit_test(test_overlap),
                 cmocka_unit_test(test_mask_and_addresses),
+                cmocka_unit_test(test_ipv6),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
