@@ -30,11 +30,14 @@ cnr_busybox_image demo >/dev/null || fail "import the busybox image"
 
 pid_of() { "$C" inspect "$1" | sed -n 's/.*"Pid": \([0-9]*\).*/\1/p' | head -1; }
 # the file NAME in the upper dir of a container (under containrd's root)
+# (a container started with -d may not have written it yet: up to 30 s)
 upper_file() { # PATH-SUFFIX
-	for _i in 1 2 3 4 5 6 7 8 9 10; do
+	_i=0
+	while [ $_i -lt 150 ]; do
 		_f=$(find "$CNR_ROOT" -path "*/fs$1" 2>/dev/null | head -1)
 		[ -n "$_f" ] && break
 		sleep 0.2
+		_i=$((_i + 1))
 	done
 	echo "$_f"
 }
@@ -71,9 +74,9 @@ done | head -1)
 [ -n "$handle" ] || fail "the container's network namespace is not one of netd's handles"
 ip=$(nsenter --net=/proc/$pid/ns/net ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1)
 [ -n "$ip" ] || fail "web has no address"
-cnr_wait_for 10 "$C" exec peer busybox wget -q -O /dev/null "http://$ip/" || fail "peer cannot reach web at $ip over the bridge"
+cnr_wait_for 30 "$C" exec peer busybox wget -q -O /dev/null "http://$ip/" || fail "peer cannot reach web at $ip over the bridge"
 [ "$("$C" exec peer busybox wget -q -O- "http://$ip/")" = hello-userns ] || fail "peer -> web: wrong content"
-cnr_wait_for 10 curl -s -m 2 -o /dev/null "http://127.0.0.1:$PORT/" || fail "-p $PORT:80: no answer"
+cnr_wait_for 30 curl -s -m 2 -o /dev/null "http://127.0.0.1:$PORT/" || fail "-p $PORT:80: no answer"
 [ "$(curl -s -m 5 "http://127.0.0.1:$PORT/")" = hello-userns ] || fail "-p $PORT:80: wrong content"
 pass "over netd's bridge: a container reaches another ($ip), -p $PORT:80 reaches it from 127.0.0.1"
 
@@ -183,7 +186,7 @@ pass "an image of two layers: both idmapped (ids 0, 1000, 42 inside; 100000, 101
 pid=$(pid_of n1)
 ip=$(nsenter --net=/proc/$pid/ns/net ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1)
 [ -n "$ip" ] || fail "n1 has no address on unsnet"
-cnr_wait_for 10 "$C" run --rm --userns auto --network unsnet demo busybox wget -q -O /dev/null "http://$ip/" ||
+cnr_wait_for 30 "$C" run --rm --userns auto --network unsnet demo busybox wget -q -O /dev/null "http://$ip/" ||
 	fail "a --userns container on unsnet cannot reach n1 at $ip"
 [ "$("$C" run --rm --userns auto --network unsnet demo busybox wget -q -O- "http://$ip/")" = hello-named ] ||
 	fail "unsnet: wrong content"
