@@ -40,6 +40,8 @@
  *                        as prev_result (DEL without the file sends none)
  *   routes               RouteList: "N prefix,prefix,..."
  *   bridge-rm NAME[:NETWORK]  BridgeRemove (and NETWORK's IPAM state), expects Done
+ *   isolate BR,BR,...|-  IsolationSync with these bridges ("-": none), expects Done
+ *   bridge-check NAME ADDR,...|- keep|delete  BridgeCheck, expects Done
  *   status               the helper's Uid, Gid, Cap..., NoNewPrivs, Seccomp lines
  *                        from /proc/<pid>/status, CapEff/CapBnd by name,
  *                        every open fd with its target, and whether its
@@ -248,7 +250,7 @@ send_req(struct drive *d, Cnr__Helper__ToHelper *req, uint32_t *reqid, struct cn
 }
 
 static Cnr__Helper__FromHelper *last_reply; /* of the last successful roundtrip */
-static const char *cni_result_path; /* where the next CniResult is kept, NULL = not kept */
+static const char *cni_result_path;         /* where the next CniResult is kept, NULL = not kept */
 
 /* One request/reply.  Returns 1 on the expected result case (fds left in
  * *f), 0 on a cnr.Error reply (*errno_code, msg copied), -1 on a protocol
@@ -426,8 +428,8 @@ check_netns_fd(int fd, char *desc, size_t n, struct cnr_err **err)
 static int
 cmd_status(struct drive *d)
 {
-        static const char *const keys[] = {"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff",
-                                           "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp"};
+        static const char *const keys[] = {"Uid",    "Gid",    "Groups", "CapInh",     "CapPrm",
+                                           "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp"};
         _cleanup_free_ char *path = xasprintf("/proc/%d/status", (int)d->pid);
         _cleanup_free_ char *fddir = xasprintf("/proc/%d/fd", (int)d->pid);
         _cleanup_fclose_ FILE *fp = fopen(path, "re");
@@ -529,8 +531,8 @@ static int
 cmd_garbage(struct drive *d)
 {
         /* A valid header for Ping, then bytes that are no protobuf. */
-        static const uint8_t frame[] = {CNR_IPC_PROTOCOL, 0, CNR__HELPER__TO_HELPER__OP_PING, 0, 99, 0, 0, 0,
-                                        0xff, 0xff, 0xff, 0xff, 0xff};
+        static const uint8_t frame[] = {
+                CNR_IPC_PROTOCOL, 0, CNR__HELPER__TO_HELPER__OP_PING, 0, 99, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff};
         return cmd_violation(d, "garbage", frame, sizeof(frame));
 }
 
@@ -872,8 +874,8 @@ snap_cmd(struct drive *d, const char *cmd, int argc, char **argv, int *i, bool r
                         }
                         req.op_case = CNR__HELPER__TO_HELPER__OP_MOUNT_SNAPSHOT_IDMAPPED;
                         req.mount_snapshot_idmapped = &m;
-                        return cmd_request(d, cmd, arg, &req, CNR__HELPER__FROM_HELPER__MSG_MOUNT_FD, 1,
-                                           SNAPSHOT_MOUNT, refuse);
+                        return cmd_request(d, cmd, arg, &req, CNR__HELPER__FROM_HELPER__MSG_MOUNT_FD, 1, SNAPSHOT_MOUNT,
+                                           refuse);
                 }
                 req.op_case = CNR__HELPER__TO_HELPER__OP_MOUNT_SNAPSHOT;
                 req.mount_snapshot = &m;
@@ -1049,6 +1051,38 @@ run(struct drive *d, int argc, char **argv)
                                 r = cmd_request(d, cmd, argv[i], &req, CNR__HELPER__FROM_HELPER__MSG_DONE, 0, 0,
                                                 refuse);
                         }
+                } else if (strcmp(cmd, "isolate") == 0 || strcmp(cmd, "bridge-check") == 0) {
+                        Cnr__Helper__IsolationSync is = CNR__HELPER__ISOLATION_SYNC__INIT;
+                        Cnr__Helper__BridgeCheck bc = CNR__HELPER__BRIDGE_CHECK__INIT;
+                        bool check = cmd[0] == 'b';
+                        char *list[17], *save = NULL, *tok;
+                        size_t n = 0;
+
+                        if (i + (check ? 3 : 1) >= argc) {
+                                printf("error %s: missing arguments\n", cmd);
+                                return 1;
+                        }
+                        if (check)
+                                bc.name = argv[++i];
+                        i++;
+                        if (strcmp(argv[i], "-") != 0)
+                                for (tok = strtok_r(argv[i], ",", &save); tok && n < 16;
+                                     tok = strtok_r(NULL, ",", &save))
+                                        list[n++] = tok;
+                        if (check) {
+                                bc.addresses = list;
+                                bc.n_addresses = n;
+                                bc.may_delete = strcmp(argv[++i], "delete") == 0;
+                                req.op_case = CNR__HELPER__TO_HELPER__OP_BRIDGE_CHECK;
+                                req.bridge_check = &bc;
+                        } else {
+                                is.bridges = list;
+                                is.n_bridges = n;
+                                req.op_case = CNR__HELPER__TO_HELPER__OP_ISOLATION_SYNC;
+                                req.isolation_sync = &is;
+                        }
+                        r = cmd_request(d, cmd, check ? bc.name : NULL, &req, CNR__HELPER__FROM_HELPER__MSG_DONE, 0, 0,
+                                        refuse);
                 } else if (strcmp(cmd, "cni") == 0) {
                         r = cni_cmd(d, argc, argv, &i, refuse);
                 } else if (strcmp(cmd, "routes") == 0) {

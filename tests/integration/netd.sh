@@ -3,8 +3,9 @@
 # namespace handles, CNI ADD/CHECK/DEL of real plugins (Debian's
 # containernetworking-plugins) under netd's uid, capabilities and seccomp
 # filter, two namespaces on one bridge, a port published to 127.0.0.1,
-# the conflist rules, and nothing left behind: veths, bridge, iptables
-# rules, IPAM files, handles.
+# the conflist rules, the isolation chains (two bridges cut apart, then
+# joined again), BridgeCheck, and nothing left behind: veths, bridge,
+# iptables rules, IPAM files, handles.
 #
 # Uses only what it creates: bridges cnr-nd<pid>[b], subnets from
 # 10.<x>.0.0/16 that no route of the host overlaps, 127.0.0.1.
@@ -48,6 +49,7 @@ cleanup() {
 	ip link del "$B2" 2>/dev/null
 	ip link del "$B3" 2>/dev/null
 	net_cleanup_rules "$NET" "$NET2" "$NET3"
+	cnr_isolation_cleanup "$RUN"
 	net_shared_chains_cleanup
 	rm -rf "$T"
 }
@@ -107,6 +109,45 @@ nsenter --net="$RUN/netns/$ID2" busybox ping -c 1 -W 3 "$IP1" >"$T/ping" 2>&1 ||
 	{ cat "$T/ping" >&2; fail "netd: $ID2 cannot ping $ID1"; }
 pass "netd: two namespaces on one bridge ping each other"
 
+# --- isolation: the two bridges are cut apart, then joined again ----------
+IP3=$(sed -n "s|^ok cni ADD $ID3 eth0 .*\"address\":\"\([0-9.]*\)/[0-9]*\".*|\1|p" "$T/add")
+nsenter --net="$RUN/netns/$ID1" busybox ping -c 1 -W 3 "$IP3" >/dev/null 2>&1 ||
+	fail "netd: $ID1 ($B) cannot ping $ID3 ($B2) before isolation"
+drive iso isolate "$B,$B2" isolate "$B,$B2" || { cat "$T/iso" "$T/iso.err" >&2; fail "netd: IsolationSync"; }
+for ipt in iptables ip6tables; do
+	jumps=$($ipt -w -t mangle -S FORWARD | grep -c -F -- "--comment \"containr isolation $RUN/cni\" -j CNR-ISO1-")
+	[ "$jumps" = 1 ] || fail "netd: $ipt: $jumps jumps to the isolation chain after two syncs (want 1)"
+	C1=$($ipt -w -t mangle -S FORWARD | grep -F -- "containr isolation $RUN/cni" | sed 's/.*-j //')
+	[ "$($ipt -w -t mangle -S "$C1" | grep -c -- "-i cnr-nd$$")" = 2 ] ||
+		fail "netd: $ipt: not one rule per bridge in $C1: $($ipt -w -t mangle -S "$C1")"
+	$ipt -w -t mangle -S "CNR-ISO2-${C1#CNR-ISO1-}" | grep -q -- "-o $B2 -j DROP" ||
+		fail "netd: $ipt: no DROP for $B2"
+done
+pass "netd: IsolationSync writes one rule per bridge in its own chains, IPv4 and IPv6, with one jump"
+nsenter --net="$RUN/netns/$ID1" busybox ping -c 1 -W 2 "$IP3" >/dev/null 2>&1 && fail "netd: $ID1 ($B) pings $ID3 ($B2)"
+nsenter --net="$RUN/netns/$ID3" busybox ping -c 1 -W 2 "$IP1" >/dev/null 2>&1 && fail "netd: $ID3 ($B2) pings $ID1 ($B)"
+nsenter --net="$RUN/netns/$ID2" busybox ping -c 1 -W 3 "$IP1" >/dev/null 2>&1 || fail "netd: $ID2 no longer pings $ID1 on $B"
+pass "netd: namespaces on $B and $B2 no longer reach each other; on one bridge they still do"
+drive iso0 isolate - || { cat "$T/iso0" "$T/iso0.err" >&2; fail "netd: IsolationSync of no bridge"; }
+[ "$(iptables -w -t mangle -S "$C1" | grep -c -- "^-A")" = 0 ] || fail "netd: rules left in $C1 after a sync of none"
+nsenter --net="$RUN/netns/$ID1" busybox ping -c 1 -W 3 "$IP3" >/dev/null 2>&1 ||
+	fail "netd: $ID1 cannot ping $ID3 once the bridges left the list"
+pass "netd: a sync without the bridges removes their rules (the list is the whole truth)"
+
+# --- BridgeCheck: a used bridge with another address is never touched ------
+GW=${SUB%.0/24}.1/24
+drive bc bridge-check "$B" "$GW" keep '!bridge-check' "$B" - keep '!bridge-check' "$B" 192.0.2.1/24 delete \
+	bridge-check "cnr-no$$" - delete '!bridge-check' eth0 - delete '!bridge-check' lo - keep ||
+	{ cat "$T/bc" "$T/bc.err" >&2; fail "netd: BridgeCheck"; }
+has "$T/bc" "error bridge-check $B: EEXIST.*has the address $GW, not 192.0.2.1/24.*interfaces are attached to it" \
+	"netd: BridgeCheck refuses to delete a bridge with another address that has ports, naming it"
+has "$T/bc" "error bridge-check eth0: EPERM" "netd: BridgeCheck refuses links not named cnr-*/containr*"
+[ "$(cat "/sys/class/net/$B/bridge/bridge_id" 2>/dev/null)" ] || fail "netd: BridgeCheck removed $B"
+ip -4 addr show dev "$B" | grep -q "inet $GW" || fail "netd: BridgeCheck changed $B's address"
+has "$T/bc" "error bridge-check $B: EEXIST.*has the address $GW, not the network's gateway.*containers of containr's use it" \
+	"netd: BridgeCheck without may_delete (containr's containers use it) only reports"
+pass "netd: BridgeCheck: the gateway's address is fine, an absent bridge too; a used bridge stays as it was"
+
 # --- -p: a listener in $ID1, reached from the host's 127.0.0.1 -----------
 nsenter --net="$RUN/netns/$ID1" busybox httpd -f -p 80 -h "$T/www" &
 HTTPD=$!
@@ -140,7 +181,7 @@ drive refuse '!netns-open' ../x '!netns-rm' . '!cni' ADD "$ID1" eth1 "$T/bad-plu
 	'!cni' ADD "$ID1" eth1 "$T/bad-version.conflist" - '!cni' ADD "$ID1" wlan0 "$T/net.conflist" - \
 	'!cni' ADD "$ID1" eth1 "$T/net.conflist" '[{"hostPort":0,"containerPort":80,"protocol":"tcp"}]' \
 	'!cni' ADD "$ID1" eth1 "$T/net.conflist" '[{"hostPort":80,"containerPort":80,"protocol":"sctp"}]' \
-	'!bridge-rm' eth0 '!bridge-rm' lo ||
+	'!bridge-rm' eth0 '!bridge-rm' lo '!isolate' "$B,eth0" ||
 	{ cat "$T/refuse" "$T/refuse.err" >&2; fail "netd: a bad request was not refused"; }
 has "$T/refuse" "plugin \`macvlan\` is not one netd runs" "netd: a plugin outside the allow-list is refused"
 has "$T/refuse" "IPAM must be host-local" "netd: IPAM other than host-local is refused"
@@ -148,6 +189,7 @@ has "$T/refuse" "bridge \`eth0\`: netd uses only bridges named" "netd: a bridge 
 has "$T/refuse" "cniVersion must be 1.0.0" "netd: another cniVersion is refused"
 has "$T/refuse" "ports must be 1-65535" "netd: a port mapping out of range is refused"
 has "$T/refuse" "error bridge-rm eth0: EPERM" "netd: BridgeRemove refuses other links"
+has "$T/refuse" "error isolate: EPERM" "netd: IsolationSync refuses a bridge not named cnr-*/containr*"
 grep -q '"op":"cni_exec".*"decision":"deny"' "$T/audit" || fail "netd: refused CNI requests not audited"
 grep -q '"op":"cni_exec","args":{.*"command":"ADD".*"decision":"allow","result":"ok"' "$T/audit" ||
 	fail "netd: CNI ADD not audited"
