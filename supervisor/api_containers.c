@@ -321,8 +321,9 @@ restart_retry(evutil_socket_t fd, short what, void *arg)
                 cnr_err_free(&e);
                 return;
         }
-        /* The old shim shuts down asynchronously: start once it is gone. */
-        if (ct->shim && ct->state == CTR_EXITED && op->timeout++ < 500) {
+        /* The old shim shuts down asynchronously: start once it is gone
+         * (ctr_start itself shuts down one kept for its bind sources). */
+        if (ct->shim && ct->state == CTR_EXITED && !ct->dormant && op->timeout++ < 500) {
                 event_base_once(op->s->base, -1, EV_TIMEOUT, restart_retry, op, &tv);
                 return;
         }

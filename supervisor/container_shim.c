@@ -41,6 +41,7 @@ struct shim_call {
                         {CNR__SHIM__FROM_SHIM__MSG_EXITED, CNR_PERMIT_REPLY, 0, "exited", NULL},                       \
                         {CNR__SHIM__FROM_SHIM__MSG_ATTACHED, CNR_PERMIT_REPLY, 3, "attached", NULL},                   \
                         {CNR__SHIM__FROM_SHIM__MSG_EXEC_STARTED, CNR_PERMIT_REPLY, exec_fds, "exec_started", NULL},    \
+                        {CNR__SHIM__FROM_SHIM__MSG_SOURCE_HELD, CNR_PERMIT_REPLY, 1, "source_held", NULL},             \
         }
 
 static const struct cnr_permit permits[] = PERMITS(0);

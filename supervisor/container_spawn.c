@@ -484,8 +484,8 @@ spawn_mounts(struct spawn *sp)
                         continue;
                 if (cm->fd < 0 || (size_t)cm->fd >= c->nbind_fds || c->bind_fds[cm->fd] < 0) {
                         cnr_errf(&err, ESTALE,
-                                 "bind mount `%s`: its source was held by the containrd that created the container "
-                                 "and is gone (containrd restarted): create the container again",
+                                 "bind mount `%s`: its source, opened by the CLI, is gone (the host rebooted, or "
+                                 "the container's shim that kept it was killed): create the container again",
                                  cm->destination);
                         spawn_fail(sp, err);
                         return;
@@ -493,6 +493,7 @@ spawn_mounts(struct spawn *sp)
                 m = new_mount(sp, dest, fcntl(c->bind_fds[cm->fd], F_DUPFD_CLOEXEC, 3));
                 m->bind = true;
                 m->read_only = cm->read_only;
+                m->source = cm->fd; /* the shim keeps it and hands it back by this number */
         }
         /* --device: a bind of the host node; the shim reads its type and
          * numbers from the fd for the cgroup's allow-list. */
@@ -503,8 +504,9 @@ spawn_mounts(struct spawn *sp)
 
                 if (dest == NULL || cd->fd < 0 || (size_t)cd->fd >= c->nbind_fds || c->bind_fds[cd->fd] < 0) {
                         cnr_errf(&err, dest ? ESTALE : EINVAL,
-                                 dest ? "device `%s`: its host node was held by the containrd that created the "
-                                        "container and is gone (containrd restarted): create the container again"
+                                 dest ? "device `%s`: its host node, opened by the CLI, is gone (the host rebooted, "
+                                        "or the container's shim that kept it was killed): create the container "
+                                        "again"
                                       : "device `%s`: not a path below /",
                                  cd->path);
                         spawn_fail(sp, err);
@@ -513,19 +515,21 @@ spawn_mounts(struct spawn *sp)
                 m = new_mount(sp, dest, fcntl(c->bind_fds[cd->fd], F_DUPFD_CLOEXEC, 3));
                 m->bind = true;
                 m->device_access = xstrdup(cd->permissions);
+                m->source = cd->fd;
         }
         if (cfg->init_fd >= 0) {
                 Cnr__Shim__Mount *m;
                 if ((size_t)cfg->init_fd >= c->nbind_fds || c->bind_fds[cfg->init_fd] < 0) {
                         cnr_errf(&err, ESTALE,
-                                 "--init: the init binary's fd is gone (containrd restarted): create "
-                                 "the container again");
+                                 "--init: the init binary's fd is gone (the host rebooted, or the container's "
+                                 "shim that kept it was killed): create the container again");
                         spawn_fail(sp, err);
                         return;
                 }
                 m = new_mount(sp, "/sbin/docker-init", fcntl(c->bind_fds[cfg->init_fd], F_DUPFD_CLOEXEC, 3));
                 m->bind = true;
                 m->read_only = true;
+                m->source = cfg->init_fd;
         }
         first_async = sp->nmounts;
         for (size_t i = 0; i < cfg->n_mounts; i++) {

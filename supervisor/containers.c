@@ -238,6 +238,9 @@ load(struct sup *s, struct cnr_err **err)
                                                        : (size_t)c->cfg->mounts[i]->fd + 1;
                 if (c->cfg->init_fd >= 0 && (size_t)c->cfg->init_fd + 1 > c->nbind_fds)
                         c->nbind_fds = (size_t)c->cfg->init_fd + 1;
+                for (size_t i = 0; i < c->cfg->n_devices; i++)
+                        if (c->cfg->devices[i]->fd >= 0 && (size_t)c->cfg->devices[i]->fd + 1 > c->nbind_fds)
+                                c->nbind_fds = (size_t)c->cfg->devices[i]->fd + 1;
                 c->bind_fds = xcalloc(c->nbind_fds + 1, sizeof(int));
                 for (size_t i = 0; i < c->nbind_fds; i++)
                         c->bind_fds[i] = -1;
@@ -351,6 +354,8 @@ ctr_wait(struct ctr *c, ctr_done_fn cb, void *arg)
 /* ---- exit, shim death, shutdown ---- */
 
 static void after_shim_gone(struct ctr *c);
+static void after_exit(struct ctr *c);
+static void dormant_gone(struct ctr *c);
 
 static void
 drop_extra(struct ctr *c)
@@ -366,6 +371,92 @@ static void
 on_shutdown_reply(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame *f, struct cnr_err *err, void *arg)
 {
         /* The shim exits after answering: its close finishes the job. */
+}
+
+/* Binds, --device and --init: O_PATH fds the CLI opened, which only the
+ * container's shim keeps across a restart of containrd. */
+static bool
+ctr_has_sources(const struct ctr *c)
+{
+        for (size_t i = 0; i < c->cfg->n_mounts; i++)
+                if (strcmp(c->cfg->mounts[i]->type, "bind") == 0)
+                        return true;
+        return c->cfg->init_fd >= 0 || c->cfg->n_devices > 0;
+}
+
+/* Is staged fd number i a source of the container's? */
+static bool
+source_used(const struct ctr *c, int i)
+{
+        if (c->cfg->init_fd == i)
+                return true;
+        for (size_t k = 0; k < c->cfg->n_mounts; k++)
+                if (strcmp(c->cfg->mounts[k]->type, "bind") == 0 && c->cfg->mounts[k]->fd == i)
+                        return true;
+        for (size_t k = 0; k < c->cfg->n_devices; k++)
+                if (c->cfg->devices[k]->fd == i)
+                        return true;
+        return false;
+}
+
+struct source_req {
+        struct ctr *c;
+        int index;
+};
+
+static void
+on_source(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame *f, struct cnr_err *err, void *arg)
+{
+        struct source_req *sr = arg;
+        struct ctr *c = sr->c;
+        struct cnr_err *e = NULL;
+        int fl;
+
+        if (ctr_shim_reply_err(env, err, CNR__SHIM__FROM_SHIM__MSG_SOURCE_HELD, "get a bind source", &e) < 0) {
+                if (err == NULL) /* a closing connection says why itself */
+                        log_warn("container %.12s: %s", c->id, cnr_err_str(e));
+                cnr_err_free(&e);
+                free(sr);
+                return;
+        }
+        /* What we passed: an O_PATH fd, for the number we asked. */
+        fl = fcntl(f->fds[0], F_GETFL);
+        if (env->source_held->index != sr->index || fl < 0 || !(fl & O_PATH)) {
+                log_warn("container %.12s: the shim answered bind source %d with something else: ignored", c->id,
+                         sr->index);
+        } else if ((size_t)sr->index < c->nbind_fds && c->bind_fds[sr->index] < 0) {
+                c->bind_fds[sr->index] = fcntl(f->fds[0], F_DUPFD_CLOEXEC, 3);
+                log_debug("container %.12s: bind source %d back from its shim", c->id, sr->index);
+        }
+        free(sr);
+}
+
+/* After a restart of containrd: ask the container's shim for every bind
+ * source we lost.  The requests go before any later one on the same
+ * connection (a Shutdown for a start), so the answers come first. */
+static void
+ctr_fetch_sources(struct ctr *c)
+{
+        for (size_t i = 0; i < c->nbind_fds; i++) {
+                Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
+                Cnr__Shim__Source src = CNR__SHIM__SOURCE__INIT;
+                struct source_req *sr;
+                struct cnr_err *err = NULL;
+
+                if (!source_used(c, (int)i) || c->bind_fds[i] >= 0)
+                        continue;
+                sr = xcalloc(1, sizeof(*sr));
+                sr->c = c;
+                sr->index = (int)i;
+                src.index = (int)i;
+                req.op_case = CNR__SHIM__TO_SHIM__OP_SOURCE;
+                req.source = &src;
+                if (ctr_shim_request(c->shim, &req, NULL, 0, SHIM_TIMEOUT_MS, on_source, sr, &err) < 0) {
+                        log_warn("container %.12s: %s", c->id, cnr_err_str(err));
+                        cnr_err_free(&err);
+                        free(sr);
+                }
+        }
 }
 
 static void
@@ -399,6 +490,15 @@ exited(struct ctr *c, int code, bool oom, const char *why)
                                   "oom_killed", oom, "cause", why),
                         0, NULL);
         drop_extra(c);
+        if (c->shim && ctr_has_sources(c) && !c->cfg->auto_remove && !c->removing) {
+                /* Its shim stays, idle, holding the bind sources the CLI
+                 * opened: a containrd that restarts gets them back from it
+                 * (ctr_fetch_sources).  A start or rm shuts it down. */
+                c->dormant = true;
+                wake_waiters(c, NULL);
+                after_exit(c);
+                return;
+        }
         if (c->shim) {
                 req.op_case = CNR__SHIM__TO_SHIM__OP_SHUTDOWN;
                 req.shutdown = &sd;
@@ -818,6 +918,29 @@ ctr_start(struct ctr *c, ctr_done_fn cb, void *arg, struct cnr_err **err)
                 }
                 return 0;
         }
+        if (c->shim && c->dormant) {
+                /* The exited container's shim, kept for its bind sources
+                 * (we hold copies): shut it down, then spawn a new one. */
+                Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
+                Cnr__Shim__Shutdown sd = CNR__SHIM__SHUTDOWN__INIT;
+                struct cnr_err *e = NULL;
+
+                if (c->start_after) {
+                        free(sc);
+                        return cnr_errf(err, EBUSY, "container %.12s is already being started", c->id);
+                }
+                c->start_after = sc;
+                c->busy = true;
+                req.op_case = CNR__SHIM__TO_SHIM__OP_SHUTDOWN;
+                req.shutdown = &sd;
+                if (ctr_shim_request(c->shim, &req, NULL, 0, SHIM_TIMEOUT_MS, on_shutdown_reply, c, &e) < 0) {
+                        cnr_err_free(&e);
+                        ctr_shim_free(c->shim);
+                        c->shim = NULL;
+                        dormant_gone(c); /* spawns */
+                }
+                return 0;
+        }
         if (c->shim) {
                 /* the old shim is still shutting down */
                 free(sc);
@@ -914,29 +1037,16 @@ ctr_net_detach(struct ctr *c)
         }
 }
 
+/* The exit is final: the networks go, the restart policy acts.  Before
+ * every helper is up (a restart of containrd), netd may not be there yet:
+ * sup_containers_ready detaches, then applies the restart policy. */
 static void
-after_shim_gone(struct ctr *c)
+after_exit(struct ctr *c)
 {
-        /* A removal detaches in finish_remove (rm answers after DEL).
-         * Before every helper is up (a restart of containrd), netd may not
-         * be there yet: sup_containers_ready detaches, then applies the
-         * restart policy. */
-        if (c->removing || (c->cfg->auto_remove && c->state == CTR_EXITED && !c->busy))
-                ;
-        else if (store(c->s)->ready)
+        if (store(c->s)->ready)
                 ctr_net_detach(c);
         else
                 c->net_pending = true;
-        if (c->removing) {
-                finish_remove(c);
-                return;
-        }
-        if (c->cfg->auto_remove && c->state == CTR_EXITED && !c->busy) {
-                c->removing = true;
-                finish_remove(c);
-                return;
-        }
-        /* Before every helper is up, sup_containers_ready decides. */
         if (c->state == CTR_EXITED && store(c->s)->ready && should_restart(c)) {
                 unsigned shift = c->restart_count < 7 ? c->restart_count : 7;
                 struct timeval tv = {.tv_sec = 0, .tv_usec = 100000};
@@ -947,6 +1057,57 @@ after_shim_gone(struct ctr *c)
                 c->restart_timer = evtimer_new(c->s->base, on_restart_timer, c);
                 event_add(c->restart_timer, &tv);
         }
+}
+
+static void on_spawned_for_start(struct ctr *c, struct cnr_err *err, void *arg);
+
+/* The shim of an exited container that kept its bind sources is gone
+ * (shut down for a start or rm, or killed). */
+static void
+dormant_gone(struct ctr *c)
+{
+        struct start_ctx *sc = c->start_after;
+        struct cnr_err *e = NULL;
+
+        c->dormant = false;
+        c->start_after = NULL;
+        if (sc)
+                c->busy = false;
+        if (c->removing) {
+                if (sc) {
+                        cnr_errf(&e, ECANCELED, "container %.12s is being removed", c->id);
+                        sc->cb(c, e, sc->arg);
+                        cnr_err_free(&e);
+                        free(sc);
+                }
+                finish_remove(c);
+                return;
+        }
+        if (sc && ctr_spawn(c, on_spawned_for_start, sc, &e) < 0) {
+                sc->cb(c, e, sc->arg);
+                cnr_err_free(&e);
+                free(sc);
+        }
+}
+
+static void
+after_shim_gone(struct ctr *c)
+{
+        if (c->dormant) {
+                dormant_gone(c);
+                return;
+        }
+        /* A removal detaches in finish_remove (rm answers after DEL). */
+        if (c->removing) {
+                finish_remove(c);
+                return;
+        }
+        if (c->cfg->auto_remove && c->state == CTR_EXITED && !c->busy) {
+                c->removing = true;
+                finish_remove(c);
+                return;
+        }
+        after_exit(c);
 }
 
 /* ---- stop, kill ---- */
@@ -1508,8 +1669,26 @@ sup_containers_reconnect(struct sup *s)
                 char dir[512];
                 struct stat sb;
 
-                if (c->state == CTR_EXITED)
+                if (c->state == CTR_EXITED) {
+                        /* Its shim may still be there, idle, holding the bind
+                         * sources (exited): take them back. */
+                        if (store(s)->rebooted || !ctr_has_sources(c))
+                                continue;
+                        ctr_shim_dir(s, c->id, dir, sizeof(dir));
+                        if (stat(dir, &sb) < 0)
+                                continue;
+                        if (ctr_shim_open(s, dir, false, ctr_on_main_close, c, &c->shim, &err) < 0) {
+                                log_info("container %.12s (%s): %s; its bind sources are lost", c->id, c->name,
+                                         cnr_err_str(err));
+                                cnr_err_free(&err);
+                                c->shim = NULL;
+                                continue;
+                        }
+                        c->dormant = true;
+                        c->exit_seen = true;
+                        ctr_fetch_sources(c);
                         continue;
+                }
                 if (store(s)->rebooted) {
                         /* THREATS 40: nothing of the last boot survives */
                         if (c->state == CTR_RUNNING) {
@@ -1538,7 +1717,10 @@ sup_containers_reconnect(struct sup *s)
                 if (ctr_shim_request(c->shim, &req, NULL, 0, SHIM_TIMEOUT_MS, on_reconnect_state, c, &err) < 0) {
                         log_warn("container %.12s: %s", c->id, cnr_err_str(err));
                         cnr_err_free(&err);
+                        continue;
                 }
+                if (ctr_has_sources(c))
+                        ctr_fetch_sources(c);
         }
 }
 
@@ -1555,7 +1737,8 @@ restart_at_ready(struct ctr *c, bool daemon_start)
 {
         bool always = strcmp(c->cfg->restart, "always") == 0 && !c->cfg->auto_remove;
 
-        if (c->state != CTR_EXITED || c->shim || c->busy || c->removing || c->restart_timer || c->started_ms == 0)
+        if (c->state != CTR_EXITED || (c->shim && !c->dormant) || c->busy || c->removing || c->restart_timer ||
+            c->started_ms == 0)
                 return false;
         return should_restart(c) || (daemon_start && always);
 }

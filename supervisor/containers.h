@@ -59,6 +59,7 @@ struct ctr_waiter;
 struct ctr_exec;
 struct ctr_op;
 struct remove_op;
+struct start_ctx;
 
 struct ctr {
         LIST_ENTRY(ctr) entry;
@@ -89,6 +90,9 @@ struct ctr {
         bool remove_detaching; /* rm waits for its network detach */
         bool exit_seen;        /* the init's exit was recorded for this shim */
         bool net_pending;      /* exited before the helpers were up: detach later */
+        bool dormant;          /* exited; its shim stays, holding the bind sources */
+        /* a start waiting for the dormant shim to go */
+        struct start_ctx *start_after;
         struct event *kill_timer, *restart_timer;
         int rootfd; /* the rootfs mount while a shim runs: users for exec */
         struct remove_op *remove_ops;

@@ -70,6 +70,13 @@ struct execd {
         int code;
 };
 
+/* A bind source the CLI opened (O_PATH), kept for the shim's whole life:
+ * after a restart containrd has no copy, and asks (op_source). */
+struct held {
+        int source; /* Mount.source */
+        int fd;
+};
+
 struct shim {
         const char *id;
         uid_t owner_uid;
@@ -86,6 +93,8 @@ struct shim {
         struct client cl[SHIM_MAX_CLIENTS];
         struct attach at[SHIM_MAX_CLIENTS];
         struct execd ex[SHIM_MAX_EXECS];
+        struct held held[SHIM_MAX_FDS];
+        size_t nheld;
         bool quit;
         uint8_t buf[CNR_IPC_HELPER_CAP];
 };
@@ -485,6 +494,7 @@ static const struct cnr_permit api_permits[] = {
         {CNR__SHIM__TO_SHIM__OP_EXEC, 0, 3, "exec", NULL},
         {CNR__SHIM__TO_SHIM__OP_EXEC_TTY, 0, 0, "exec_tty", NULL},
         {CNR__SHIM__TO_SHIM__OP_SHUTDOWN, 0, 0, "shutdown", NULL},
+        {CNR__SHIM__TO_SHIM__OP_SOURCE, 0, 0, "source", NULL},
 };
 
 static void
@@ -736,6 +746,26 @@ op_exec(struct shim *sh, struct client *cl, struct cnr_frame *f, Cnr__Shim__Exec
                 close(master);
 }
 
+/* Hand a bind source back to containrd (it restarted and lost its copy).
+ * The fd is what containrd itself passed in the bundle: an O_PATH fd the
+ * CLI opened with the operator's credentials; nothing new is opened. */
+static void
+op_source(struct shim *sh, struct client *cl, uint32_t reqid, Cnr__Shim__Source *src)
+{
+        Cnr__Shim__FromShim env = CNR__SHIM__FROM_SHIM__INIT;
+        Cnr__Shim__SourceHeld h = CNR__SHIM__SOURCE_HELD__INIT;
+
+        for (size_t i = 0; i < sh->nheld; i++)
+                if (sh->held[i].source == src->index) {
+                        h.index = src->index;
+                        env.msg_case = CNR__SHIM__FROM_SHIM__MSG_SOURCE_HELD;
+                        env.source_held = &h;
+                        send_env(cl, reqid, &env, &sh->held[i].fd, 1);
+                        return;
+                }
+        reply_error(cl, reqid, ENOENT, "no bind source with that number");
+}
+
 static void
 client_close(struct shim *sh, int i)
 {
@@ -818,6 +848,9 @@ client_read(struct shim *sh, int i)
                 break;
         case CNR__SHIM__TO_SHIM__OP_EXEC_TTY:
                 op_exec(sh, cl, &f, env->exec_tty, true);
+                break;
+        case CNR__SHIM__TO_SHIM__OP_SOURCE:
+                op_source(sh, cl, f.reqid, env->source);
                 break;
         case CNR__SHIM__TO_SHIM__OP_SHUTDOWN:
                 log_info("shutdown requested");
@@ -1061,7 +1094,24 @@ main(int argc, char **argv)
                 goto setup_failed;
         sh->c.fds = xcalloc(sh->c.spec->nfds, sizeof(int));
         sh->c.nfds = sh->c.spec->nfds;
-        if (read_bundle(4, sh->c.fds, sh->c.nfds, &err) < 0 || shim_mounts_clone_binds(sh->c.spec, sh->c.fds, &err) < 0)
+        if (read_bundle(4, sh->c.fds, sh->c.nfds, &err) < 0)
+                goto setup_failed;
+        /* The bind sources stay with us (clone_binds replaces them in the
+         * bundle with their clones): containrd may need them back. */
+        for (size_t i = 0; i < sh->c.spec->n_mounts; i++) {
+                const Cnr__Shim__Mount *mt = sh->c.spec->mounts[i];
+                int fd;
+
+                if (!mt->bind)
+                        continue;
+                fd = fcntl(sh->c.fds[mt->fd], F_DUPFD_CLOEXEC, 3);
+                if (fd < 0) {
+                        cnr_errf(&err, errno, "bind mount for `%s`: keep its source", mt->destination);
+                        goto setup_failed;
+                }
+                sh->held[sh->nheld++] = (struct held){.source = mt->source, .fd = fd};
+        }
+        if (shim_mounts_clone_binds(sh->c.spec, sh->c.fds, &err) < 0)
                 goto setup_failed;
         close(3);
         if (make_dirs(sh, dir, &err) < 0 || listen_socket(sh, &err) < 0)

@@ -274,6 +274,16 @@ shim_spec_validate(Cnr__Shim__ContainerSpec *s, const char *id, struct cnr_err *
                     (!s->mounts[i]->bind || shim_devices_access(s->mounts[i]->device_access) < 0))
                         return cnr_errf(err, EINVAL, "device `%s`: access `%s` refused (a bind with a subset of rwm)",
                                         d, s->mounts[i]->device_access);
+                /* the supervisor's number of a bind source, handed back
+                 * by the Source op; unique, so that the answer is one fd */
+                if (s->mounts[i]->source < 0 || s->mounts[i]->source > 1023 ||
+                    (!s->mounts[i]->bind && s->mounts[i]->source != 0))
+                        return cnr_errf(err, EINVAL, "mount `%s`: source number %d out of range", d,
+                                        s->mounts[i]->source);
+                for (size_t k = 0; k < i && s->mounts[i]->bind; k++)
+                        if (s->mounts[k]->bind && s->mounts[k]->source == s->mounts[i]->source)
+                                return cnr_errf(err, EINVAL, "mount `%s`: source number %d used twice", d,
+                                                s->mounts[i]->source);
         }
         if (s->namespaces) {
                 Cnr__Shim__Namespaces *ns = s->namespaces;

@@ -357,6 +357,34 @@ cnr_wait_for 5 sh -c "! kill -0 $cpid 2>/dev/null" || fail "the container outliv
 "$C" rm -f keep2 >/dev/null || fail "rm after a dead shim"
 pass "kill -9 of a shim: its container dies, exited 137 once, can start again, removable (THREATS 37)"
 
+# ---- bind sources survive a restart of containrd (kept by the container's shim) ----
+mkdir -p "$CNR_TMP/keepbind"
+echo kept-1 >"$CNR_TMP/keepbind/f"
+"$C" run -d $N --name bind-run -v "$CNR_TMP/keepbind:/data" demo sh -c 'cat /data/f; exec sleep 1000' >/dev/null ||
+	fail "run bind-run"
+"$C" run $N --name bind-done -v "$CNR_TMP/keepbind:/data:ro" demo sh -c 'cat /data/f' >/dev/null || fail "run bind-done"
+bd=$("$C" inspect bind-done | sed -n 's/.*"Id": "\([0-9a-f]*\)".*/\1/p' | head -1)
+[ -S "$CNR_RUN/shims/$bd/sock" ] || fail "the exited bind-done has no shim keeping its bind source"
+bdshim=$(pgrep -f "containr-shim --id $bd")
+[ -n "$bdshim" ] || fail "no shim process for the exited bind-done"
+[ -z "$(cat /proc/"$bdshim"/task/*/children)" ] || fail "the kept shim of bind-done still has processes"
+mon=$CNR_MONITOR_PID
+kill -9 "$mon" $(cnr_pid_of supervisor)
+cnr_wait_for 10 sh -c "! kill -0 $mon 2>/dev/null" || fail "the monitor survived kill -9"
+cnr_restart
+echo kept-2 >"$CNR_TMP/keepbind/f"
+"$C" start bind-done >/dev/null || fail "start of an exited container with a bind after containrd restarted"
+[ "$("$C" wait bind-done)" = 0 ] || fail "bind-done: the restarted container failed"
+[ "$("$C" logs bind-done | tr '\n' ' ')" = "kept-1 kept-2 " ] || fail "bind-done after the restart: $("$C" logs bind-done)"
+"$C" stop -t 1 bind-run >/dev/null || fail "stop bind-run after the restart"
+"$C" start bind-run >/dev/null || fail "start of a stopped container with a bind after containrd restarted"
+cnr_wait_for 10 sh -c "'$C' logs bind-run | grep -q kept-2" || fail "bind-run does not see the bind after the restart"
+"$C" exec bind-run sh -c 'echo from-ctr >/data/w' || fail "bind-run: write to the bind"
+[ "$(cat "$CNR_TMP/keepbind/w")" = from-ctr ] || fail "bind-run: the host does not see the write through the bind"
+"$C" rm -f bind-run bind-done >/dev/null || fail "rm the bind containers"
+cnr_wait_for 10 sh -c "[ ! -e '$CNR_RUN/shims/$bd' ]" || fail "rm left bind-done's shim"
+pass "kill -9 of containrd: exited and running containers with binds start again (the shim kept the CLI's source fds)"
+
 # ---- restart policies when containrd starts after a reboot (Docker's rules) ----
 shim_of() { "$C" inspect "$1" | sed -n 's/.*"ShimPid": \([0-9]*\).*/\1/p' | head -1; }
 state_of() { "$C" inspect "$1" | sed -n 's/.*"Status": "\([a-z]*\)".*/\1/p' | head -1; }
