@@ -316,6 +316,7 @@ build_process(const struct ctr_spec_in *in, Cnr__Shim__Process *p, const char *h
         p->capabilities = xcalloc(1, sizeof(*p->capabilities));
         cnr__shim__capabilities__init(p->capabilities);
         p->capabilities->bounding = caps;
+        p->capabilities->clamp_to_host = cfg->privileged;
         /* Docker: a non-root user starts with empty effective and
          * permitted sets; the bounding set still limits setuid binaries. */
         p->capabilities->effective = p->user->uid == 0 ? caps : 0;
@@ -585,8 +586,10 @@ ctr_spec_build(const struct ctr_spec_in *in, Cnr__Shim__ContainerSpec *spec, cha
                 free(spec->seccomp->profile_json);
                 spec->seccomp->profile_json = xstrdup(cfg->seccomp);
         }
-        if (cfg->privileged)
+        if (cfg->privileged) {
                 spec->no_default_masks = true; /* and no masked or read-only paths */
+                spec->all_devices = true;
+        }
         if (in->etc_hosts) {
                 spec->etc_hosts = xstrdup(in->etc_hosts);
         } else if (in->net_host) {

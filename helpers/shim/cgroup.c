@@ -303,6 +303,11 @@ device_rules(const Cnr__Shim__ContainerSpec *s, const int *fds, struct shim_dev_
         size_t k = shim_devices_ndefault;
 
         memcpy(r, shim_devices_default, shim_devices_ndefault * sizeof(*r));
+        if (s->all_devices) { /* --privileged */
+                r[0] = (struct shim_dev_rule){.type = 'a', .major = SHIM_DEV_ANY, .minor = SHIM_DEV_ANY,
+                                              .access = SHIM_DEV_RWM};
+                k = 1;
+        }
         for (size_t i = 0; i < s->n_mounts; i++) {
                 const Cnr__Shim__Mount *m = s->mounts[i];
                 if (!m->device_access[0])

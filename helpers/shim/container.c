@@ -22,6 +22,7 @@
  */
 #include "config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -188,14 +189,46 @@ set_rlimits(const Cnr__Shim__Process *p, struct cnr_err **err)
         return 0;
 }
 
+/* The shim's own bounding set: what the host lets its root have. */
+static uint64_t
+own_bounding(void)
+{
+        uint64_t m = 0;
+
+        for (cap_value_t v = 0; v <= CAP_LAST_CAP; v++)
+                if (prctl(PR_CAPBSET_READ, v, 0, 0, 0) == 1)
+                        m |= 1ULL << v;
+        return m;
+}
+
 static int
 set_caps(const Cnr__Shim__Capabilities *c, struct cnr_err **err)
 {
         uint64_t bnd = c ? c->bounding : shim_default_caps, eff = c ? c->effective : shim_default_caps;
         uint64_t prm = c ? c->permitted : shim_default_caps, inh = c ? c->inheritable : 0;
-        uint64_t amb = c ? c->ambient : 0;
+        uint64_t amb = c ? c->ambient : 0, host = own_bounding(), missing;
         cap_t caps;
 
+        if (c && c->clamp_to_host) {
+                eff &= host;
+                prm &= host;
+                inh &= host;
+                amb &= host;
+        }
+        /* A capability asked for by name (--cap-add) that the host's root
+         * lacks: say which, not the kernel's bare EPERM. */
+        missing = (eff | prm | inh | amb) & ~host;
+        for (cap_value_t v = 0; v <= CAP_LAST_CAP; v++)
+                if (missing & (1ULL << v)) {
+                        char *name = cap_to_name(v);
+                        for (char *q = name; q && *q; q++)
+                                *q = (char)toupper((unsigned char)*q);
+                        cnr_errf(err, EPERM, "capability %s is not in the host's bounding set (containrd's root "
+                                             "lacks it), so no container can have it",
+                                 name ? name : "?");
+                        cap_free(name);
+                        return -1;
+                }
         caps = cap_init();
         for (cap_value_t v = 0; v <= CAP_LAST_CAP; v++) {
                 cap_value_t one[1] = {v};
