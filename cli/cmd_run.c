@@ -695,16 +695,40 @@ attach_fds(struct cnr_client *cl, const char *id, int fds[3], bool *tty)
         return 0;
 }
 
-/* Relay until the container exits; returns its exit code. */
+/* Ask for the container's exit (and, with `removed`, for its removal
+ * too: `run --rm` is answered once the record is gone, so a `ps -a` right
+ * after does not show it, without polling).  `run` sends it before START
+ * on the same connection: containrd answers START before any exit of that
+ * start, and a container that exits at once cannot be gone before its
+ * waiter is registered. */
 static int
-session(struct cnr_cli *cli, struct cnr_client *cl, const char *id, int fds[3], bool stdin_open, bool tty)
+send_wait(struct cnr_client *cl, const char *id, bool removed, uint32_t *reqid)
 {
         Cnr__Api__Request req = CNR__API__REQUEST__INIT;
         Cnr__Api__ContainerWait w = CNR__API__CONTAINER_WAIT__INIT;
         struct cnr_err *err = NULL;
+
+        w.id = (char *)id;
+        w.removed = removed;
+        req.op_case = CNR__API__REQUEST__OP_CONTAINER_WAIT;
+        req.container_wait = &w;
+        if (cnr_client_send(cl, &req, NULL, 0, reqid, &err) < 0) {
+                cnr_cli_error("%s", cnr_err_str(err));
+                cnr_err_free(&err);
+                return -1;
+        }
+        return 0;
+}
+
+/* Relay until the answer to the wait `reqid`; returns the exit code. */
+static int
+session(struct cnr_cli *cli, struct cnr_client *cl, const char *id, int fds[3], bool stdin_open, bool tty,
+        uint32_t reqid)
+{
         struct ctr_relay r = {.cli = cli,
                               .cl = cl,
                               .want = CNR__API__REPLY__MSG_CONTAINER_WAIT,
+                              .reqid = reqid,
                               .in = fds[0],
                               .out = fds[1],
                               .err = fds[2],
@@ -714,47 +738,8 @@ session(struct cnr_cli *cli, struct cnr_client *cl, const char *id, int fds[3], 
                               .resize_id = id,
                               .resize_fd = -1};
 
-        w.id = (char *)id;
-        req.op_case = CNR__API__REQUEST__OP_CONTAINER_WAIT;
-        req.container_wait = &w;
-        if (cnr_client_send(cl, &req, NULL, 0, &r.reqid, &err) < 0) {
-                cnr_cli_error("%s", cnr_err_str(err));
-                cnr_err_free(&err);
-                return -1;
-        }
         cl->timeout_ms = 30000;
         return ctr_cli_relay(&r);
-}
-
-/* After --rm: until the record is gone, so that a `ps -a` right after
- * does not show it. */
-static void
-wait_removed(struct cnr_client *cl, const char *id)
-{
-        for (int i = 0; i < 250; i++) {
-                Cnr__Api__Request req = CNR__API__REQUEST__INIT;
-                Cnr__Api__ContainerInspect ci = CNR__API__CONTAINER_INSPECT__INIT;
-                Cnr__Api__Reply *rep = NULL;
-                struct cnr_err *err = NULL;
-                char *names[1] = {(char *)id};
-                int fd = -1;
-                bool gone;
-
-                ci.names = names;
-                ci.n_names = 1;
-                req.op_case = CNR__API__REQUEST__OP_CONTAINER_INSPECT;
-                req.container_inspect = &ci;
-                if (cnr_client_call(cl, &req, CNR__API__REPLY__MSG_CONTAINER_INSPECT, &rep, &fd, 1, &err) < 0) {
-                        cnr_err_free(&err);
-                        return;
-                }
-                close(fd);
-                gone = rep->container_inspect->n_missing > 0;
-                cnr__api__reply__free_unpacked(rep, NULL);
-                if (gone)
-                        return;
-                usleep(20000);
-        }
 }
 
 static int
@@ -764,6 +749,7 @@ run_or_create(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
         struct cnr_client cl;
         _cleanup_free_ char *id = NULL;
         int r, fds[3] = {-1, -1, -1};
+        uint32_t wait_id = 0;
         bool tty = false;
 
         r = parse_run(cli, cmd, argc, argv, &o);
@@ -787,7 +773,10 @@ run_or_create(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
                 goto out;
         }
         cl.timeout_ms = 120000;
-        if (!o.detach && attach_fds(&cl, id, fds, &tty) < 0) {
+        if (!o.detach && (attach_fds(&cl, id, fds, &tty) < 0 || send_wait(&cl, id, o.cfg.auto_remove, &wait_id) < 0)) {
+                for (int i = 0; i < 3; i++)
+                        if (fds[i] >= 0)
+                                close(fds[i]);
                 r = 125;
                 goto out;
         }
@@ -803,11 +792,9 @@ run_or_create(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
                 r = CNR_EXIT_OK;
                 goto out;
         }
-        r = session(cli, &cl, id, fds, o.cfg.stdin_open, tty);
+        r = session(cli, &cl, id, fds, o.cfg.stdin_open, tty, wait_id);
         if (r < 0)
                 r = 125;
-        else if (o.cfg.auto_remove)
-                wait_removed(&cl, id);
 out:
         cnr_client_close(&cl);
         run_opts_free(&o);
@@ -865,13 +852,15 @@ cnr_cmd_start(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
                 bool tty = false;
 
                 if (attach) {
+                        uint32_t wait_id;
+
                         if (simple(&cl, CNR__API__REQUEST__OP_CONTAINER_START, CNR__API__REPLY__MSG_CONTAINER_START,
                                    argv[i]) < 0 ||
-                            attach_fds(&cl, argv[i], fds, &tty) < 0) {
+                            attach_fds(&cl, argv[i], fds, &tty) < 0 || send_wait(&cl, argv[i], false, &wait_id) < 0) {
                                 rc = CNR_EXIT_FAIL;
                                 break;
                         }
-                        rc = session(cli, &cl, argv[i], fds, interactive, tty);
+                        rc = session(cli, &cl, argv[i], fds, interactive, tty, wait_id);
                         if (rc < 0)
                                 rc = CNR_EXIT_FAIL;
                         break;
@@ -895,6 +884,7 @@ cnr_cmd_attach(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, cha
         bool no_stdin = false, tty = false;
         struct cnr_client cl;
         int o, rc, fds[3] = {-1, -1, -1};
+        uint32_t wait_id;
 
         while ((o = cnr_cli_getopt(cli, argc, argv, ":h", opts)) != -1) {
                 switch (o) {
@@ -912,11 +902,11 @@ cnr_cmd_attach(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, cha
                 return cnr_cli_usage_error(cli, "want CONTAINER");
         if (ctr_cli_open(cli, &cl) < 0)
                 return CNR_EXIT_FAIL;
-        if (attach_fds(&cl, argv[optind], fds, &tty) < 0) {
+        if (attach_fds(&cl, argv[optind], fds, &tty) < 0 || send_wait(&cl, argv[optind], false, &wait_id) < 0) {
                 cnr_client_close(&cl);
                 return CNR_EXIT_FAIL;
         }
-        rc = session(cli, &cl, argv[optind], fds, !no_stdin, tty);
+        rc = session(cli, &cl, argv[optind], fds, !no_stdin, tty, wait_id);
         cnr_client_close(&cl);
         return rc < 0 ? CNR_EXIT_FAIL : rc;
 }

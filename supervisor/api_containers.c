@@ -438,7 +438,10 @@ sup_api_container_wait(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage
         if (!ct)
                 return;
         op = api_op_new(c, f->reqid, "container_wait", CNR__API__REPLY__MSG_CONTAINER_WAIT);
-        ctr_wait(ct, on_waited, op);
+        if (r->removed)
+                ctr_wait_removed(ct, on_waited, op);
+        else
+                ctr_wait(ct, on_waited, op);
 }
 
 /* ---- list, inspect ---- */

@@ -1251,6 +1251,17 @@ removers_of(struct ctr *c)
         return c->remove_ops;
 }
 
+void
+ctr_wait_removed(struct ctr *c, ctr_done_fn cb, void *arg)
+{
+        struct remove_op *op = xcalloc(1, sizeof(*op));
+
+        op->cb = cb;
+        op->arg = arg;
+        op->next = c->remove_ops;
+        c->remove_ops = op;
+}
+
 static void
 on_snap_removed(struct cnr_err *err, void *arg)
 {

@@ -127,6 +127,10 @@ int ctr_kill(struct ctr *c, int sig, ctr_done_fn cb, void *arg, struct cnr_err *
 int ctr_remove(struct ctr *c, bool force, bool volumes, ctr_done_fn cb, void *arg, struct cnr_err **err);
 /* cb when the container is not running (at once if it is not). */
 void ctr_wait(struct ctr *c, ctr_done_fn cb, void *arg);
+/* cb once the container is removed (by --rm or by someone's rm), with
+ * its exit status still readable: `run --rm` answers its CLI then,
+ * instead of the CLI polling until the record is gone. */
+void ctr_wait_removed(struct ctr *c, ctr_done_fn cb, void *arg);
 int ctr_resize(struct ctr *c, uint32_t rows, uint32_t cols, struct cnr_err **err);
 
 /* Attach: 3 fds (stdin write end, stdout, stderr read ends). */
