@@ -67,7 +67,19 @@ cnr_db_open(const char *path, struct cnr_db **out, struct cnr_err **err)
         }
         sqlite3_extended_result_codes(db->h, 1);
         sqlite3_busy_timeout(db->h, 5000);
-        if (cnr_db_exec(db, "PRAGMA journal_mode=WAL", err) < 0 || cnr_db_exec(db, "PRAGMA synchronous=FULL", err) < 0 ||
+        /* WAL with synchronous=NORMAL: every commit is atomic and survives
+         * any crash of containrd (the WAL is in the page cache); the WAL is
+         * fsynced at each checkpoint, not at each commit.  A power cut or a
+         * kernel crash can only take the newest commits back: the database
+         * is then an earlier, consistent state (a prefix of its history),
+         * the case start-up already reconciles: container states reset by
+         * the boot id, snapshot dirs without a record removed, records
+         * without a dir marked missing (THREATS 38, 40); content blobs are
+         * fsynced on their own, so a forgotten image is pulled again.  FULL
+         * cost one fdatasync per commit, about ten per `run --rm`
+         * (docs/performance.md). */
+        if (cnr_db_exec(db, "PRAGMA journal_mode=WAL", err) < 0 ||
+            cnr_db_exec(db, "PRAGMA synchronous=NORMAL", err) < 0 ||
             cnr_db_exec(db, "PRAGMA foreign_keys=ON", err) < 0 ||
             cnr_db_exec(db, "CREATE TABLE IF NOT EXISTS schema (module TEXT PRIMARY KEY, version INTEGER NOT NULL)",
                         err) < 0) {
