@@ -12,7 +12,7 @@ common_libcommon_la_SOURCES = \
 	common/spawn.c common/spawn.h \
 	common/detach.c common/detach.h \
 	common/passwd.c common/passwd.h \
-	common/digest.c common/digest.h \
+	common/digest.c common/hasher.c common/digest.h \
 	common/ref.c common/ref.h \
 	common/cidr.c common/cidr.h \
 	common/idmap.c common/idmap.h

@@ -309,6 +309,9 @@ struct cnr_df_context *cnr_df_context_new(void);
 void cnr_df_context_add(struct cnr_df_context *c, const char *path, enum cnr_df_ftype type, unsigned mode,
                         unsigned long long uid, unsigned long long gid, const void *data, size_t len, const char *link);
 void cnr_df_context_finish(struct cnr_df_context *c);
+/* A new entry at `path` (cleaned), zeroed but for the path; for the
+ * readers of the index (context.c, context_read.c). */
+struct cnr_df_entry *cnr_df_context_entry(struct cnr_df_context *c, const char *path);
 const struct cnr_df_entry *cnr_df_context_find(const struct cnr_df_context *c, const char *path);
 void cnr_df_context_free(struct cnr_df_context *c);
 /* Clean a path as COPY sources are: leading / and .. clamped to the root. */

@@ -14,6 +14,7 @@ helpers_buildd_frontend_libfrontend_la_SOURCES = \
 	helpers/buildd/frontend/lex.c \
 	helpers/buildd/frontend/ignore.c \
 	helpers/buildd/frontend/context.c \
+	helpers/buildd/frontend/context_read.c \
 	helpers/buildd/frontend/planner.h \
 	helpers/buildd/frontend/plan.c \
 	helpers/buildd/frontend/imgconfig.c \
