@@ -30,9 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <archive.h>
-#include <archive_entry.h>
-
+#include "cli/archive.h"
 #include "cli/cli.h"
 #include "cli/client.h"
 #include "common/util.h"
@@ -77,34 +75,34 @@ slurp_at(int dirfd, const char *path, char **out, size_t *len, struct cnr_err **
 static int
 put_data(struct archive *a, const char *name, const char *data, size_t len, struct cnr_err **err)
 {
-        struct archive_entry *e = archive_entry_new();
+        struct archive_entry *e = sym_archive_entry_new();
         int rc = 0;
 
-        archive_entry_set_pathname(e, name);
-        archive_entry_set_filetype(e, AE_IFREG);
-        archive_entry_set_perm(e, 0644);
-        archive_entry_set_size(e, (la_int64_t)len);
-        if (archive_write_header(a, e) != ARCHIVE_OK ||
-            (len > 0 && archive_write_data(a, data, len) != (la_ssize_t)len))
-                rc = cnr_errf(err, EIO, "stream `%s`: %s", name, archive_error_string(a));
-        archive_entry_free(e);
+        sym_archive_entry_set_pathname(e, name);
+        sym_archive_entry_set_filetype(e, AE_IFREG);
+        sym_archive_entry_set_perm(e, 0644);
+        sym_archive_entry_set_size(e, (la_int64_t)len);
+        if (sym_archive_write_header(a, e) != ARCHIVE_OK ||
+            (len > 0 && sym_archive_write_data(a, data, len) != (la_ssize_t)len))
+                rc = cnr_errf(err, EIO, "stream `%s`: %s", name, sym_archive_error_string(a));
+        sym_archive_entry_free(e);
         return rc;
 }
 
 static int
 put_entry(struct walk *w, int dirfd, const char *name, const char *rel, const struct stat *st, struct cnr_err **err)
 {
-        struct archive_entry *e = archive_entry_new();
+        struct archive_entry *e = sym_archive_entry_new();
         int rc = -1;
 
-        archive_entry_set_pathname(e, rel);
-        archive_entry_set_perm(e, st->st_mode & 07777);
-        archive_entry_set_uid(e, st->st_uid);
-        archive_entry_set_gid(e, st->st_gid);
-        archive_entry_set_mtime(e, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
+        sym_archive_entry_set_pathname(e, rel);
+        sym_archive_entry_set_perm(e, st->st_mode & 07777);
+        sym_archive_entry_set_uid(e, st->st_uid);
+        sym_archive_entry_set_gid(e, st->st_gid);
+        sym_archive_entry_set_mtime(e, st->st_mtim.tv_sec, st->st_mtim.tv_nsec);
         if (S_ISDIR(st->st_mode)) {
-                archive_entry_set_filetype(e, AE_IFDIR);
-                if (archive_write_header(w->a, e) != ARCHIVE_OK)
+                sym_archive_entry_set_filetype(e, AE_IFDIR);
+                if (sym_archive_write_header(w->a, e) != ARCHIVE_OK)
                         goto arch;
         } else if (S_ISLNK(st->st_mode)) {
                 char target[PATH_MAX];
@@ -114,9 +112,9 @@ put_entry(struct walk *w, int dirfd, const char *name, const char *rel, const st
                         goto out;
                 }
                 target[n] = '\0';
-                archive_entry_set_filetype(e, AE_IFLNK);
-                archive_entry_set_symlink(e, target);
-                if (archive_write_header(w->a, e) != ARCHIVE_OK)
+                sym_archive_entry_set_filetype(e, AE_IFLNK);
+                sym_archive_entry_set_symlink(e, target);
+                if (sym_archive_write_header(w->a, e) != ARCHIVE_OK)
                         goto arch;
         } else {
                 _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
@@ -133,9 +131,9 @@ put_entry(struct walk *w, int dirfd, const char *name, const char *rel, const st
                         rc = 0; /* raced into something else: leave it out */
                         goto out;
                 }
-                archive_entry_set_filetype(e, AE_IFREG);
-                archive_entry_set_size(e, fst.st_size);
-                if (archive_write_header(w->a, e) != ARCHIVE_OK)
+                sym_archive_entry_set_filetype(e, AE_IFREG);
+                sym_archive_entry_set_size(e, fst.st_size);
+                if (sym_archive_write_header(w->a, e) != ARCHIVE_OK)
                         goto arch;
                 left = fst.st_size;
                 while (left > 0 && (n = read(fd, buf, sizeof(buf))) != 0) {
@@ -147,7 +145,7 @@ put_entry(struct walk *w, int dirfd, const char *name, const char *rel, const st
                         }
                         if (n > left)
                                 n = (ssize_t)left; /* the file grew: send what its header announced */
-                        if (archive_write_data(w->a, buf, (size_t)n) != n)
+                        if (sym_archive_write_data(w->a, buf, (size_t)n) != n)
                                 goto arch;
                         left -= n;
                 }
@@ -160,9 +158,9 @@ put_entry(struct walk *w, int dirfd, const char *name, const char *rel, const st
         rc = 0;
         goto out;
 arch:
-        cnr_errf(err, EIO, "stream `%s`: %s", rel, archive_error_string(w->a));
+        cnr_errf(err, EIO, "stream `%s`: %s", rel, sym_archive_error_string(w->a));
 out:
-        archive_entry_free(e);
+        sym_archive_entry_free(e);
         return rc;
 }
 
@@ -230,13 +228,13 @@ static __attribute__((noreturn)) void
 stream_context(int wfd, int ctxfd, const struct cnr_df_ignore *ig, const char *df, size_t dflen, const char *ign,
                size_t ignlen, bool have_ign)
 {
-        struct walk w = {.a = archive_write_new(), .ig = ig};
+        struct walk w = {.a = sym_archive_write_new(), .ig = ig};
         struct cnr_err *err = NULL;
 
         signal(SIGPIPE, SIG_DFL); /* buildd stopped reading: it will say why */
-        archive_write_set_format_pax_restricted(w.a);
-        if (archive_write_open_fd(w.a, wfd) != ARCHIVE_OK) {
-                cnr_cli_error("build context: %s", archive_error_string(w.a));
+        sym_archive_write_set_format_pax_restricted(w.a);
+        if (sym_archive_write_open_fd(w.a, wfd) != ARCHIVE_OK) {
+                cnr_cli_error("build context: %s", sym_archive_error_string(w.a));
                 _exit(1);
         }
         if (put_data(w.a, CNR_DF_META_DOCKERFILE, df, dflen, &err) < 0 ||
@@ -245,11 +243,11 @@ stream_context(int wfd, int ctxfd, const struct cnr_df_ignore *ig, const char *d
                 cnr_cli_error("build context: %s", cnr_err_str(err));
                 _exit(1);
         }
-        if (archive_write_close(w.a) != ARCHIVE_OK) {
-                cnr_cli_error("build context: %s", archive_error_string(w.a));
+        if (sym_archive_write_close(w.a) != ARCHIVE_OK) {
+                cnr_cli_error("build context: %s", sym_archive_error_string(w.a));
                 _exit(1);
         }
-        archive_write_free(w.a);
+        sym_archive_write_free(w.a);
         _exit(0);
 }
 
@@ -429,6 +427,10 @@ cnr_cmd_build(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
                 goto out;
         }
 
+        if (cnr_cli_archive_load(&err) < 0) {
+                cnr_cli_error("%s", cnr_err_str(err));
+                goto out;
+        }
         if (pipe2(pfd, O_CLOEXEC) < 0) {
                 cnr_cli_error("pipe: %s", strerror(errno));
                 goto out;

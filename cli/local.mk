@@ -10,7 +10,7 @@ cli_containr_SOURCES = \
 	cli/cmd_system.c \
 	cli/cmd_images.c \
 	cli/cmd_registry.c cli/authfile.c cli/authfile.h \
-	cli/cmd_build.c \
+	cli/cmd_build.c cli/archive.c cli/archive.h \
 	cli/container.h cli/relay.c cli/cmd_run.c cli/cmd_container.c cli/cmd_volume.c \
 	cli/cmd_snapshot.c \
 	cli/util.c cli/util.h
