@@ -14,6 +14,13 @@
 pid_t
 cnr_spawn_detached(const char *path, char *const argv[], const int *fds, int nfds, struct cnr_err **err)
 {
+        return cnr_spawn_detached_fd(-1, path, argv, fds, nfds, err);
+}
+
+pid_t
+cnr_spawn_detached_fd(int exec_fd, const char *path, char *const argv[], const int *fds, int nfds,
+                      struct cnr_err **err)
+{
         int p[2];
         pid_t mid, pid = -1;
         int status = 0;
@@ -38,7 +45,7 @@ cnr_spawn_detached(const char *path, char *const argv[], const int *fds, int nfd
 
                 close(p[0]);
                 setsid();
-                child = cnr_spawn(path, argv, NULL, fds, nfds, 0, NULL, &e);
+                child = cnr_spawn_fd(exec_fd, path, argv, NULL, fds, nfds, 0, NULL, &e);
                 code[0] = child;
                 code[1] = child < 0 ? e->code : 0;
                 (void)!write(p[1], code, sizeof(code));

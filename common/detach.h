@@ -12,5 +12,8 @@
 
 /* Returns the program's pid once it has exec'd, or -1 with *err. */
 pid_t cnr_spawn_detached(const char *path, char *const argv[], const int *fds, int nfds, struct cnr_err **err);
+/* The same, executing the program open at exec_fd (see cnr_spawn_fd). */
+pid_t cnr_spawn_detached_fd(int exec_fd, const char *path, char *const argv[], const int *fds, int nfds,
+                            struct cnr_err **err);
 
 #endif

@@ -23,6 +23,13 @@ pid_t
 cnr_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds, int pdeathsig,
           int *pidfd, struct cnr_err **err)
 {
+        return cnr_spawn_fd(-1, path, argv, envp, fds, nfds, pdeathsig, pidfd, err);
+}
+
+pid_t
+cnr_spawn_fd(int exec_fd, const char *path, char *const argv[], char *const envp[], const int *fds, int nfds,
+             int pdeathsig, int *pidfd, struct cnr_err **err)
+{
         static char *const default_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", NULL};
         int ep[2];
         pid_t pid;
@@ -44,10 +51,13 @@ cnr_spawn(const char *path, char *const argv[], char *const envp[], const int *f
                 int tmp[16], devnull;
                 sigset_t all;
 
-                /* The error pipe first goes above every slot we fill. */
+                /* The error pipe (and the program's fd) first go above
+                 * every slot we fill. */
                 ep[1] = fcntl(ep[1], F_DUPFD_CLOEXEC, 64);
                 if (ep[1] < 0)
                         _exit(127);
+                if (exec_fd >= 0 && (exec_fd = fcntl(exec_fd, F_DUPFD_CLOEXEC, 64)) < 0)
+                        child_fail(ep[1], errno);
                 sigemptyset(&all);
                 sigprocmask(SIG_SETMASK, &all, NULL);
                 for (int s = 1; s < NSIG; s++)
@@ -69,13 +79,22 @@ cnr_spawn(const char *path, char *const argv[], char *const envp[], const int *f
                 for (int i = 0; i < nfds; i++)
                         if (dup2(tmp[i], 3 + i) < 0) /* dup2 clears CLOEXEC on the copy */
                                 child_fail(ep[1], errno);
-                /* Keep only the error pipe above the slots, close-on-exec. */
+                /* Keep only the error pipe above the slots (and the
+                 * program's fd after it), close-on-exec. */
                 if (dup3(ep[1], 3 + nfds, O_CLOEXEC) < 0)
                         child_fail(ep[1], errno);
                 ep[1] = 3 + nfds;
-                if (syscall(SYS_close_range, (unsigned)(4 + nfds), ~0U, 0) < 0)
+                if (exec_fd >= 0) {
+                        if (dup3(exec_fd, 4 + nfds, O_CLOEXEC) < 0)
+                                child_fail(ep[1], errno);
+                        exec_fd = 4 + nfds;
+                }
+                if (syscall(SYS_close_range, (unsigned)(exec_fd >= 0 ? 5 + nfds : 4 + nfds), ~0U, 0) < 0)
                         child_fail(ep[1], errno);
-                execve(path, argv, envp ? envp : default_env);
+                if (exec_fd >= 0)
+                        syscall(SYS_execveat, exec_fd, "", argv, envp ? envp : default_env, AT_EMPTY_PATH);
+                else
+                        execve(path, argv, envp ? envp : default_env);
                 child_fail(ep[1], errno);
         }
         close(ep[1]);

@@ -13,5 +13,10 @@
  * `pdeathsig` is set.  envp NULL means {"PATH=/usr/sbin:/usr/bin:/sbin:/bin"}. */
 pid_t cnr_spawn(const char *path, char *const argv[], char *const envp[], const int *fds, int nfds, int pdeathsig,
                 int *pidfd, struct cnr_err **err);
+/* The same, executing the program open at exec_fd (execveat, AT_EMPTY_PATH;
+ * an ELF binary: the fd is close-on-exec) when exec_fd >= 0; path only
+ * names it in errors. */
+pid_t cnr_spawn_fd(int exec_fd, const char *path, char *const argv[], char *const envp[], const int *fds, int nfds,
+                   int pdeathsig, int *pidfd, struct cnr_err **err);
 
 #endif

@@ -85,6 +85,15 @@ done
 [ "$(cnr_status "$pid" CapEff)" = 00000000a80425fb ] || fail "CapEff $(cnr_status "$pid" CapEff), want Docker's default set"
 pass "namespaces differ from the host's, seccomp 2, Docker's default CapEff"
 
+# THREATS 9 through the monitor: the shim runs from the monitor's one
+# sealed copy of containr-shim (same inode), not from a copy of its own.
+shim=$(sed 's/.*) //' /proc/$pid/stat | awk '{print $2}')
+case $(readlink /proc/$shim/exe) in /memfd:containr-shim*) ;; *) fail "the shim runs from $(readlink /proc/$shim/exe)" ;; esac
+mfd=$(for f in /proc/$CNR_MONITOR_PID/fd/*; do case $(readlink "$f") in /memfd:containr-shim*) echo "$f" ;; esac; done)
+[ "$(echo "$mfd" | grep -c .)" = 1 ] || fail "the monitor holds $(echo "$mfd" | grep -c .) copies of the shim, want 1"
+[ "$(stat -L -c %i "$mfd")" = "$(stat -L -c %i /proc/$shim/exe)" ] || fail "the shim does not run from the monitor's copy"
+pass "THREATS 9: the shim runs from the monitor's sealed copy of containr-shim"
+
 [ "$("$C" exec ticker echo in-exec)" = in-exec ] || fail "exec"
 [ "$("$C" exec -u 1000:1000 -w /tmp -e FOO=bar ticker sh -c 'echo $(id -u):$(id -g):$PWD:$FOO')" = "1000:1000:/tmp:bar" ] ||
 	fail "exec -u -w -e"

@@ -10,8 +10,9 @@ cnr_start
 # ---- the monitor ------------------------------------------------------------
 mon=$CNR_MONITOR_PID
 [ "$(cnr_status "$mon" Uid)" = 0 ] || fail "monitor is not root"
-# Only its stdio, one channel to the supervisor and one pidfd per child.
-nsock=0 npidfd=0
+# Only its stdio, one channel to the supervisor and one pidfd per child
+# (and, once a container ran, one sealed copy of containr-shim).
+nsock=0 npidfd=0 nshim=0
 for fd in /proc/"$mon"/fd/*; do
 	n=${fd##*/}
 	t=$(readlink "$fd")
@@ -19,9 +20,11 @@ for fd in /proc/"$mon"/fd/*; do
 	[012]:*) ;;
 	*:socket:*) nsock=$((nsock + 1)) ;;
 	*:anon_inode:\[pidfd\]) npidfd=$((npidfd + 1)) ;;
+	*:/memfd:containr-shim*) nshim=$((nshim + 1)) ;;
 	*) fail "monitor holds fd $n -> $t" ;;
 	esac
 done
+[ $nshim -le 1 ] || fail "monitor holds $nshim copies of the shim"
 [ $nsock = 1 ] || fail "monitor holds $nsock sockets, expected 1"
 [ $npidfd = 6 ] || fail "monitor holds $npidfd pidfds, expected 6 (supervisor + 5 helpers)"
 pass "monitor: root, fds = stdio + 1 channel + 6 pidfds"
