@@ -50,6 +50,7 @@ cnr_config_init(struct cnr_config *c)
         c->net.subnet_prefix = 24;
         c->net.cni_plugin_dir = xstrdup(CNR_CONFIG_CNI_DIR);
         c->net.default_bridge = xstrdup("containr0");
+        c->net.default_ipv6_subnet = NULL;
         c->overlay_mode = "auto";
 }
 
@@ -76,6 +77,7 @@ cnr_config_free(struct cnr_config *c)
         free(c->net.pool);
         free(c->net.cni_plugin_dir);
         free(c->net.default_bridge);
+        free(c->net.default_ipv6_subnet);
         memset(c, 0, sizeof(*c));
 }
 
@@ -107,6 +109,7 @@ config_copy(struct cnr_config *dst, const struct cnr_config *src)
                 dst->net.pool[i] = xstrdup(src->net.pool[i]);
         dst->net.cni_plugin_dir = xstrdup(src->net.cni_plugin_dir);
         dst->net.default_bridge = xstrdup(src->net.default_bridge);
+        dst->net.default_ipv6_subnet = src->net.default_ipv6_subnet ? xstrdup(src->net.default_ipv6_subnet) : NULL;
 }
 
 /* ---- value validators ---- */
@@ -133,8 +136,8 @@ is_name(const char *s)
                 return 0;
         for (size_t i = 1; i < n; i++) {
                 char ch = s[i];
-                if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-                    ch == '_' || ch == '-' || ch == '.')
+                if ((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '_' ||
+                    ch == '-' || ch == '.')
                         continue;
                 if (ch == '$' && i == n - 1)
                         continue;
@@ -301,8 +304,9 @@ set_run_root(struct ctx *x, const char *key, const yaml_node_t *v, size_t off)
         size_t max = sizeof(((struct sockaddr_un *)0)->sun_path) - 1;
 
         if (len > max)
-                return fail(x, v, "%s: the API socket path `%s" API_SOCKET_NAME "` would be %zu bytes; a unix socket "
-                                  "path holds at most %zu",
+                return fail(x, v,
+                            "%s: the API socket path `%s" API_SOCKET_NAME "` would be %zu bytes; a unix socket "
+                            "path holds at most %zu",
                             key, x->c->run_root, len, max);
         return 0;
 }
@@ -753,10 +757,25 @@ set_default_bridge(struct ctx *x, const char *key, const yaml_node_t *v, size_t 
         n = strlen(s);
         if (n >= 16 || (strncmp(s, "containr", 8) != 0 && strncmp(s, "cnr-", 4) != 0) ||
             strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") != n)
-                return fail(x, v, "%s: `%s`: expected containr* or cnr-* (lower case, digits, -; at most 15)", key,
-                            s);
+                return fail(x, v, "%s: `%s`: expected containr* or cnr-* (lower case, digits, -; at most 15)", key, s);
         free(x->c->net.default_bridge);
         x->c->net.default_bridge = xstrdup(s);
+        return 0;
+}
+
+/* The default network's IPv6 subnet: what network create --subnet takes. */
+static int
+set_default_ipv6_subnet(struct ctx *x, const char *key, const yaml_node_t *v, size_t off)
+{
+        struct cnr_cidr6 c;
+        const char *s;
+
+        if (scalar(x, key, v, "an IPv6 prefix", &s) < 0)
+                return -1;
+        if (cnr_cidr6_parse(s, true, &c) < 0 || c.len < 48 || c.len > 120)
+                return fail(x, v, "%s: `%s`: expected an IPv6 prefix /48 to /120 with its host bits zero", key, s);
+        free(x->c->net.default_ipv6_subnet);
+        x->c->net.default_ipv6_subnet = xstrdup(s);
         return 0;
 }
 
@@ -765,6 +784,7 @@ static const struct key network_keys[] = {
         {"subnet_prefix", set_subnet_prefix, 0},
         {"cni_plugin_dir", set_path, offsetof(struct cnr_config, net.cni_plugin_dir)},
         {"default_bridge", set_default_bridge, 0},
+        {"default_ipv6_subnet", set_default_ipv6_subnet, 0},
 };
 
 static int
@@ -967,13 +987,16 @@ cnr_config_dump(const struct cnr_config *c, FILE *f)
                 fprintf(f, "overlay_mode: %s\n", c->overlay_mode);
         /* networks: only when not the defaults (older golden dumps stay true) */
         if (c->net.npool != 1 || strcmp(c->net.pool[0], CNR_CONFIG_NET_POOL) != 0 || c->net.subnet_prefix != 24 ||
-            strcmp(c->net.cni_plugin_dir, CNR_CONFIG_CNI_DIR) != 0 || strcmp(c->net.default_bridge, "containr0") != 0) {
+            strcmp(c->net.cni_plugin_dir, CNR_CONFIG_CNI_DIR) != 0 || strcmp(c->net.default_bridge, "containr0") != 0 ||
+            c->net.default_ipv6_subnet) {
                 fputs("networks:\n  pool:\n", f);
                 for (size_t i = 0; i < c->net.npool; i++)
                         fprintf(f, "    - %s\n", c->net.pool[i]);
                 fprintf(f, "  subnet_prefix: %u\n  cni_plugin_dir: ", c->net.subnet_prefix);
                 put_scalar(f, c->net.cni_plugin_dir);
                 fprintf(f, "\n  default_bridge: %s\n", c->net.default_bridge);
+                if (c->net.default_ipv6_subnet)
+                        fprintf(f, "  default_ipv6_subnet: %s\n", c->net.default_ipv6_subnet);
         }
         if (c->nregistries == 0)
                 return;

@@ -35,9 +35,9 @@
 
 /* One entry of `registries:` (the registry client reads them). */
 struct cnr_config_registry {
-        char *host;       /* "docker.io", "127.0.0.1:5000" */
-        bool insecure;    /* plain http allowed */
-        char **mirrors;   /* hosts tried first for pulls, in order */
+        char *host;     /* "docker.io", "127.0.0.1:5000" */
+        bool insecure;  /* plain http allowed */
+        char **mirrors; /* hosts tried first for pulls, in order */
         size_t nmirrors;
         unsigned timeout_s; /* a transfer without progress for this long fails; 0 = default */
 };
@@ -46,27 +46,28 @@ struct cnr_config_registry {
 
 /* `networks:` (supervisor/networks.c): where bridge subnets come from. */
 struct cnr_config_networks {
-        char **pool;            /* IPv4 CIDRs; default CNR_CONFIG_NET_POOL */
+        char **pool; /* IPv4 CIDRs; default CNR_CONFIG_NET_POOL */
         size_t npool;
-        unsigned subnet_prefix; /* each network's size; default 24 */
-        char *cni_plugin_dir;   /* default CNR_CONFIG_CNI_DIR */
-        char *default_bridge;   /* the default network's bridge; default "containr0" */
+        unsigned subnet_prefix;    /* each network's size; default 24 */
+        char *cni_plugin_dir;      /* default CNR_CONFIG_CNI_DIR */
+        char *default_bridge;      /* the default network's bridge; default "containr0" */
+        char *default_ipv6_subnet; /* an IPv6 prefix: the default network is dual stack; NULL: IPv4 only */
 };
 #define CNR_CONFIG_NET_POOL "10.88.0.0/16"
 #define CNR_CONFIG_CNI_DIR "/usr/lib/cni"
 #define CNR_CONFIG_POOL_MAX 16
 
 struct cnr_config {
-        char *root;       /* default LOCALSTATEDIR/lib/containr */
-        char *run_root;   /* default RUNSTATEDIR/containr */
-        char *log_dir;    /* default LOCALSTATEDIR/log/containr */
-        char *helper_dir; /* default LIBEXECDIR */
-        char *user;       /* default "containr" */
-        char *socket_group; /* default "containr" */
-        enum cnr_log_level log_level; /* default info */
-        char *helper_user[CNR_HELPER_COUNT]; /* default cnr_helpers[i].default_user */
-        unsigned restart_initial_ms;  /* default 100 */
-        unsigned restart_max_ms;      /* default 30000 */
+        char *root;                             /* default LOCALSTATEDIR/lib/containr */
+        char *run_root;                         /* default RUNSTATEDIR/containr */
+        char *log_dir;                          /* default LOCALSTATEDIR/log/containr */
+        char *helper_dir;                       /* default LIBEXECDIR */
+        char *user;                             /* default "containr" */
+        char *socket_group;                     /* default "containr" */
+        enum cnr_log_level log_level;           /* default info */
+        char *helper_user[CNR_HELPER_COUNT];    /* default cnr_helpers[i].default_user */
+        unsigned restart_initial_ms;            /* default 100 */
+        unsigned restart_max_ms;                /* default 30000 */
         struct cnr_config_registry *registries; /* default none */
         size_t nregistries;
         struct cnr_config_networks net;

@@ -1436,8 +1436,13 @@ void
 sup_networks_helper_up(struct sup *s)
 {
         struct cnr_err *err = NULL;
-        struct net *def = nets_find(CNR_NET_DEFAULT, &err);
+        struct net *def;
 
+        if (nets_default_ipv6_follow(&err) < 0) {
+                log_warn("default network: %s", cnr_err_str(err));
+                cnr_err_free(&err);
+        }
+        def = nets_find(CNR_NET_DEFAULT, &err);
         cnr_err_free(&err);
         nets_isolation_sync();
         /* the default network's bridge, at once: a stale one is repaired

@@ -505,6 +505,68 @@ nets_ensure_default(void (*fn)(struct sup *s, struct cnr_err *err, void *arg), v
         return 0;
 }
 
+/* networks.default_ipv6_subnet changed since the default network was
+ * made: its record follows while no container is attached to it (the
+ * conflist is generated from the record at every attach); otherwise the
+ * change waits for a start without attachments.  0, or -1 with err. */
+int
+nets_default_ipv6_follow(struct cnr_err **err)
+{
+        const char *want = N.s->d->cfg.net.default_ipv6_subnet;
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        struct net *def = nets_find(CNR_NET_DEFAULT, err), **all = NULL;
+        struct cnr_cidr6 w, have, other;
+        char sbuf[64] = "", gbuf[INET6_ADDRSTRLEN] = "";
+        size_t nall = 0;
+        int rc = -1;
+
+        if (def == NULL)
+                return (*err)->code == ENOENT ? (cnr_err_free(err), 0) : -1;
+        if (want == NULL && def->subnet6[0] == '\0')
+                goto ok;
+        if (want && cnr_cidr6_parse(want, true, &w) == 0 && cnr_cidr6_parse(def->subnet6, true, &have) == 0 &&
+            cnr_cidr6_overlap(&w, &have) && w.len == have.len)
+                goto ok;
+        if (cnr_db_prepare(N.s->db, "SELECT 1 FROM net_attachments WHERE network_id = ?1 LIMIT 1", &st, err) < 0)
+                goto out;
+        sqlite3_bind_text(st, 1, def->id, -1, SQLITE_STATIC);
+        if (sqlite3_step(st) == SQLITE_ROW) {
+                cnr_errf(err, EBUSY,
+                         "networks.default_ipv6_subnet is `%s` but the default network has `%s`: it changes at a "
+                         "start of containrd with no container attached to it",
+                         want ? want : "(none)", def->subnet6[0] ? def->subnet6 : "(none)");
+                goto out;
+        }
+        if (want) {
+                if (cnr_cidr6_parse(want, true, &w) < 0) {
+                        cnr_errf(err, EINVAL, "networks.default_ipv6_subnet `%s`: not an IPv6 prefix", want);
+                        goto out;
+                }
+                if (nets_all(&all, &nall, err) < 0)
+                        goto out;
+                for (size_t i = 0; i < nall; i++)
+                        if (strcmp(all[i]->id, def->id) != 0 && cnr_cidr6_parse(all[i]->subnet6, false, &other) == 0 &&
+                            cnr_cidr6_overlap(&w, &other)) {
+                                cnr_errf(err, EEXIST, "networks.default_ipv6_subnet %s overlaps network `%s` (%s)",
+                                         want, all[i]->name, all[i]->subnet6);
+                                goto out;
+                        }
+                cnr_cidr6_format(&w, sbuf, sizeof(sbuf));
+                w.addr[15] |= 1;
+                inet_ntop(AF_INET6, w.addr, gbuf, sizeof(gbuf));
+        }
+        if (nets_exec("UPDATE networks SET subnet6 = ?1, gateway6 = ?2 WHERE name = 'bridge'", sbuf, gbuf, err) < 0)
+                goto out;
+        log_info("default network `%s`: IPv6 subnet now %s (networks.default_ipv6_subnet)", CNR_NET_DEFAULT,
+                 sbuf[0] ? sbuf : "none");
+ok:
+        rc = 0;
+out:
+        nets_free(all, nall);
+        nets_net_free(def);
+        return rc;
+}
+
 /* The default network's bridge is containr0, which the bridge= option
  * (cnr-* only) cannot name. */
 static int
@@ -518,6 +580,11 @@ sup_network_create_bridge(struct sup *s, const struct sup_net_create *req, const
         o = xcalloc(1, sizeof(*o));
         o->name = xstrdup(req->name);
         o->subnet = req->subnet && req->subnet[0] ? xstrdup(req->subnet) : NULL;
+        /* IPv4 only unless networks.default_ipv6_subnet says otherwise */
+        if (N.s->d->cfg.net.default_ipv6_subnet) {
+                o->ipv6 = true;
+                o->subnet6 = xstrdup(N.s->d->cfg.net.default_ipv6_subnet);
+        }
         o->bridge = xstrdup(bridge);
         o->options = xstrdup("{}");
         o->labels = xstrdup("{}");

@@ -87,6 +87,9 @@ int nets_bridge_check_raw(const char *bridge, char **addrs, size_t naddrs, cnr_r
 bool nets_bridge_is_verified(const char *bridge);
 void nets_bridge_verified(const char *bridge);
 void nets_bridge_forget(const char *bridge);
+/* networks_cmd.c: the default network's IPv6 subnet follows the config
+ * while nothing is attached to it. */
+int nets_default_ipv6_follow(struct cnr_err **err);
 /* networks_cmd.c: fn once the default network exists. */
 int nets_ensure_default(void (*fn)(struct sup *s, struct cnr_err *err, void *arg), void *arg, struct cnr_err **err);
 

@@ -3,7 +3,8 @@
 # pool (skipping a range routed on the host), network create/ls/inspect/rm
 # with conflicts, two containers talking over the bridge (busybox httpd +
 # wget), -p from 127.0.0.1, connect/disconnect, /etc/hosts and resolv.conf,
-# isolation between networks (netd's chains), dual-stack IPv6 networks, nothing left the moment rm
+# isolation between networks (netd's chains), dual-stack IPv6 networks (and
+# networks.default_ipv6_subnet), nothing left the moment rm
 # returns, a stale bridge of the same name (repaired or reported), and the
 # start-up cleanup of a crash's leftovers (handles, leases, rules, chains).
 #
@@ -303,3 +304,18 @@ iso_rules iptables | grep -q -- "-o $DEF -j DROP" || fail "the default network's
 [ "$(iptables -w -t mangle -S FORWARD | grep -c -F -- "--comment \"containr isolation $CNR_RUN/cni\"")" = 1 ] ||
 	fail "not exactly one jump to the isolation chain after the restart"
 pass "start-up: the isolation chains are rewritten from the networks (a crash's stale rule goes)"
+
+# --- networks.default_ipv6_subnet: the default network turns dual stack ----
+kill -TERM "$CNR_MONITOR_PID"
+cnr_wait_for 15 sh -c "! kill -0 $CNR_MONITOR_PID 2>/dev/null" || fail "containrd did not stop"
+printf '  default_ipv6_subnet: %s:7::/64\n' "$P6" >>"$CNR_CONFIG"
+cnr_restart
+cnr_wait_for 15 sh -c "\"$C\" network inspect bridge | jq -e '.[0].Subnet6 == \"$P6:7::/64\"' >/dev/null" ||
+	fail "the default network did not take networks.default_ipv6_subnet: $($C network inspect bridge | jq -c '.[0]')"
+$C run -d --name d6a nettest sleep 300 >/dev/null || fail "run d6a"
+$C run -d --name d6b nettest sleep 300 >/dev/null || fail "run d6b"
+D6=$($C network inspect bridge | jq -r '.[0].Containers[] | select(.Name == "d6a") | .IPv6Address')
+case $D6 in "$P6:7::"*/64) ;; *) fail "d6a: IPv6 address \`$D6\` not in $P6:7::/64" ;; esac
+cnr_wait_for 10 "$C" exec d6b ping -6 -c 1 -W 2 "${D6%/64}" >/dev/null || fail "d6b cannot ping -6 d6a"
+$C rm -f d6a d6b >/dev/null || fail "rm -f d6a d6b"
+pass "networks.default_ipv6_subnet: at a start with nothing attached, the default network turns dual stack"
