@@ -664,6 +664,55 @@ on_connect_add(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, s
         connect_free(o);
 }
 
+/* The row (before ADD: crash ordering), then CNI ADD. */
+static int
+connect_add(struct connect_op *o, struct cnr_err **err)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+
+        if (cnr_db_prepare(N.s->db,
+                           "INSERT INTO net_attachments (container_id, network_id, ifname, state, created)"
+                           " VALUES (?1, ?2, ?3, 'adding', ?4)",
+                           &st, err) < 0)
+                return -1;
+        sqlite3_bind_text(st, 1, o->cid, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 2, o->net->id, -1, SQLITE_STATIC);
+        sqlite3_bind_text(st, 3, o->ifname, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 4, (long long)time(NULL));
+        if (sqlite3_step(st) != SQLITE_DONE)
+                return cnr_db_err(N.s->db, err, "record the attachment");
+        if (nets_cni("ADD", o->cid, o->ifname, o->net, NULL, NULL, on_connect_add, o, err) < 0) {
+                nets_exec("DELETE FROM net_attachments WHERE container_id = ?1 AND network_id = ?2", o->cid, o->net->id,
+                          NULL);
+                return -1;
+        }
+        return 0;
+}
+
+static void
+on_connect_checked(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struct cnr_err *err, void *arg)
+{
+        struct connect_op *o = arg;
+        struct cnr_err *own = NULL, *e = nets_reply_error(env, err, &own), *e2 = NULL;
+
+        if (e == NULL) {
+                nets_bridge_verified(o->net->bridge);
+                if (connect_add(o, &e2) == 0) {
+                        cnr_err_free(&own);
+                        return;
+                }
+        } else {
+                e2 = nets_err_copy(e);
+        }
+        cnr_err_wrap(&e2, "network `%s`", o->net->name);
+        nets_audit("network_connect", json_pack("{s:s, s:s}", "container", o->cid, "network", o->net->name), e2);
+        nets_busy_drop(o->cid);
+        o->cb(N.s, o->cid, NULL, NULL, e2, o->arg);
+        cnr_err_free(&e2);
+        cnr_err_free(&own);
+        connect_free(o);
+}
+
 int
 sup_network_connect(struct sup *s, const char *network, const char *container, sup_net_connect_cb cb, void *arg,
                     struct cnr_err **err)
@@ -671,7 +720,6 @@ sup_network_connect(struct sup *s, const char *network, const char *container, s
         struct connect_op *o;
         struct att *atts = NULL;
         size_t n = 0, idx = 0;
-        _cleanup_stmt_ sqlite3_stmt *st = NULL;
         char *cid;
         struct net *net;
 
@@ -708,31 +756,16 @@ sup_network_connect(struct sup *s, const char *network, const char *container, s
         o->ifname = xasprintf("eth%zu", idx);
         o->cb = cb;
         o->arg = arg;
-        if (cnr_db_prepare(N.s->db,
-                           "INSERT INTO net_attachments (container_id, network_id, ifname, state, created)"
-                           " VALUES (?1, ?2, ?3, 'adding', ?4)",
-                           &st, err) < 0)
-                goto fail_op;
-        sqlite3_bind_text(st, 1, cid, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 2, net->id, -1, SQLITE_STATIC);
-        sqlite3_bind_text(st, 3, o->ifname, -1, SQLITE_STATIC);
-        sqlite3_bind_int64(st, 4, (long long)time(NULL));
-        if (sqlite3_step(st) != SQLITE_DONE) {
-                cnr_db_err(N.s->db, err, "record the attachment");
-                goto fail_op;
-        }
-        if (nets_cni("ADD", cid, o->ifname, net, NULL, NULL, on_connect_add, o, err) < 0) {
-                nets_exec("DELETE FROM net_attachments WHERE container_id = ?1 AND network_id = ?2", cid, net->id,
-                          NULL);
-                goto fail_op;
-        }
         nets_atts_free(atts, n);
+        /* the network's first use since start: its bridge is checked
+         * first, before this attachment's row makes it look used */
+        if (nets_bridge_is_verified(net->bridge) ? connect_add(o, err) < 0
+                                                 : nets_bridge_check(net, on_connect_checked, o, err) < 0) {
+                nets_busy_drop(o->cid);
+                connect_free(o);
+                return -1;
+        }
         return 0;
-fail_op:
-        nets_busy_drop(cid);
-        connect_free(o);
-        nets_atts_free(atts, n);
-        return -1;
 fail:
         nets_atts_free(atts, n);
         free(cid);

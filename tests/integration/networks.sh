@@ -31,6 +31,7 @@ cleanup_all() {
 	ip link del "$DEF" 2>/dev/null
 	ip link del "$DUMMY" 2>/dev/null
 	ip link del "$STALE" 2>/dev/null
+	ip link del "cnr-t$$" 2>/dev/null
 	for b in $(ip -o link show type bridge | awk -F': ' '{print $2}' | grep "^cnr-" ); do
 		[ -n "${NETS_BRIDGES:-}" ] && case " $NETS_BRIDGES " in *" $b "*) ip link del "$b" ;; esac
 	done
@@ -306,6 +307,8 @@ iso_rules iptables | grep -q -- "-o $DEF -j DROP" || fail "the default network's
 pass "start-up: the isolation chains are rewritten from the networks (a crash's stale rule goes)"
 
 # --- networks.default_ipv6_subnet: the default network turns dual stack ----
+TC=cnr-t$$
+$C network create -o "bridge=$TC" tc >/dev/null || fail "network create tc"
 kill -TERM "$CNR_MONITOR_PID"
 cnr_wait_for 15 sh -c "! kill -0 $CNR_MONITOR_PID 2>/dev/null" || fail "containrd did not stop"
 printf '  default_ipv6_subnet: %s:7::/64\n' "$P6" >>"$CNR_CONFIG"
@@ -317,5 +320,13 @@ $C run -d --name d6b nettest sleep 300 >/dev/null || fail "run d6b"
 D6=$($C network inspect bridge | jq -r '.[0].Containers[] | select(.Name == "d6a") | .IPv6Address')
 case $D6 in "$P6:7::"*/64) ;; *) fail "d6a: IPv6 address \`$D6\` not in $P6:7::/64" ;; esac
 cnr_wait_for 10 "$C" exec d6b ping -6 -c 1 -W 2 "${D6%/64}" >/dev/null || fail "d6b cannot ping -6 d6a"
-$C rm -f d6a d6b >/dev/null || fail "rm -f d6a d6b"
 pass "networks.default_ipv6_subnet: at a start with nothing attached, the default network turns dual stack"
+# connect is tc's first use since this start: a stale bridge of its name goes first
+ip link add "$TC" type bridge && ip addr add "10.$X.6.1/24" dev "$TC" || fail "set up a stale $TC"
+$C network connect tc d6a >"$T/conn" || fail "network connect tc d6a over a stale $TC"
+ip -4 addr show dev "$TC" | grep -q "10\.$X\.6\." && fail "the stale address of $TC is still there"
+TCGW=$($C network inspect tc | jq -r '.[0].Gateway')
+ip -4 addr show dev "$TC" | grep -q "inet $TCGW/" || fail "$TC lacks tc's gateway $TCGW"
+pass "network connect: a stale bridge of the network's name is replaced first"
+$C rm -f d6a d6b >/dev/null || fail "rm -f d6a d6b"
+$C network rm tc >/dev/null || fail "network rm tc"
