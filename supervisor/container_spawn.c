@@ -1,8 +1,9 @@
 /* Spawning a container's shim: everything from the image to a shim whose
  * container waits on its start barrier (see containers.h): unpack, snapshot
- * <id>, the rootfs overlay from mountd, tmpfs/volumes/binds, the network
- * from netd, the log file, the spec, SpawnShim, the setup channel's
- * Created, the connection to the shim's socket. */
+ * <id>, the rootfs overlay from mountd, tmpfs/volumes/binds, and at the
+ * same time the network from netd (stage_done); then the log file, the
+ * spec, SpawnShim, the setup channel's Created, the connection to the
+ * shim's socket. */
 #include "config.h"
 
 #include <errno.h>
@@ -39,6 +40,8 @@ struct spawn {
         size_t nmounts;
         int pending;
         struct cnr_err *err;
+        int stages; /* the rootfs and the network, until both arrived */
+        struct cnr_err *stage_err;
         int setup; /* our end of the setup channel */
         struct event *setup_ev, *setup_timer;
         int shim_pid;
@@ -75,6 +78,7 @@ spawn_free(struct spawn *sp)
         if (sp->setup_timer)
                 event_free(sp->setup_timer);
         cnr_err_free(&sp->err);
+        cnr_err_free(&sp->stage_err);
         free(sp->warning);
         if (sp->netns >= 0)
                 close(sp->netns);
@@ -265,6 +269,31 @@ spawn_shim(struct spawn *sp, struct cnr_err **err)
         return r;
 }
 
+/* The rootfs (snapshot, overlay, the other mounts) and netd's namespace
+ * do not depend on each other: both are asked for at once and the shim is
+ * spawned when both have arrived.  A stage that fails keeps the first
+ * error; the spawn fails once the other stage has answered too, so that
+ * no callback outlives sp and whatever was attached is detached.  Takes
+ * err. */
+static void
+stage_done(struct spawn *sp, struct cnr_err *err)
+{
+        struct cnr_err *e = NULL;
+
+        if (err && sp->stage_err == NULL)
+                sp->stage_err = err;
+        else
+                cnr_err_free(&err);
+        if (--sp->stages > 0)
+                return;
+        if (sp->stage_err) {
+                spawn_fail(sp, steal_ptr(&sp->stage_err));
+                return;
+        }
+        if (spawn_shim(sp, &e) < 0)
+                spawn_fail(sp, e);
+}
+
 static void spawn_network(struct spawn *sp);
 
 static void
@@ -275,15 +304,14 @@ on_network(struct sup *s, struct sup_net_attachment *a, struct cnr_err *err, voi
 
         if (err) {
                 cnr_errf(&e, err->code, "network: %s", err->msg);
-                spawn_fail(sp, e);
+                stage_done(sp, e);
                 return;
         }
         sp->netns = a->netns_fd;
         a->netns_fd = -1;
         sp->etc_hosts = a->etc_hosts ? xstrdup(a->etc_hosts) : NULL;
         sp->etc_resolv = a->etc_resolv_conf ? xstrdup(a->etc_resolv_conf) : NULL;
-        if (spawn_shim(sp, &e) < 0)
-                spawn_fail(sp, e);
+        stage_done(sp, NULL);
 }
 
 /* -p [IP:]HOST:CONTAINER[/tcp|udp] */
@@ -332,8 +360,7 @@ spawn_network(struct spawn *sp)
         if (!ctr_uses_netd(c)) {
                 free(ports);
                 free(ips);
-                if (spawn_shim(sp, &e) < 0)
-                        spawn_fail(sp, e);
+                stage_done(sp, NULL);
                 return;
         }
         snprintf(hostname, sizeof(hostname), "%.63s", c->cfg->hostname[0] ? c->cfg->hostname : c->id);
@@ -355,7 +382,7 @@ spawn_network(struct spawn *sp)
         free(ports);
         if (r < 0) {
                 cnr_err_wrap(&e, "network `%s`", net);
-                spawn_fail(sp, e);
+                stage_done(sp, e);
         }
 }
 
@@ -368,12 +395,7 @@ mount_arrived(struct spawn *sp, size_t idx, int fd, struct cnr_err *err)
                 sp->fds[idx] = fd;
         if (--sp->pending > 0)
                 return;
-        if (sp->err) {
-                struct cnr_err *e = steal_ptr(&sp->err);
-                spawn_fail(sp, e);
-                return;
-        }
-        spawn_network(sp);
+        stage_done(sp, steal_ptr(&sp->err));
 }
 
 struct mount_req {
@@ -477,7 +499,7 @@ spawn_mounts(struct spawn *sp)
 
                 if (dest == NULL) {
                         cnr_errf(&err, EINVAL, "mount destination `%s`: not a path below /", cm->destination);
-                        spawn_fail(sp, err);
+                        stage_done(sp, err);
                         return;
                 }
                 if (strcmp(cm->type, "bind") != 0)
@@ -487,7 +509,7 @@ spawn_mounts(struct spawn *sp)
                                  "bind mount `%s`: its source, opened by the CLI, is gone (the host rebooted, or "
                                  "the container's shim that kept it was killed): create the container again",
                                  cm->destination);
-                        spawn_fail(sp, err);
+                        stage_done(sp, err);
                         return;
                 }
                 m = new_mount(sp, dest, fcntl(c->bind_fds[cm->fd], F_DUPFD_CLOEXEC, 3));
@@ -509,7 +531,7 @@ spawn_mounts(struct spawn *sp)
                                         "again"
                                       : "device `%s`: not a path below /",
                                  cd->path);
-                        spawn_fail(sp, err);
+                        stage_done(sp, err);
                         return;
                 }
                 m = new_mount(sp, dest, fcntl(c->bind_fds[cd->fd], F_DUPFD_CLOEXEC, 3));
@@ -523,7 +545,7 @@ spawn_mounts(struct spawn *sp)
                         cnr_errf(&err, ESTALE,
                                  "--init: the init binary's fd is gone (the host rebooted, or the container's "
                                  "shim that kept it was killed): create the container again");
-                        spawn_fail(sp, err);
+                        stage_done(sp, err);
                         return;
                 }
                 m = new_mount(sp, "/sbin/docker-init", fcntl(c->bind_fds[cfg->init_fd], F_DUPFD_CLOEXEC, 3));
@@ -597,7 +619,7 @@ on_rootfs(struct cnr_err *err, int fd, void *arg)
 
         if (err) {
                 cnr_errf(&e, err->code, "mount the rootfs: %s", err->msg);
-                spawn_fail(sp, e);
+                stage_done(sp, e);
                 return;
         }
         sp->rootfd = fd;
@@ -614,19 +636,19 @@ on_userns(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, struct c
 
         if (err) {
                 cnr_errf(&e, err->code, "make the user namespace of the rootfs: %s", err->msg);
-                spawn_fail(sp, e);
+                stage_done(sp, e);
                 return;
         }
         if (env->msg_case == CNR__MON__FROM_MONITOR__MSG_ERROR) {
                 cnr_errf(&e, env->error->errno_code, "make the user namespace of the rootfs: %s",
                          env->error->message);
-                spawn_fail(sp, e);
+                stage_done(sp, e);
                 return;
         }
         fd = cnr_frame_take_fd(f, 0);
         if (cnr_snap_mount_idmapped(sp->c->s->snaps, sp->c->id, fd, on_rootfs, sp, &e) < 0) {
                 cnr_err_wrap(&e, "mount the rootfs");
-                spawn_fail(sp, e);
+                stage_done(sp, e);
         }
         close(fd);
 }
@@ -658,14 +680,14 @@ mount_rootfs(struct spawn *sp)
                 env.make_userns = &mu;
                 if (sup_monitor_request(sp->c->s, env.op_case, &env.base, on_userns, sp, &err) < 0) {
                         cnr_err_wrap(&err, "make the user namespace of the rootfs");
-                        spawn_fail(sp, err);
+                        stage_done(sp, err);
                 }
                 return;
         }
         cnr_err_free(&err);
         if (cnr_snap_mount(sp->c->s->snaps, sp->c->id, on_rootfs, sp, &err) < 0) {
                 cnr_err_wrap(&err, "mount the rootfs");
-                spawn_fail(sp, err);
+                stage_done(sp, err);
         }
 }
 
@@ -677,7 +699,7 @@ on_prepared(struct cnr_err *err, void *arg)
 
         if (err) {
                 cnr_errf(&e, err->code, "prepare the container's snapshot: %s", err->msg);
-                spawn_fail(sp, e);
+                stage_done(sp, e);
                 return;
         }
         mount_rootfs(sp);
@@ -693,7 +715,7 @@ on_unpacked(struct cnr_err *err, const char *top, void *arg)
 
         if (err) {
                 cnr_errf(&e, err->code, "unpack image %s: %s", sp->c->image_id, err->msg);
-                spawn_fail(sp, e);
+                stage_done(sp, e);
                 return;
         }
         if (cnr_snap_stat(sp->c->s->snaps, sp->c->id, &info, &e) == 0) {
@@ -706,7 +728,7 @@ on_unpacked(struct cnr_err *err, const char *top, void *arg)
         if (cnr_snap_prepare(sp->c->s->snaps, sp->c->id, top, labels, on_prepared, sp, &e) < 0) {
                 json_decref(labels);
                 cnr_err_wrap(&e, "prepare the container's snapshot");
-                spawn_fail(sp, e);
+                stage_done(sp, e);
                 return;
         }
         json_decref(labels);
@@ -740,10 +762,12 @@ ctr_spawn(struct ctr *c, ctr_done_fn cb, void *arg, struct cnr_err **err)
         c->busy = true;
         free(c->error);
         c->error = NULL;
+        sp->stages = 2; /* the rootfs chain, the network (stage_done) */
         if (cnr_unpack(c->s->snaps, c->s->content, sp->img, on_unpacked, sp, err) < 0) {
                 c->busy = false;
                 spawn_free(sp);
                 return -1;
         }
+        spawn_network(sp);
         return 0;
 }
