@@ -13,8 +13,9 @@
  * The order in the child is the one that works with the kernel's rules:
  * namespaces (clone3) -> private mounts, rootfs, /proc, /dev, /sys,
  * spec mounts, masks -> pivot_root -> hostname -> stdio -> rlimits ->
- * close every fd but 0-2 and sync (THREATS 8) -> filter compiled ->
- * READY, wait START -> [seccomp if no_new_privs is off: loading needs
+ * close every fd but 0-2 and sync (THREATS 8) -> READY -> filter
+ * compiled (an exec process compiles it after its own start), wait
+ * START -> [seccomp if no_new_privs is off: loading needs
  * CAP_SYS_ADMIN, which the user may not keep] -> bounding set ->
  * groups/gid/uid with KEEPCAPS -> capabilities, ambient -> cwd under the
  * new root, never through a magic link (THREATS 7) -> no_new_privs ->
@@ -317,9 +318,12 @@ do_exec(const Cnr__Shim__Process *p, struct cnr_err **err)
 }
 
 /* The last steps of every container process, init and exec alike: the
- * identity, then capabilities, cwd, no_new_privs, seccomp and exec. */
+ * identity, then capabilities, cwd, no_new_privs, seccomp and exec.  The
+ * filter is compiled here unless `built` (then `filter` is it, NULL for
+ * unconfined). */
 static __attribute__((noreturn)) void
-finalize(int sync, const Cnr__Shim__Process *p, const Cnr__Shim__Process *initp, const Cnr__Shim__Seccomp *sc)
+finalize(int sync, const Cnr__Shim__Process *p, const Cnr__Shim__Process *initp, const Cnr__Shim__Seccomp *sc,
+         void *filter, bool built)
 {
         const Cnr__Shim__Capabilities *caps = caps_of(p, initp);
         struct cnr_err *err = NULL;
@@ -327,7 +331,6 @@ finalize(int sync, const Cnr__Shim__Process *p, const Cnr__Shim__Process *initp,
                                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
         uid_t uid = p->user ? p->user->uid : 0;
         gid_t gid = p->user ? p->user->gid : 0;
-        void *filter = NULL;
         int cwd;
 
         /* THREATS 7: cwd is resolved in the container's root and may not
@@ -339,7 +342,7 @@ finalize(int sync, const Cnr__Shim__Process *p, const Cnr__Shim__Process *initp,
                                            "breakout)", p->cwd), err));
         if (cwd < 0)
                 child_fail(sync, (cnr_errf(&err, errno, "cwd `%s`", p->cwd), err));
-        if (shim_seccomp_build(sc, effective_of(caps), &filter, &err) < 0)
+        if (!built && shim_seccomp_build(sc, effective_of(caps), &filter, &err) < 0)
                 child_fail(sync, err);
         if (filter && !p->no_new_privileges && seccomp_load(filter) < 0)
                 child_fail(sync, (cnr_errf(&err, EPERM, "load the seccomp filter"), err));
@@ -468,8 +471,9 @@ static __attribute__((noreturn)) void
 init_child(struct shim_container *c, int sync, const int stdio[3])
 {
         const Cnr__Shim__ContainerSpec *s = c->spec;
-        struct cnr_err *err = NULL;
+        struct cnr_err *err = NULL, *filter_err = NULL;
         struct sync_msg m;
+        void *filter = NULL;
         int master = -1;
 
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -519,9 +523,16 @@ init_child(struct shim_container *c, int sync, const int stdio[3])
                 _exit(1);
         if (master >= 0)
                 close(master);
+        /* The filter is compiled while containrd answers the create and
+         * the start is asked for (2-3 ms, docs/performance.md); a failure
+         * is the answer to START, which the shim waits for. */
+        if (shim_seccomp_build(s->seccomp, effective_of(caps_of(s->process, NULL)), &filter, &err) < 0)
+                filter_err = err;
         if (recv_msg(sync, &m, NULL, -1) != 1 || m.kind != MSG_START)
                 _exit(1);
-        finalize(sync, s->process, NULL, s->seccomp);
+        if (filter_err)
+                child_fail(sync, filter_err);
+        finalize(sync, s->process, NULL, s->seccomp, filter, true);
 }
 
 static int
@@ -792,7 +803,7 @@ exec_child(struct shim_container *c, Cnr__Shim__Process *p, const int *stdio, in
                         _exit(1);
                 close(master);
         }
-        finalize(sync, p, c->spec->process, c->spec->seccomp);
+        finalize(sync, p, c->spec->process, c->spec->seccomp, NULL, false);
 }
 
 pid_t
