@@ -1301,6 +1301,15 @@ finish_remove(struct ctr *c)
                 finish_remove_rest(c);
                 return;
         }
+        /* run --rm with no `rm` asked: the record goes now and CNI DEL
+         * (~100 ms of iptables) runs after, off the critical path of run;
+         * its rows stay until DEL is done, so a crash leaves them to the
+         * start-up cleanup (the container is gone by then). */
+        if (c->cfg->auto_remove && !c->rm_asked) {
+                ctr_net_detach(c);
+                finish_remove_rest(c);
+                return;
+        }
         c->remove_detaching = true;
         id = xstrdup(c->id);
         if (sup_network_detach(c->s, c->id, on_remove_net_detached, id, &err) < 0) {
@@ -1358,6 +1367,7 @@ ctr_remove(struct ctr *c, bool force, bool volumes, ctr_done_fn cb, void *arg, s
         op->next = removers_of(c);
         c->remove_ops = op;
         c->rm_volumes = c->rm_volumes || volumes;
+        c->rm_asked = true;
         if (c->removing)
                 return 0;
         c->removing = true;

@@ -88,6 +88,7 @@ struct ctr {
         bool removing;
         bool rm_volumes;       /* rm -v (or --rm): its anonymous volumes go too */
         bool remove_detaching; /* rm waits for its network detach */
+        bool rm_asked;         /* an explicit rm (not only --rm): it answers after CNI DEL */
         bool exit_seen;        /* the init's exit was recorded for this shim */
         bool net_pending;      /* exited before the helpers were up: detach later */
         bool dormant;          /* exited; its shim stays, holding the bind sources */

@@ -198,9 +198,12 @@ n=$(net_rules_of "10.$X.1.0/24" "10.$X.2.0/24" t1 | wc -l)
 pass "rm: no handle, veth, lease or iptables rule left the moment it returns"
 $C run --rm nettest true || fail "run --rm true"
 $C run --rm -p "$PORT:80" nettest true || fail "run --rm -p $PORT:80 true"
+# run --rm returns once the record is gone; its DEL follows
+cnr_wait_for 20 sh -c "[ -z \"\$(ls -A '$CNR_RUN/netns')\" ]" || fail "run --rm left handles: $(ls "$CNR_RUN/netns")"
+[ -z "$(ip -o link show master "$DEF" 2>/dev/null)" ] || fail "run --rm left veths on $DEF"
 grep -q "network operation is already running" "$CNR_LOG/containrd.log" &&
 	fail "a second detach of a container ran into the first: $(grep "already running" "$CNR_LOG/containrd.log")"
-pass "run --rm detaches its networks once (no EBUSY from a second detach)"
+pass "run --rm detaches its networks once (no EBUSY from a second detach), after it returned"
 $C network rm t1 >/dev/null || fail "network rm t1"
 ip link show "$T1BR" >/dev/null 2>&1 && fail "t1's bridge $T1BR is left"
 for ipt in iptables ip6tables; do
