@@ -144,8 +144,9 @@ net_ls(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv
         t = cnr_table_new(CNR_ARRAY_LEN(headers), headers);
         json_array_foreach(arr, i, n)
         {
-                char id[65];
-                const char *row[6];
+                char id[65], sub[128], gw[96];
+                const char *row[6], *s6 = json_string_value(json_object_get(n, "Subnet6"));
+                const char *g6 = json_string_value(json_object_get(n, "Gateway6"));
 
                 snprintf(id, sizeof(id), notrunc ? "%s" : "%.12s", json_string_value(json_object_get(n, "Id")));
                 if (quiet) {
@@ -157,6 +158,12 @@ net_ls(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv
                 row[2] = json_string_value(json_object_get(n, "Driver"));
                 row[3] = json_string_value(json_object_get(n, "Subnet"));
                 row[4] = json_string_value(json_object_get(n, "Gateway"));
+                if (s6) { /* dual stack: both families in one cell */
+                        snprintf(sub, sizeof(sub), "%s,%s", row[3] ? row[3] : "", s6);
+                        snprintf(gw, sizeof(gw), "%s,%s", row[4] ? row[4] : "", g6 ? g6 : "");
+                        row[3] = sub;
+                        row[4] = gw;
+                }
                 row[5] = json_string_value(json_object_get(n, "Bridge"));
                 cnr_table_add(t, row);
         }

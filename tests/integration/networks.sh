@@ -231,6 +231,8 @@ jq -r '.[1].Subnet6' "$T/v6.json" | grep -q '^fd[0-9a-f]*:[0-9a-f]*:[0-9a-f]*::/
 	fail "v6b: no unique local /64 ($(jq -r '.[1].Subnet6' "$T/v6.json"))"
 [ "$(jq -r '[.[0].Conflist.plugins[0].ipam.ranges[][0].subnet] | join(" ")' "$T/v6.json")" = \
 	"$(jq -r '.[0].Subnet' "$T/v6.json") $P6:1::/64" ] || fail "v6a: the conflist lacks the two ranges"
+$C network ls | grep -q " v6a  *bridge  *10\.$X\.[0-9]*\.0/24,$P6:1::/64  *10\.$X\.[0-9]*\.1,$P6:1::1  " ||
+	{ $C network ls >&2; fail "network ls: v6a's row lacks its two subnets and gateways"; }
 V6ABR=$(jq -r '.[0].Bridge' "$T/v6.json")
 V6BBR=$(jq -r '.[1].Bridge' "$T/v6.json")
 NETS_BRIDGES="$NETS_BRIDGES $V6ABR $V6BBR"
