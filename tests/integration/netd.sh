@@ -111,7 +111,7 @@ pass "netd: two namespaces on one bridge ping each other"
 
 # --- isolation: the two bridges are cut apart, then joined again ----------
 IP3=$(sed -n "s|^ok cni ADD $ID3 eth0 .*\"address\":\"\([0-9.]*\)/[0-9]*\".*|\1|p" "$T/add")
-nsenter --net="$RUN/netns/$ID1" busybox ping -c 1 -W 3 "$IP3" >/dev/null 2>&1 ||
+cnr_wait_for 20 nsenter --net="$RUN/netns/$ID1" busybox ping -c 1 -W 2 "$IP3" ||
 	fail "netd: $ID1 ($B) cannot ping $ID3 ($B2) before isolation"
 drive iso isolate "$B,$B2" isolate "$B,$B2" || { cat "$T/iso" "$T/iso.err" >&2; fail "netd: IsolationSync"; }
 for ipt in iptables ip6tables; do
@@ -126,11 +126,11 @@ done
 pass "netd: IsolationSync writes one rule per bridge in its own chains, IPv4 and IPv6, with one jump"
 nsenter --net="$RUN/netns/$ID1" busybox ping -c 1 -W 2 "$IP3" >/dev/null 2>&1 && fail "netd: $ID1 ($B) pings $ID3 ($B2)"
 nsenter --net="$RUN/netns/$ID3" busybox ping -c 1 -W 2 "$IP1" >/dev/null 2>&1 && fail "netd: $ID3 ($B2) pings $ID1 ($B)"
-nsenter --net="$RUN/netns/$ID2" busybox ping -c 1 -W 3 "$IP1" >/dev/null 2>&1 || fail "netd: $ID2 no longer pings $ID1 on $B"
+cnr_wait_for 20 nsenter --net="$RUN/netns/$ID2" busybox ping -c 1 -W 2 "$IP1" || fail "netd: $ID2 no longer pings $ID1 on $B"
 pass "netd: namespaces on $B and $B2 no longer reach each other; on one bridge they still do"
 drive iso0 isolate - || { cat "$T/iso0" "$T/iso0.err" >&2; fail "netd: IsolationSync of no bridge"; }
 [ "$(iptables -w -t mangle -S "$C1" | grep -c -- "^-A")" = 0 ] || fail "netd: rules left in $C1 after a sync of none"
-nsenter --net="$RUN/netns/$ID1" busybox ping -c 1 -W 3 "$IP3" >/dev/null 2>&1 ||
+cnr_wait_for 20 nsenter --net="$RUN/netns/$ID1" busybox ping -c 1 -W 2 "$IP3" ||
 	fail "netd: $ID1 cannot ping $ID3 once the bridges left the list"
 pass "netd: a sync without the bridges removes their rules (the list is the whole truth)"
 

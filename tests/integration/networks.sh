@@ -167,11 +167,11 @@ for ipt in iptables ip6tables; do
 			{ cat "$T/iso" >&2; fail "$ipt: no isolation rules for $br"; }
 	done
 done
-$C exec web1 ping -c 1 -W 5 "$IP2" >/dev/null 2>&1 || fail "web1 cannot ping web2 on the same network"
+cnr_wait_for 20 "$C" exec web1 ping -c 1 -W 2 "$IP2" >/dev/null 2>&1 || fail "web1 cannot ping web2 on the same network"
 $C exec web1 ping -c 1 -W 2 "$IPO" >/dev/null 2>&1 && fail "web1 (bridge) pings other (t1)"
 $C exec other ping -c 1 -W 2 "$IP1" >/dev/null 2>&1 && fail "other (t1) pings web1 (bridge)"
 $C exec other wget -q -T 2 -O /dev/null "http://$IP1/" >/dev/null 2>&1 && fail "other (t1) fetches from web1 (bridge)"
-curl -s -m 5 -o /dev/null "http://127.0.0.1:$PORT/" || fail "-p $PORT from 127.0.0.1 fails with isolation"
+cnr_wait_for 20 curl -s -m 5 -o /dev/null "http://127.0.0.1:$PORT/" || fail "-p $PORT from 127.0.0.1 fails with isolation"
 pass "isolation: web1 <-> other across networks time out (ping, wget); same network and -p from 127.0.0.1 still work"
 
 $C network connect t1 web1 >"$T/conn" || fail "network connect t1 web1"
@@ -263,7 +263,7 @@ F6=${F6%/64}
 $C exec far6 ping -6 -c 1 -W 2 "$W6" >/dev/null 2>&1 && fail "far6 (v6b) pings web6 (v6a) over IPv6"
 $C exec web6 ping -6 -c 1 -W 2 "$F6" >/dev/null 2>&1 && fail "web6 (v6a) pings far6 (v6b) over IPv6"
 iso_rules ip6tables | grep -q -- "-o $V6ABR -j DROP" || fail "ip6tables: no isolation rule for $V6ABR"
-curl -s -m 5 -o /dev/null "http://127.0.0.1:$((PORT + 1))/" || fail "-p $((PORT + 1)) from 127.0.0.1 to web6"
+cnr_wait_for 20 curl -s -m 5 -o /dev/null "http://127.0.0.1:$((PORT + 1))/" || fail "-p $((PORT + 1)) from 127.0.0.1 to web6"
 pass "IPv6 isolation: v6a and v6b do not reach each other; -p from 127.0.0.1 reaches the dual-stack web6"
 $C rm -f web6 cli6 far6 >/dev/null || fail "rm -f web6 cli6 far6"
 leases=$(ls "$CNR_RUN/cni/ipam/v6a" "$CNR_RUN/cni/ipam/v6b" 2>/dev/null | grep -c "^fd.*:")
