@@ -32,6 +32,8 @@ cleanup_all() {
 	ip link del "$DUMMY" 2>/dev/null
 	ip link del "$STALE" 2>/dev/null
 	ip link del "cnr-t$$" 2>/dev/null
+	ip link del "cnr-u$$" 2>/dev/null
+	ip link del "cnr-v$$" 2>/dev/null
 	for b in $(ip -o link show type bridge | awk -F': ' '{print $2}' | grep "^cnr-" ); do
 		[ -n "${NETS_BRIDGES:-}" ] && case " $NETS_BRIDGES " in *" $b "*) ip link del "$b" ;; esac
 	done
@@ -314,6 +316,8 @@ pass "start-up: the isolation chains are rewritten from the networks (a crash's 
 # --- networks.default_ipv6_subnet: the default network turns dual stack ----
 TC=cnr-t$$
 $C network create -o "bridge=$TC" tc >/dev/null || fail "network create tc"
+TU=cnr-u$$
+$C network create -o "bridge=$TU" tu >/dev/null || fail "network create tu"
 kill -TERM "$CNR_MONITOR_PID"
 cnr_wait_for 15 sh -c "! kill -0 $CNR_MONITOR_PID 2>/dev/null" || fail "containrd did not stop"
 printf '  default_ipv6_subnet: %s:7::/64\n' "$P6" >>"$CNR_CONFIG"
@@ -333,5 +337,16 @@ ip -4 addr show dev "$TC" | grep -q "10\.$X\.6\." && fail "the stale address of 
 TCGW=$($C network inspect tc | jq -r '.[0].Gateway')
 ip -4 addr show dev "$TC" | grep -q "inet $TCGW/" || fail "$TC lacks tc's gateway $TCGW"
 pass "network connect: a stale bridge of the network's name is replaced first"
+# a container's attach is tu's first use: a stale bridge with a port is reported, not touched
+ip link add "$TU" type bridge && ip addr add "10.$X.7.1/24" dev "$TU" &&
+	ip link add "cnr-v$$" type veth peer name "cnr-v$$p" && ip link set "cnr-v$$" master "$TU" ||
+	fail "set up a used stale $TU"
+$C run --rm --network tu nettest true 2>"$T/err" && fail "a container attached over the used stale bridge $TU"
+grep -q "network \`tu\`: bridge \`$TU\` has the address 10.$X.7.1/24.*interfaces are attached to it: remove it (ip link del $TU)" \
+	"$T/err" || fail "run over a used stale bridge: $(cat "$T/err")"
+ip -4 addr show dev "$TU" | grep -q "10\.$X\.7\.1/24" || fail "the used stale bridge $TU was changed"
+ip link del "cnr-v$$"
+$C run --rm --network tu nettest true || fail "run on tu once its stale bridge has no port"
+pass "run: a stale bridge with a port is reported (naming it and the fix) and kept; without one it is replaced"
 $C rm -f d6a d6b >/dev/null || fail "rm -f d6a d6b"
-$C network rm tc >/dev/null || fail "network rm tc"
+$C network rm tc tu >/dev/null || fail "network rm tc tu"
