@@ -19,7 +19,9 @@
  * Each sync rewrites both chains in one iptables-restore --noflush
  * transaction (declaring a chain flushes it) with the full list the
  * supervisor sends, so a rule of a removed network cannot survive a crash:
- * the next start sends the list again.  Only bridge names netd would use
+ * the next start sends the list again.  The same transaction makes the
+ * jump the first rule of mangle FORWARD again (an ACCEPT inserted above it
+ * would end the mangle table before it).  Only bridge names netd would use
  * (cnr-*, containr*) are written. */
 #include "config.h"
 
@@ -34,6 +36,8 @@
 #include "helpers/netd/netd.h"
 
 #define IPT_TIMEOUT_MS 30000
+/* what a comment may carry unquoted through iptables-restore */
+#define SAFE "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789/._+-"
 
 static uint32_t
 fnv1a(const char *s)
@@ -102,7 +106,11 @@ run_tool(const char *tool, char *const argv[], const char *in, bool *missing, st
         return cnr_errf(err, EIO, "%s: exit %d%s%s", tool, code, po.errlen ? ": " : "", po.err);
 }
 
-/* One family: the chains' contents, then the jump if it is missing. */
+/* One family, in one iptables-restore transaction: both chains rewritten
+ * (declaring a chain flushes it) and the jump made the first rule of
+ * mangle FORWARD (moved there if something was inserted above it since,
+ * added if missing: iptables -C says which, any failure meaning missing;
+ * a real problem then fails the transaction). */
 static int
 sync_family(bool v6, char **bridges, size_t n, const char *c1, const char *c2, const char *comment,
             struct cnr_err **err)
@@ -111,50 +119,31 @@ sync_family(bool v6, char **bridges, size_t n, const char *c1, const char *c2, c
         _cleanup_free_ char *restore = xasprintf("%s-restore", ipt);
         _cleanup_free_ char *in = NULL;
         size_t len = 0;
-        FILE *m = open_memstream(&in, &len);
-        bool missing = false;
+        FILE *m;
+        bool missing = true;
+        char *check[] = {
+                (char *)ipt,  (char *)"-w",      (char *)"-t",        (char *)"mangle", (char *)"-C", (char *)"FORWARD",
+                (char *)"-m", (char *)"comment", (char *)"--comment", (char *)comment,  (char *)"-j", (char *)c1,
+                NULL};
+        char *argv[] = {restore, (char *)"--noflush", (char *)"-w", NULL};
+        struct cnr_err *ce = NULL;
 
+        if (run_tool(ipt, check, "", &missing, &ce) < 0) {
+                missing = true; /* the chain itself is missing (first sync) */
+                cnr_err_free(&ce);
+        }
+        m = open_memstream(&in, &len);
         fprintf(m, "*mangle\n:%s - [0:0]\n:%s - [0:0]\n", c1, c2);
         for (size_t i = 0; i < n; i++)
                 fprintf(m, "-A %s -i %s ! -o %s -j %s\n", c1, bridges[i], bridges[i], c2);
         for (size_t i = 0; i < n; i++)
                 fprintf(m, "-A %s -o %s -j DROP\n", c2, bridges[i]);
+        if (!missing)
+                fprintf(m, "-D FORWARD -m comment --comment \"%s\" -j %s\n", comment, c1);
+        fprintf(m, "-I FORWARD 1 -m comment --comment \"%s\" -j %s\n", comment, c1);
         fputs("COMMIT\n", m);
         fclose(m);
-        {
-                char *argv[] = {restore, (char *)"--noflush", (char *)"-w", NULL};
-                if (run_tool(restore, argv, in, NULL, err) < 0)
-                        return -1;
-        }
-        {
-                char *check[] = {(char *)ipt,
-                                 (char *)"-C",
-                                 (char *)"FORWARD",
-                                 (char *)"-t",
-                                 (char *)"mangle",
-                                 (char *)"-w",
-                                 (char *)"-m",
-                                 (char *)"comment",
-                                 (char *)"--comment",
-                                 (char *)comment,
-                                 (char *)"-j",
-                                 (char *)c1,
-                                 NULL};
-                if (run_tool(ipt, check, "", &missing, err) < 0)
-                        return -1;
-        }
-        if (missing) {
-                char *ins[] = {(char *)ipt,       (char *)"-I",
-                               (char *)"FORWARD", (char *)"1",
-                               (char *)"-t",      (char *)"mangle",
-                               (char *)"-w",      (char *)"-m",
-                               (char *)"comment", (char *)"--comment",
-                               (char *)comment,   (char *)"-j",
-                               (char *)c1,        NULL};
-                if (run_tool(ipt, ins, "", NULL, err) < 0)
-                        return -1;
-        }
-        return 0;
+        return run_tool(restore, argv, in, NULL, err);
 }
 
 int
@@ -187,8 +176,9 @@ netd_isolation_sync(struct cnr_helper_req *r, struct cnr_err **err)
         snprintf(c1, sizeof(c1), "CNR-ISO1-%08x", h);
         snprintf(c2, sizeof(c2), "CNR-ISO2-%08x", h);
         /* the run root tells an operator (and the tests) whose chains these are */
-        comment = strlen(netd.cni_dir) < 200 ? xasprintf("containr isolation %s", netd.cni_dir)
-                                             : xasprintf("containr isolation %08x", h);
+        comment = strlen(netd.cni_dir) < 200 && strspn(netd.cni_dir, SAFE) == strlen(netd.cni_dir)
+                          ? xasprintf("containr isolation %s", netd.cni_dir)
+                          : xasprintf("containr isolation %08x", h);
         json_object_set_new(r->args, "chain", json_string(c1));
         if (sync_family(false, q->bridges, q->n_bridges, c1, c2, comment, err) < 0)
                 return cnr_err_wrap(err, "isolation between networks (IPv4)");

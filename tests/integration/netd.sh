@@ -124,6 +124,16 @@ for ipt in iptables ip6tables; do
 		fail "netd: $ipt: no DROP for $B2"
 done
 pass "netd: IsolationSync writes one rule per bridge in its own chains, IPv4 and IPv6, with one jump"
+# something inserted above the jump: the next sync puts the jump first again
+iptables -w -t mangle -I FORWARD 1 -s 192.0.2.254/32 -m comment --comment "cnr-nd$$ test" -j RETURN ||
+	fail "netd: insert a rule above the jump"
+drive iso2 isolate "$B,$B2" || { cat "$T/iso2" "$T/iso2.err" >&2; fail "netd: IsolationSync again"; }
+first=$(iptables -w -t mangle -S FORWARD | grep '^-A' | head -1)
+iptables -w -t mangle -D FORWARD -s 192.0.2.254/32 -m comment --comment "cnr-nd$$ test" -j RETURN
+case $first in *"containr isolation $RUN/cni"*) ;; *) fail "netd: the jump is not first after a sync: $first" ;; esac
+[ "$(iptables -w -t mangle -S FORWARD | grep -c -F -- "containr isolation $RUN/cni")" = 1 ] ||
+	fail "netd: not exactly one jump after it was moved"
+pass "netd: a sync puts its jump back first in mangle FORWARD"
 nsenter --net="$RUN/netns/$ID1" busybox ping -c 1 -W 2 "$IP3" >/dev/null 2>&1 && fail "netd: $ID1 ($B) pings $ID3 ($B2)"
 nsenter --net="$RUN/netns/$ID3" busybox ping -c 1 -W 2 "$IP1" >/dev/null 2>&1 && fail "netd: $ID3 ($B2) pings $ID1 ($B)"
 cnr_wait_for 20 nsenter --net="$RUN/netns/$ID2" busybox ping -c 1 -W 2 "$IP1" || fail "netd: $ID2 no longer pings $ID1 on $B"
