@@ -357,7 +357,13 @@ nl_talk(struct nl *n, struct nlmsghdr *nlh, mnl_cb_t cb, void *data, const char 
 struct routes {
         char **v;
         size_t n;
+        size_t *bytes; /* shared by both families: the reply must fit a frame */
+        bool truncated;
 };
+
+/* Route text in one Routes reply, both families: well under the 64 KiB
+ * helper frame (each string costs a few bytes of protobuf framing too). */
+#define ROUTES_BYTES_MAX (40 * 1024)
 
 static int
 route_attr(const struct nlattr *a, void *data)
@@ -388,10 +394,13 @@ route_cb(const struct nlmsghdr *nlh, void *data)
                 return MNL_CB_OK; /* local and broadcast addresses: their subnet is in main */
         if (inet_ntop(rm->rtm_family, mnl_attr_get_payload(tb[RTA_DST]), addr, sizeof(addr)) == NULL)
                 return MNL_CB_OK;
-        if (rs->n >= 4096)
+        if (rs->n >= 4096 || *rs->bytes + strlen(addr) + 8 > ROUTES_BYTES_MAX) {
+                rs->truncated = true;
                 return MNL_CB_OK;
+        }
         rs->v = xrealloc(rs->v, (rs->n + 1) * sizeof(*rs->v));
         rs->v[rs->n++] = xasprintf("%s/%u", addr, (unsigned)rm->rtm_dst_len);
+        *rs->bytes += strlen(rs->v[rs->n - 1]) + 4;
         return MNL_CB_OK;
 }
 
@@ -427,10 +436,12 @@ netd_route_list(struct cnr_helper_req *r, struct cnr_err **err)
 {
         struct nl n = {0};
         struct cnr_err *e6 = NULL;
+        size_t bytes = 0;
         int rc;
 
         routes_clear(&last_routes);
         routes_clear(&last_routes6);
+        last_routes.bytes = last_routes6.bytes = &bytes;
         if (nl_open(&n, err) < 0)
                 return -1;
         rc = routes_dump(&n, AF_INET, &last_routes, err);
@@ -444,6 +455,12 @@ netd_route_list(struct cnr_helper_req *r, struct cnr_err **err)
                 return -1;
         json_object_set_new(r->args, "routes", json_integer((json_int_t)last_routes.n));
         json_object_set_new(r->args, "routes6", json_integer((json_int_t)last_routes6.n));
+        if (last_routes.truncated || last_routes6.truncated) {
+                /* the ones the kernel listed first are kept */
+                log_warn("RouteList: more routes than one answer holds (%zu IPv4, %zu IPv6 sent)", last_routes.n,
+                         last_routes6.n);
+                json_object_set_new(r->args, "truncated", json_true());
+        }
         r->reply_case = CNR__HELPER__FROM_HELPER__MSG_ROUTES;
         cnr__helper__routes__init(&r->reply.routes);
         r->reply.routes.n_prefixes = last_routes.n;
