@@ -478,6 +478,60 @@ shim_cgroup_join(struct shim_cgroup *cg, pid_t pid, struct cnr_err **err)
         return 0;
 }
 
+/* The init enters its cgroups without being moved by pid.  A move by pid
+ * (cgroup.procs) takes the kernel's cgroup_threadgroup_rwsem for writing,
+ * and the first writer after a quiet while waits for an RCU grace period
+ * holding cgroup_mutex: 5-20 ms of every start on these machines
+ * (docs/performance.md).  A single-threaded process that writes "0" into
+ * a v1 `tasks` file moves only itself, which the kernel does without that
+ * lock; a cgroup2 hierarchy has no such file, so the init is born there
+ * instead (clone3 CLONE_INTO_CGROUP, which takes it for reading).  The
+ * files are opened here, by the shim: the kernel checks the opener's
+ * credentials, so the child can use them in its user namespace too. */
+int
+shim_cgroup_entry_open(struct shim_cgroup *cg, struct shim_cgroup_entry *e, struct cnr_err **err)
+{
+        *e = (struct shim_cgroup_entry){.v2dir = -1};
+        for (size_t i = 0; cg && i < cg->n; i++) {
+                const struct hier *h = &cg->h[i];
+                _cleanup_free_ char *p = h->v2 ? xstrdup(h->dir) : xasprintf("%s/tasks", h->dir);
+                int fd;
+
+                if (h->v2 && e->v2dir >= 0)
+                        return cnr_errf(err, EINVAL, "more than one cgroup2 hierarchy");
+                if (!h->v2 && e->ntasks == CNR_ARRAY_LEN(e->tasks))
+                        return cnr_errf(err, E2BIG, "more than %zu cgroup hierarchies", CNR_ARRAY_LEN(e->tasks));
+                fd = open(p, (h->v2 ? O_RDONLY | O_DIRECTORY : O_WRONLY) | O_NOFOLLOW | O_CLOEXEC);
+                if (fd < 0)
+                        return cnr_errf(err, errno, "open `%s`", p);
+                if (h->v2)
+                        e->v2dir = fd;
+                else
+                        e->tasks[e->ntasks++] = fd;
+        }
+        return 0;
+}
+
+int
+shim_cgroup_entry_join(const struct shim_cgroup_entry *e)
+{
+        for (size_t i = 0; i < e->ntasks; i++)
+                if (write(e->tasks[i], "0", 1) != 1)
+                        return -1;
+        return 0;
+}
+
+void
+shim_cgroup_entry_close(struct shim_cgroup_entry *e)
+{
+        for (size_t i = 0; i < e->ntasks; i++)
+                close(e->tasks[i]);
+        e->ntasks = 0;
+        if (e->v2dir >= 0)
+                close(e->v2dir);
+        e->v2dir = -1;
+}
+
 uint64_t
 shim_cgroup_oom_kills(struct shim_cgroup *cg)
 {

@@ -468,7 +468,7 @@ tidy_fds(int *sync, int *master)
 }
 
 static __attribute__((noreturn)) void
-init_child(struct shim_container *c, int sync, const int stdio[3])
+init_child(struct shim_container *c, int sync, const int stdio[3], struct shim_cgroup_entry *cge)
 {
         const Cnr__Shim__ContainerSpec *s = c->spec;
         struct cnr_err *err = NULL, *filter_err = NULL;
@@ -481,6 +481,11 @@ init_child(struct shim_container *c, int sync, const int stdio[3])
         prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
         if (recv_msg(sync, &m, NULL, -1) != 1 || m.kind != MSG_GO)
                 _exit(1);
+        /* Into the container's cgroups by itself, first (cgroup.c:
+         * shim_cgroup_entry_open says why). */
+        if (shim_cgroup_entry_join(cge) < 0)
+                child_fail(sync, (cnr_errf(&err, errno, "join the container's cgroups"), err));
+        shim_cgroup_entry_close(cge);
         if (s->namespaces && s->namespaces->user && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))
                 child_fail(sync, (cnr_errf(&err, errno, "become root in the user namespace"), err));
         /* With a user namespace the shim made us in netd's namespace
@@ -585,11 +590,18 @@ set_oom_score(pid_t pid, int v)
         }
 }
 
+static void
+cgentry_closep(struct shim_cgroup_entry *e)
+{
+        shim_cgroup_entry_close(e);
+}
+
 int
 shim_container_create(struct shim_container *c, struct cnr_err **err)
 {
         const Cnr__Shim__ContainerSpec *s = c->spec;
         int sv[2], in[2] = {-1, -1}, out[2] = {-1, -1}, errp[2] = {-1, -1};
+        struct shim_cgroup_entry cge __attribute__((cleanup(cgentry_closep))) = {.v2dir = -1};
         struct clone_args ca = {0};
         struct sync_msg m;
         int pidfd = -1, master = -1, r;
@@ -621,6 +633,12 @@ shim_container_create(struct shim_container *c, struct cnr_err **err)
                 flags |= CLONE_NEWNET;
         if (s->cgroup_path[0] && shim_cgroup_create(s, c->fds, &c->cg, err) < 0)
                 return -1;
+        if (c->cg && shim_cgroup_entry_open(c->cg, &cge, err) < 0) {
+                shim_cgroup_destroy(c->cg);
+                shim_cgroup_free(c->cg);
+                c->cg = NULL;
+                return -1;
+        }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return cnr_errf(err, errno, "socketpair");
         if (!s->process->terminal &&
@@ -631,6 +649,10 @@ shim_container_create(struct shim_container *c, struct cnr_err **err)
         ca.flags = flags;
         ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
         ca.exit_signal = SIGCHLD;
+        if (cge.v2dir >= 0) { /* born in its cgroup2 directory */
+                ca.flags |= CLONE_INTO_CGROUP;
+                ca.cgroup = (uint64_t)cge.v2dir;
+        }
         /* The init finds privfd's copy in its mount namespace as its cwd. */
         if (fchdir(c->privfd) < 0) {
                 r = cnr_errf(err, errno, "chdir to the shim's private dir");
@@ -683,7 +705,7 @@ shim_container_create(struct shim_container *c, struct cnr_err **err)
         if (pid == 0) {
                 int stdio[3] = {in[0], out[1], errp[1]};
                 close(sv[0]);
-                init_child(c, sv[1], stdio);
+                init_child(c, sv[1], stdio, &cge);
         }
         close(sv[1]);
         sv[1] = -1;
@@ -698,8 +720,6 @@ shim_container_create(struct shim_container *c, struct cnr_err **err)
                 c->stdout_r = out[0];
                 c->stderr_r = errp[0];
         }
-        if (c->cg && shim_cgroup_join(c->cg, pid, err) < 0)
-                goto kill;
         if (s->namespaces && s->namespaces->user) {
                 if (write_map(pid, "uid_map", s->namespaces->uid_map, s->namespaces->n_uid_map, err) < 0 ||
                     write_map(pid, "gid_map", s->namespaces->gid_map, s->namespaces->n_gid_map, err) < 0)

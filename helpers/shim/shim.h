@@ -47,6 +47,18 @@ struct shim_cgroup;
 int shim_cgroup_create(const Cnr__Shim__ContainerSpec *s, const int *fds, struct shim_cgroup **out,
                        struct cnr_err **err);
 int shim_cgroup_join(struct shim_cgroup *cg, pid_t pid, struct cnr_err **err);
+/* The init's way into its cgroups without a move by pid (cgroup.c says
+ * why): opened by the shim before clone3; the v2 directory goes to clone3
+ * (CLONE_INTO_CGROUP), the child writes "0" into each v1 `tasks` file. */
+struct shim_cgroup_entry {
+        int tasks[16];
+        size_t ntasks;
+        int v2dir; /* -1: no cgroup2 hierarchy */
+};
+int shim_cgroup_entry_open(struct shim_cgroup *cg, struct shim_cgroup_entry *e, struct cnr_err **err);
+/* In the child, single-threaded: -1 with errno on failure. */
+int shim_cgroup_entry_join(const struct shim_cgroup_entry *e);
+void shim_cgroup_entry_close(struct shim_cgroup_entry *e);
 /* Number of OOM kills recorded in the container's memory cgroup. */
 uint64_t shim_cgroup_oom_kills(struct shim_cgroup *cg);
 /* Signal every process in the cgroup. */
