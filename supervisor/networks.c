@@ -774,6 +774,20 @@ detach_join(const char *cid, sup_net_done_cb cb, void *arg)
         return 1;
 }
 
+bool
+nets_detaching(const char *cid)
+{
+        struct busy *b = busy_of(cid);
+
+        return b && b->detaching && b->detaching->only == NULL;
+}
+
+int
+nets_detach_wait(const char *cid, sup_net_done_cb cb, void *arg)
+{
+        return detach_join(cid, cb, arg);
+}
+
 int
 nets_detach(const char *cid, const char *only, sup_net_done_cb cb, void *arg, struct cnr_err **err)
 {

@@ -862,6 +862,81 @@ on_bridge_removed(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env
         free(o);
 }
 
+/* rm of a network whose last containers are still being detached (run
+ * --rm returns before its CNI DEL): it runs once they are. */
+struct rm_wait {
+        char *ref;
+        size_t pending;
+        struct cnr_err *first;
+        sup_net_done_cb cb;
+        void *arg;
+};
+
+static void
+on_rm_detached(struct sup *s, struct cnr_err *err, void *arg)
+{
+        struct rm_wait *w = arg;
+        struct cnr_err *e = NULL;
+
+        if (err && w->first == NULL)
+                w->first = nets_err_copy(err);
+        if (--w->pending > 0)
+                return;
+        if (w->first) {
+                cnr_err_wrap(&w->first, "network `%s`: a container's detach", w->ref);
+                w->cb(N.s, w->first, w->arg);
+        } else if (N.s == NULL) {
+                cnr_errf(&e, ECANCELED, "network `%s`: containrd is stopping", w->ref);
+                w->cb(s, e, w->arg);
+        } else if (sup_network_remove(N.s, w->ref, w->cb, w->arg, &e) < 0) {
+                w->cb(N.s, e, w->arg);
+        }
+        cnr_err_free(&e);
+        cnr_err_free(&w->first);
+        free(w->ref);
+        free(w);
+}
+
+/* 1 when every attachment of the network belongs to a container whose
+ * detach is in flight (the removal then waits for them), else 0. */
+static int
+rm_wait_detaches(const struct net *net, const char *ref, sup_net_done_cb cb, void *arg)
+{
+        _cleanup_stmt_ sqlite3_stmt *st = NULL;
+        struct cnr_err *err = NULL;
+        char **ids = NULL;
+        size_t n = 0;
+        bool all = true;
+        struct rm_wait *w;
+
+        if (cnr_db_prepare(N.s->db, "SELECT container_id FROM net_attachments WHERE network_id = ?1", &st, &err) < 0) {
+                cnr_err_free(&err);
+                return 0;
+        }
+        sqlite3_bind_text(st, 1, net->id, -1, SQLITE_STATIC);
+        while (sqlite3_step(st) == SQLITE_ROW && all) {
+                const char *cid = (const char *)sqlite3_column_text(st, 0);
+
+                all = nets_detaching(cid);
+                ids = xrealloc(ids, (n + 1) * sizeof(*ids));
+                ids[n++] = xstrdup(cid);
+        }
+        if (all && n > 0) {
+                log_debug("network rm `%s`: waits for the detach of %zu container%s", net->name, n, n == 1 ? "" : "s");
+                w = xcalloc(1, sizeof(*w));
+                w->ref = xstrdup(ref);
+                w->pending = n;
+                w->cb = cb;
+                w->arg = arg;
+                for (size_t i = 0; i < n; i++)
+                        nets_detach_wait(ids[i], on_rm_detached, w);
+        }
+        for (size_t i = 0; i < n; i++)
+                free(ids[i]);
+        free(ids);
+        return all && n > 0;
+}
+
 int
 sup_network_remove(struct sup *s, const char *ref, sup_net_done_cb cb, void *arg, struct cnr_err **err)
 {
@@ -886,6 +961,10 @@ sup_network_remove(struct sup *s, const char *ref, sup_net_done_cb cb, void *arg
         sqlite3_bind_text(st, 1, net->id, -1, SQLITE_STATIC);
         if (sqlite3_step(st) == SQLITE_ROW)
                 users = sqlite3_column_int(st, 0);
+        if (users > 0 && rm_wait_detaches(net, ref, cb, arg)) {
+                nets_net_free(net);
+                return 0;
+        }
         if (users > 0) {
                 cnr_errf(err, EBUSY, "network `%s` has %d attached container%s: disconnect or remove them first",
                          net->name, users, users == 1 ? "" : "s");

@@ -87,6 +87,10 @@ int nets_bridge_check_raw(const char *bridge, char **addrs, size_t naddrs, cnr_r
 bool nets_bridge_is_verified(const char *bridge);
 void nets_bridge_verified(const char *bridge);
 void nets_bridge_forget(const char *bridge);
+/* A full detach of the container is in flight (run --rm's, after the
+ * record went); nets_detach_wait: cb when it ends (1), or 0 if none. */
+bool nets_detaching(const char *cid);
+int nets_detach_wait(const char *cid, sup_net_done_cb cb, void *arg);
 /* networks_cmd.c: the default network's IPv6 subnet follows the config
  * while nothing is attached to it. */
 int nets_default_ipv6_follow(struct cnr_err **err);

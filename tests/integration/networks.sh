@@ -348,5 +348,10 @@ ip -4 addr show dev "$TU" | grep -q "10\.$X\.7\.1/24" || fail "the used stale br
 ip link del "cnr-v$$"
 $C run --rm --network tu nettest true || fail "run on tu once its stale bridge has no port"
 pass "run: a stale bridge with a port is reported (naming it and the fix) and kept; without one it is replaced"
+# run --rm returned before its CNI DEL ended: network rm waits for it
+$C run --rm --network tu nettest true && $C network rm tu >/dev/null 2>"$T/err" ||
+	fail "network rm right after run --rm: $(cat "$T/err")"
+ip link show "$TU" >/dev/null 2>&1 && fail "tu's bridge $TU is left"
+pass "network rm right after a run --rm on it waits for that container's detach"
 $C rm -f d6a d6b >/dev/null || fail "rm -f d6a d6b"
-$C network rm tc tu >/dev/null || fail "network rm tc tu"
+$C network rm tc >/dev/null || fail "network rm tc"
