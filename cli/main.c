@@ -22,8 +22,9 @@ static const struct cnr_cli_cmd commands[] = {
         {"run", cnr_cmd_run, "Create and start a container", "[OPTIONS] IMAGE [COMMAND [ARG...]]",
          "Creates a container from IMAGE and starts it; in the foreground its output\n"
          "is relayed (containrd passes the ends of its streams: it is not in the data\n"
-         "path), SIGINT/SIGTERM/SIGHUP are forwarded, and the exit status is the\n"
-         "container's (125 when containr itself failed).  See containr-run(1).\n"
+         "path), signals (INT, TERM, HUP, QUIT, USR1, USR2, ...) are forwarded, and\n"
+         "the exit status is the container's (125 when containr itself failed).\n"
+         "See containr-run(1).\n"
          "\n"
          "Options:\n"
          "  -d, --detach             Print the id and leave it running\n"

@@ -222,8 +222,13 @@ ctr_cli_relay(struct ctr_relay *r)
 {
         struct termios saved, raw;
         bool restored = true;
-        struct sigaction sa = {.sa_handler = on_signal}, old[4];
-        const int sigs[] = {SIGINT, SIGTERM, SIGHUP, SIGWINCH};
+        /* Docker's sig-proxy: the signals sent to a process go to the
+         * container, but SIGCHLD, SIGPIPE, SIGURG, the job-control ones
+         * (the terminal's business), those the kernel raises for our own
+         * faults, and SIGWINCH (a resize). */
+        const int sigs[] = {SIGINT,  SIGTERM,   SIGHUP,  SIGQUIT, SIGUSR1, SIGUSR2,
+                            SIGALRM, SIGVTALRM, SIGPROF, SIGIO,   SIGPWR,  SIGWINCH};
+        struct sigaction sa = {.sa_handler = on_signal}, old[CNR_ARRAY_LEN(sigs)];
         int code = -1, in_src = -1;
         bool got_reply = false;
         uint64_t drain_deadline = 0;

@@ -595,6 +595,16 @@ spawn_mounts(struct spawn *sp)
                         mt.mode = cm->tmpfs_mode ? cm->tmpfs_mode : 01777;
                         mt.nosuid = mt.nodev = true;
                         mt.read_only = cm->read_only;
+                        {
+                                /* owned by the container's root */
+                                struct ctr_idrange ur;
+                                struct cnr_err *ue = NULL;
+                                if (ctr_userns_parse(c->cfg->userns, &ur, &ue) == CTR_USERNS_MAP) {
+                                        mt.uid = ur.uid;
+                                        mt.gid = ur.gid;
+                                }
+                                cnr_err_free(&ue);
+                        }
                         env.op_case = CNR__HELPER__TO_HELPER__OP_MOUNT_TMPFS;
                         env.mount_tmpfs = &mt;
                         r = sup_helper_request(c->s, CNR_HELPER_MOUNTD, env.op_case, &env.base, on_tmpfs, mr, &err);

@@ -317,6 +317,9 @@ build_process(const struct ctr_spec_in *in, Cnr__Shim__Process *p, const char *h
         cnr__shim__capabilities__init(p->capabilities);
         p->capabilities->bounding = caps;
         p->capabilities->clamp_to_host = cfg->privileged;
+        /* --cap-add ALL is "every capability" as --privileged's */
+        for (size_t i = 0; i < cfg->n_cap_add; i++)
+                p->capabilities->clamp_to_host |= strcasecmp(cfg->cap_add[i], "ALL") == 0;
         /* Docker: a non-root user starts with empty effective and
          * permitted sets; the bounding set still limits setuid binaries. */
         p->capabilities->effective = p->user->uid == 0 ? caps : 0;

@@ -1156,6 +1156,8 @@ send_kill(struct ctr *c, int sig, bool all, ctr_done_fn cb, void *arg, struct cn
         return 0;
 }
 
+static int stop_signal(struct ctr *c);
+
 static void
 mark_stopped_by_user(struct ctr *c)
 {
@@ -1174,9 +1176,12 @@ ctr_kill(struct ctr *c, int sig, ctr_done_fn cb, void *arg, struct cnr_err **err
                 return cnr_errf(err, EINVAL, "invalid signal %d", sig);
         if (send_kill(c, sig, false, cb, arg, err) < 0)
                 return -1;
-        /* Docker: a container the operator killed is not restarted by
-         * its policy (but `always` at the next start of containrd). */
-        mark_stopped_by_user(c);
+        /* A container the operator killed is not restarted by its policy
+         * (but `always` at the next start of containrd), as in Docker; a
+         * signal that asks for something else (HUP, USR1: reload, rotate)
+         * is no stop. */
+        if (sig == SIGKILL || sig == SIGTERM || sig == SIGINT || sig == SIGQUIT || sig == stop_signal(c))
+                mark_stopped_by_user(c);
         return 0;
 }
 

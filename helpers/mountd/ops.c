@@ -129,8 +129,14 @@ mountd_tmpfs(struct cnr_helper_req *r, struct cnr_err **err)
         json_object_set_new(r->args, "nosuid", json_boolean(m->nosuid));
         json_object_set_new(r->args, "nodev", json_boolean(m->nodev));
         json_object_set_new(r->args, "noexec", json_boolean(m->noexec));
+        json_object_set_new(r->args, "uid", json_integer(m->uid));
+        json_object_set_new(r->args, "gid", json_integer(m->gid));
 
         /* Policy first: the values themselves, before the kernel sees them. */
+        if (m->uid > 0x7fffffff || m->gid > 0x7fffffff) {
+                r->deny = true;
+                return cnr_errf(err, EINVAL, "tmpfs owner %u:%u: above 2^31-1", m->uid, m->gid);
+        }
         if (m->mode > 07777) {
                 r->deny = true;
                 return cnr_errf(err, EINVAL, "tmpfs mode `0%o`: above 07777", m->mode);
@@ -157,6 +163,15 @@ mountd_tmpfs(struct cnr_helper_req *r, struct cnr_err **err)
                 int e = errno;
                 context_message(fsfd, kmsg, sizeof(kmsg));
                 return cnr_errf(err, e, "tmpfs option mode=`%s` (%s)", val, kmsg);
+        }
+        /* Docker's tmpfs belongs to the container's root, not to us. */
+        for (int i = 0; i < 2; i++) {
+                snprintf(val, sizeof(val), "%u", i ? m->gid : m->uid);
+                if (fsconfig(fsfd, FSCONFIG_SET_STRING, i ? "gid" : "uid", val, 0) < 0) {
+                        int e = errno;
+                        context_message(fsfd, kmsg, sizeof(kmsg));
+                        return cnr_errf(err, e, "tmpfs option %s=`%s` (%s)", i ? "gid" : "uid", val, kmsg);
+                }
         }
         if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0) {
                 int e = errno;

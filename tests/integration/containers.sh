@@ -299,6 +299,87 @@ printf 'B=2\n# comment\n' >"$CNR_TMP/envfile"
 [ "$("$C" run --rm $N --ulimit nofile=123:456 demo sh -c 'ulimit -n')" = 123 ] || fail "--ulimit nofile"
 pass "-u -w -e --hostname --env-file --entrypoint --ulimit"
 
+# ---- the rest of issue 4's flags, each checked from outside ----
+[ "$("$C" run --rm $N -h hbox demo sh -c 'echo $(hostname)')" = hbox ] || fail "-h"
+# --privileged: every capability the host's bounding set holds (this
+# machine's root lacks CAP_SYS_RESOURCE), no seccomp filter, no masks
+hostbnd=$(awk '/^CapBnd:/ {print $2}' /proc/self/status)
+out=$("$C" run --rm $N --privileged demo sh -c 'grep -E "^(CapEff|Seccomp):" /proc/self/status | awk "{print \$2}" | tr "\n" " "; grep -c " /proc/kcore " /proc/self/mountinfo || true') ||
+	fail "--privileged: $out"
+[ "$out" = "$hostbnd 0 0" ] || fail "--privileged: CapEff, Seccomp, kcore masks '$out', want '$hostbnd 0 0'"
+if [ $((0x$hostbnd & (1 << 24))) -eq 0 ]; then
+	out=$("$C" run --rm $N --cap-add SYS_RESOURCE demo true 2>&1) && fail "--cap-add of a capability the host lacks was accepted"
+	echo "$out" | grep -qi cap_sys_resource || fail "--cap-add SYS_RESOURCE on this host: unclear error: $out"
+fi
+# --cpus: the CFS quota in the container's cgroup (v1 cpu or v2 cpu.max)
+"$C" run -d $N --name cpus --cpus 0.5 --label role=test --label bare demo \
+	sh -c 'trap "exit 7" USR1; echo up; while :; do sleep 0.1; done' >/dev/null || fail "run --cpus"
+pid=$("$C" inspect cpus | sed -n 's/.*"Pid": \([0-9]*\).*/\1/p' | head -1)
+cg=$(awk -F: '$2 ~ /(^|,)cpu(,|$)/ {print $3}' /proc/$pid/cgroup)
+if [ -n "$cg" ] && [ -f "/sys/fs/cgroup/cpu$cg/cpu.cfs_quota_us" ]; then
+	[ "$(cat "/sys/fs/cgroup/cpu$cg/cpu.cfs_quota_us")" = 50000 ] || fail "--cpus 0.5: quota $(cat "/sys/fs/cgroup/cpu$cg/cpu.cfs_quota_us")"
+else
+	cg=$(awk -F: '$1 == 0 {print $3}' /proc/$pid/cgroup)
+	[ "$(cut -d' ' -f1 "/sys/fs/cgroup$cg/cpu.max")" = 50000 ] || fail "--cpus 0.5: cpu.max $(cat "/sys/fs/cgroup$cg/cpu.max")"
+fi
+"$C" inspect cpus | tr -d ' \n' | grep -q '"Labels":{"bare":"","role":"test"}' ||
+	"$C" inspect cpus | tr -d ' \n' | grep -q '"Labels":{"role":"test","bare":""}' || fail "--label: $("$C" inspect cpus | grep -A3 Labels)"
+# kill -s: the signal reaches the init; restart: a new init, running
+cnr_wait_for 10 sh -c "'$C' logs cpus | grep -q up" || fail "the --cpus container did not start"
+"$C" kill -s USR1 cpus >/dev/null || fail "kill -s USR1"
+[ "$("$C" wait cpus)" = 7 ] || fail "kill -s USR1: the trap's exit 7 did not come"
+"$C" restart -t 1 cpus >/dev/null || fail "restart"
+pid2=$("$C" inspect cpus | sed -n 's/.*"Pid": \([0-9]*\).*/\1/p' | head -1)
+[ "$pid2" != "$pid" ] && [ "$(cat /proc/$pid2/comm 2>/dev/null)" = sh ] || fail "restart: no new init ($pid -> $pid2)"
+"$C" rm -f cpus >/dev/null
+# --mount bind (readonly), volume and tmpfs; a tmpfs belongs to the container's root
+out=$("$C" run --rm $N --mount type=bind,source="$CNR_TMP/bind",target=/mb,readonly \
+	--mount type=volume,source=mvol,target=/mv --mount type=tmpfs,target=/mt,tmpfs-size=1048576 --tmpfs /t2 demo \
+	sh -c 'cat /mb/in; touch /mb/no 2>/dev/null || echo ro; echo v >/mv/f && cat /mv/f;
+		grep " /mt " /proc/self/mountinfo | grep -c "size=1024k"; stat -c "%u:%g %a" /mt /t2') || fail "--mount: $out"
+[ "$out" = "$(printf 'from-host\nro\nv\n1\n0:0 1777\n0:0 1777')" ] || fail "--mount bind,volume,tmpfs: '$out'"
+"$C" volume rm mvol >/dev/null || fail "--mount type=volume did not make the named volume"
+# --security-opt seccomp=FILE (a profile in Docker's format, read by the CLI)
+printf '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}\n' >"$CNR_TMP/prof.json"
+out=$("$C" run --rm $N --security-opt seccomp="$CNR_TMP/prof.json" demo sh -c 'mkdir /x 2>/dev/null || echo refused; grep ^Seccomp: /proc/self/status')
+[ "$(echo $out)" = "refused Seccomp: 2" ] || fail "seccomp=FILE: '$out'"
+# --init: Debian's tini-static is pid 1, the command its child
+if [ -x /usr/bin/tini-static ]; then
+	out=$("$C" run --rm $N --init demo sh -c 'tr "\0" " " </proc/1/cmdline')
+	echo "$out" | grep -q '^/sbin/docker-init -- sh -c' || fail "--init: pid 1 is '$out'"
+fi
+# --network host, a named network, -p to 127.0.0.1
+[ "$("$C" run --rm --network host demo sh -c "readlink /proc/self/ns/net")" = "$(readlink /proc/self/ns/net)" ] ||
+	fail "--network host: another network namespace"
+"$C" network create flagnet >/dev/null || fail "network create flagnet"
+"$C" run --rm --network flagnet demo sh -c 'ip -4 addr show eth0' | grep -q 'inet ' || fail "--network flagnet: no address"
+port=$((20000 + $$ % 20000))
+"$C" run -d --name web -p 127.0.0.1:$port:80 demo sh -c 'mkdir -p /w && echo port-ok >/w/i && exec httpd -f -p 80 -h /w' >/dev/null ||
+	fail "run -p"
+cnr_wait_for 10 sh -c "wget -q -O - http://127.0.0.1:$port/i | grep -q port-ok" || fail "-p 127.0.0.1:$port:80: no answer"
+"$C" rm -f web >/dev/null
+"$C" network rm flagnet >/dev/null || fail "network rm flagnet"
+# run forwards more than INT/TERM/HUP (Docker's sig-proxy)
+for sig in QUIT USR1; do
+	"$C" run --rm $N demo sh -c "trap 'exit 9' $sig; echo ready; while :; do sleep 0.1; done" >"$CNR_TMP/sig.out" &
+	cli=$!
+	cnr_wait_for 10 grep -q ready "$CNR_TMP/sig.out" || fail "the $sig container did not start"
+	kill -$sig $cli
+	wait $cli
+	rc=$?
+	[ $rc -eq 9 ] || fail "SIG$sig to containr run: exit $rc, want 9 (the container's trap)"
+done
+# attach: stdin in, output out, the container's exit code
+"$C" run -d -i $N --name att demo sh -c 'read x; echo "got $x"; exit 4' >/dev/null || fail "run -d -i"
+out=$(echo hello | "$C" attach att)
+rc=$?
+[ "$out" = "got hello" ] && [ $rc -eq 4 ] || fail "attach: '$out', exit $rc (want 'got hello', 4)"
+"$C" rm att >/dev/null
+"$C" run $N --name ts demo echo stamped >/dev/null || fail "run ts"
+"$C" logs --timestamps ts | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z stamped$' || fail "logs --timestamps: $("$C" logs --timestamps ts)"
+"$C" rm ts >/dev/null
+pass "-h, --privileged, --cpus, --label, kill -s, restart, --mount, tmpfs owner, seccomp=FILE, --init, --network host|NAME, -p, signals, attach"
+
 # ---- --restart on-failure:2 ----
 "$C" run -d $N --name rf --restart on-failure:2 demo sh -c 'echo run; exit 3' >/dev/null || fail "run --restart"
 cnr_wait_for 20 sh -c "'$C' inspect rf | grep -q '\"RestartCount\": 2'" || fail "restart count did not reach 2"
