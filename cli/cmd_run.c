@@ -524,15 +524,21 @@ parse_run(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **a
                         cfg->ulimits[cfg->n_ulimits++] = u;
                         break;
                 }
-                case O_RESTART:
+                case O_RESTART: {
+                        unsigned long long max;
+                        bool onf = strcmp(optarg, "on-failure") == 0;
+
+                        if (strncmp(optarg, "on-failure:", 11) == 0)
+                                onf = cnr_parse_uint(optarg + 11, 1000000, &max) == 0;
                         if (strcmp(optarg, "no") != 0 && strcmp(optarg, "always") != 0 &&
-                            strcmp(optarg, "unless-stopped") != 0 && strncmp(optarg, "on-failure", 10) != 0)
+                            strcmp(optarg, "unless-stopped") != 0 && !onf)
                                 return cnr_cli_usage_error(cli,
                                                            "--restart `%s`: no, on-failure[:N], always or "
                                                            "unless-stopped",
                                                            optarg);
                         cfg->restart = optarg;
                         break;
+                }
                 case O_INIT: {
                         int fd = open(TINI, O_PATH | O_CLOEXEC);
                         if (fd < 0) {
@@ -573,8 +579,9 @@ parse_run(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **a
         cfg->image = argv[optind++];
         cfg->cmd = argv + optind;
         cfg->n_cmd = (size_t)(argc - optind);
-        if (o->detach && cfg->auto_remove && 0)
-                return CNR_EXIT_USAGE;
+        /* Docker refuses the pair: --rm removes what the policy restarts */
+        if (cfg->auto_remove && cfg->restart && cfg->restart[0] && strcmp(cfg->restart, "no") != 0)
+                return cnr_cli_usage_error(cli, "conflicting options: --restart `%s` and --rm", cfg->restart);
         if (cfg->tty && isatty(STDIN_FILENO)) {
                 struct winsize ws;
                 if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0) {
@@ -670,6 +677,42 @@ simple(struct cnr_client *cl, int opcase, int want, const char *id)
         }
         cnr__api__reply__free_unpacked(rep, NULL);
         return 0;
+}
+
+/* START for run: 0, or the exit status Docker gives a failed start: 127
+ * when the command does not exist, 126 when it cannot be executed, 125
+ * for anything else. */
+static int
+start_for_run(struct cnr_client *cl, const char *id)
+{
+        struct cnr_err *err = NULL;
+        Cnr__Api__Request req = CNR__API__REQUEST__INIT;
+        Cnr__Api__ContainerRef ref = CNR__API__CONTAINER_REF__INIT;
+        Cnr__Api__Reply *rep = NULL;
+        int rc = 125;
+
+        ref.id = (char *)id;
+        req.op_case = CNR__API__REQUEST__OP_CONTAINER_START;
+        req.container_start = &ref;
+        if (cnr_client_call(cl, &req, CNR__API__REPLY__MSG_CONTAINER_START, &rep, NULL, 0, &err) == 0) {
+                cnr__api__reply__free_unpacked(rep, NULL);
+                return 0;
+        }
+        /* the shim's failed step: "...: exec `CMD` ...: <its errno's text>"
+         * (the answer carries the text, not the number) */
+        if (strstr(cnr_err_str(err), ": exec `")) {
+                const char *m = cnr_err_str(err);
+                size_t n = strlen(m);
+                const int codes[] = {ENOENT, EACCES, ENOEXEC};
+                for (size_t i = 0; i < 3; i++) {
+                        const char *t = strerror(codes[i]);
+                        if (n > strlen(t) && strcmp(m + n - strlen(t), t) == 0)
+                                rc = codes[i] == ENOENT ? 127 : 126;
+                }
+        }
+        cnr_cli_error("%s", cnr_err_str(err));
+        cnr_err_free(&err);
+        return rc;
 }
 
 static int
@@ -780,11 +823,10 @@ run_or_create(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
                 r = 125;
                 goto out;
         }
-        if (simple(&cl, CNR__API__REQUEST__OP_CONTAINER_START, CNR__API__REPLY__MSG_CONTAINER_START, id) < 0) {
+        if ((r = start_for_run(&cl, id)) != 0) {
                 for (int i = 0; i < 3; i++)
                         if (fds[i] >= 0)
                                 close(fds[i]);
-                r = 125;
                 goto out;
         }
         if (o.detach) {

@@ -718,6 +718,18 @@ ctr_create(struct sup *s, Cnr__Api__ContainerConfig *cfg, int *staged, size_t ns
         } else {
                 gen_name(s, name, sizeof(name));
         }
+        {
+                const char *rp = cfg->restart;
+                unsigned long long max;
+                bool none = rp[0] == '\0' || strcmp(rp, "no") == 0;
+                if (!none && strcmp(rp, "always") != 0 && strcmp(rp, "unless-stopped") != 0 &&
+                    strcmp(rp, "on-failure") != 0 &&
+                    !(strncmp(rp, "on-failure:", 11) == 0 && cnr_parse_uint(rp + 11, 1000000, &max) == 0))
+                        return cnr_errf(err, EINVAL,
+                                        "restart policy `%s`: no, on-failure[:N], always or unless-stopped", rp);
+                if (!none && cfg->auto_remove)
+                        return cnr_errf(err, EINVAL, "restart policy `%s` with auto-remove (--rm): they conflict", rp);
+        }
         if (userns_prepare(s, cfg, &mapped, err) < 0)
                 return -1;
         if (cnr_images_get(s->images, cfg->image, &img, err) < 0) {

@@ -40,6 +40,13 @@ pass "run --rm demo echo hello"
 [ $? -eq 42 ] || fail "exit code 42 not propagated"
 err=$("$C" run --rm $N demo sh -c 'echo to-err >&2' 2>&1 >/dev/null)
 [ "$err" = to-err ] || fail "stderr not relayed: '$err'"
+"$C" run --rm $N demo no-such-command 2>/dev/null
+[ $? -eq 127 ] || fail "a command that does not exist: want exit 127 (Docker's)"
+"$C" run --rm $N demo /etc/passwd 2>/dev/null
+[ $? -eq 126 ] || fail "a command that cannot be executed: want exit 126 (Docker's)"
+"$C" run --rm $N --restart on-failurex demo true 2>/dev/null && fail "--restart on-failurex was accepted"
+out=$("$C" run --rm $N --restart always demo true 2>&1) && fail "--rm with --restart always was accepted"
+echo "$out" | grep -q "conflicting options" || fail "--rm --restart always: unclear error: $out"
 pass "exit codes and stderr propagate"
 
 [ -z "$("$C" ps -aq)" ] || fail "--rm left a container: $("$C" ps -a)"
