@@ -695,7 +695,11 @@ mount_rootfs(struct spawn *sp)
                 return;
         }
         cnr_err_free(&err);
-        if (cnr_snap_mount(sp->c->s->snaps, sp->c->id, on_rootfs, sp, &err) < 0) {
+        /* --rm: the upper is removed at exit, so it need not be synced:
+         * the last close of an overlay syncs its upper's whole filesystem
+         * (docs/performance.md). */
+        if ((sp->c->cfg->auto_remove ? cnr_snap_mount_no_sync : cnr_snap_mount)(sp->c->s->snaps, sp->c->id, on_rootfs,
+                                                                                sp, &err) < 0) {
                 cnr_err_wrap(&err, "mount the rootfs");
                 stage_done(sp, err);
         }

@@ -997,7 +997,7 @@ on_mounted(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *env, struc
 }
 
 static int
-snap_mount(struct cnr_snapshotter *ss, const char *key, int userns_fd, cnr_snap_mount_fn cb, void *arg,
+snap_mount(struct cnr_snapshotter *ss, const char *key, int userns_fd, bool no_sync, cnr_snap_mount_fn cb, void *arg,
            struct cnr_err **err)
 {
         Cnr__Helper__ToHelper req = CNR__HELPER__TO_HELPER__INIT;
@@ -1017,6 +1017,7 @@ snap_mount(struct cnr_snapshotter *ss, const char *key, int userns_fd, cnr_snap_
         m.lower = d.lower;
         m.n_lower = d.nlower;
         m.read_only = d.read_only;
+        m.no_sync = no_sync && d.upper[0] && d.nlower > 0;
         if (userns_fd >= 0) {
                 if (d.nlower == 0) {
                         cnr_snap_mounts_clear(&d);
@@ -1040,14 +1041,21 @@ snap_mount(struct cnr_snapshotter *ss, const char *key, int userns_fd, cnr_snap_
 int
 cnr_snap_mount(struct cnr_snapshotter *ss, const char *key, cnr_snap_mount_fn cb, void *arg, struct cnr_err **err)
 {
-        return snap_mount(ss, key, -1, cb, arg, err);
+        return snap_mount(ss, key, -1, false, cb, arg, err);
+}
+
+int
+cnr_snap_mount_no_sync(struct cnr_snapshotter *ss, const char *key, cnr_snap_mount_fn cb, void *arg,
+                       struct cnr_err **err)
+{
+        return snap_mount(ss, key, -1, true, cb, arg, err);
 }
 
 int
 cnr_snap_mount_idmapped(struct cnr_snapshotter *ss, const char *key, int userns_fd, cnr_snap_mount_fn cb,
                         void *arg, struct cnr_err **err)
 {
-        return snap_mount(ss, key, userns_fd, cb, arg, err);
+        return snap_mount(ss, key, userns_fd, false, cb, arg, err);
 }
 
 /* ---- reconcile ----------------------------------------------------------- */

@@ -138,6 +138,11 @@ int cnr_snap_set_diff_id(struct cnr_snapshotter *ss, const char *name, const cha
 /* A detached mount fd of `key` from mountd (the callee owns fd >= 0). */
 typedef void (*cnr_snap_mount_fn)(struct cnr_err *err, int fd, void *arg);
 int cnr_snap_mount(struct cnr_snapshotter *ss, const char *key, cnr_snap_mount_fn cb, void *arg, struct cnr_err **err);
+/* The same without syncs of the upper (overlayfs volatile, mountd's
+ * no_sync): what is written does not survive a crash of the host.  For a
+ * container that is removed when it exits (run --rm). */
+int cnr_snap_mount_no_sync(struct cnr_snapshotter *ss, const char *key, cnr_snap_mount_fn cb, void *arg,
+                           struct cnr_err **err);
 /* The same with the lower layers idmapped through the user namespace
  * `userns_fd` (the monitor's MakeUserns; not consumed): image files owned
  * by id N show as the host id N maps to.  Needs a snapshot with lower

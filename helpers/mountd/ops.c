@@ -364,7 +364,8 @@ overlay_legacy(const Cnr__Helper__MountSnapshot *m, const char *lower, struct cn
         int mfd, e;
 
         if (m->upper[0] != '\0')
-                data = xasprintf("lowerdir=%s,upperdir=%s/fs,workdir=%s/work", lower, m->upper, m->upper);
+                data = xasprintf("lowerdir=%s,upperdir=%s/fs,workdir=%s/work%s", lower, m->upper, m->upper,
+                                 m->no_sync ? ",volatile" : "");
         else
                 data = xasprintf("lowerdir=%s", lower);
         if (strlen(data) >= page_size)
@@ -428,7 +429,8 @@ overlay_fsconfig(const Cnr__Helper__MountSnapshot *m, const char *lower, size_t 
                 upper = xasprintf("%s/fs", m->upper);
                 work = xasprintf("%s/work", m->upper);
                 if (fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
-                    fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0)
+                    fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
+                    (m->no_sync && fsconfig(fsfd, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0))
                         goto kerr;
         }
         if (fsconfig(fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
@@ -587,7 +589,8 @@ overlay_idmapped(int driverfd, const Cnr__Helper__MountSnapshot *m, int usernsfd
                         goto out;
                 }
                 r = fsconfig(fsfd, FSCONFIG_SET_STRING, "upperdir", upper, 0) < 0 ||
-                                    fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0
+                                    fsconfig(fsfd, FSCONFIG_SET_STRING, "workdir", work, 0) < 0 ||
+                                    (m->no_sync && fsconfig(fsfd, FSCONFIG_SET_FLAG, "volatile", NULL, 0) < 0)
                             ? -1
                             : 0;
                 if (r < 0) {
@@ -658,6 +661,8 @@ snapshot(struct cnr_helper_req *r, const Cnr__Helper__MountSnapshot *m, int user
         json_object_set_new(r->args, "upper", json_string(m->upper));
         json_object_set_new(r->args, "lower", lowers);
         json_object_set_new(r->args, "read_only", json_boolean(m->read_only));
+        if (m->no_sync) /* only when asked: the record of every other mount is unchanged */
+                json_object_set_new(r->args, "no_sync", json_true());
 
         /* Every component is an id under the shared name policy. */
         if (m->upper[0] != '\0' && !snapd_name_valid(m->upper)) {
@@ -680,6 +685,10 @@ snapshot(struct cnr_helper_req *r, const Cnr__Helper__MountSnapshot *m, int user
         if (m->upper[0] == '\0' && !m->read_only) {
                 r->deny = true;
                 return cnr_errf(err, EINVAL, "a mount without an upper snapshot must be read-only");
+        }
+        if (m->no_sync && (m->upper[0] == '\0' || m->n_lower == 0)) {
+                r->deny = true;
+                return cnr_errf(err, EINVAL, "no_sync is an overlay's: it needs an upper snapshot and lower layers");
         }
         driverfd = openat(snaprootfd, SNAPD_DRIVER_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (driverfd < 0)

@@ -52,6 +52,15 @@ pass "exit codes and stderr propagate"
 [ -z "$("$C" ps -aq)" ] || fail "--rm left a container: $("$C" ps -a)"
 pass "--rm removes the container"
 
+# --rm: the rootfs overlay never syncs its upper (overlayfs volatile; the
+# upper is removed at exit); a container that is kept syncs as usual
+"$C" run --rm $N demo cat /proc/self/mountinfo | head -1 | grep -q volatile ||
+	fail "run --rm: the rootfs overlay is not volatile"
+"$C" run --name keepsync $N demo cat /proc/self/mountinfo | head -1 | grep -q volatile &&
+	fail "a kept container's rootfs overlay is volatile"
+"$C" rm keepsync >/dev/null || fail "rm keepsync"
+pass "run --rm mounts its rootfs without syncs (volatile), a kept container with"
+
 out=$(echo piped | "$C" run --rm -i $N demo cat) || fail "run -i"
 [ "$out" = piped ] || fail "stdin not relayed: '$out'"
 pass "run -i relays stdin"
