@@ -715,6 +715,31 @@ start_for_run(struct cnr_client *cl, const char *id)
         return rc;
 }
 
+/* start -a: START with attach; the answer carries the streams. */
+static int
+start_attached(struct cnr_client *cl, const char *id, int fds[3], bool *tty)
+{
+        struct cnr_err *err = NULL;
+        Cnr__Api__Request req = CNR__API__REQUEST__INIT;
+        Cnr__Api__ContainerRef ref = CNR__API__CONTAINER_REF__INIT;
+        Cnr__Api__Reply *rep = NULL;
+
+        ref.id = (char *)id;
+        ref.attach = true;
+        req.op_case = CNR__API__REQUEST__OP_CONTAINER_START;
+        req.container_start = &ref;
+        if (cnr_client_call(cl, &req, CNR__API__REPLY__MSG_CONTAINER_ATTACH, &rep, fds, 3, &err) < 0) {
+                cnr_cli_error("%s", cnr_err_str(err));
+                cnr_err_free(&err);
+                return -1;
+        }
+        *tty = rep->container_attach->tty;
+        cnr__api__reply__free_unpacked(rep, NULL);
+        for (int i = 0; i < 3; i++)
+                fcntl(fds[i], F_SETFL, O_NONBLOCK);
+        return 0;
+}
+
 static int
 attach_fds(struct cnr_client *cl, const char *id, int fds[3], bool *tty)
 {
@@ -896,9 +921,10 @@ cnr_cmd_start(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
                 if (attach) {
                         uint32_t wait_id;
 
-                        if (simple(&cl, CNR__API__REQUEST__OP_CONTAINER_START, CNR__API__REPLY__MSG_CONTAINER_START,
-                                   argv[i]) < 0 ||
-                            attach_fds(&cl, argv[i], fds, &tty) < 0 || send_wait(&cl, argv[i], false, &wait_id) < 0) {
+                        /* attached before the init is released: nothing is
+                         * missed, even from a container that exits at once */
+                        if (start_attached(&cl, argv[i], fds, &tty) < 0 ||
+                            send_wait(&cl, argv[i], false, &wait_id) < 0) {
                                 rc = CNR_EXIT_FAIL;
                                 break;
                         }

@@ -268,6 +268,13 @@ sup_api_container_create(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessa
 
 /* ---- start, stop, restart, kill, rm ---- */
 
+struct fds_op {
+        struct api_op op;
+        bool tty;
+};
+
+static void on_fds(struct ctr *ct, struct cnr_err *err, const int *fds, size_t nfds, int pid, void *arg);
+
 void
 sup_api_container_start(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, void *arg)
 {
@@ -279,6 +286,19 @@ sup_api_container_start(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessag
 
         if (!ct)
                 return;
+        if (r->attach) {
+                struct fds_op *fo = xcalloc(1, sizeof(*fo));
+                struct api_op *o = api_op_new(c, f->reqid, "container_start", CNR__API__REPLY__MSG_CONTAINER_ATTACH);
+
+                fo->op = *o;
+                free(o);
+                if (ctr_start_attached(ct, on_fds, fo, &err) < 0) {
+                        fail(c, f->reqid, "container_start", ct->id, err);
+                        cnr_err_free(&err);
+                        free(fo);
+                }
+                return;
+        }
         op = api_op_new(c, f->reqid, "container_start", CNR__API__REPLY__MSG_CONTAINER_START);
         snprintf(op->id, sizeof(op->id), "%s", ct->id);
         if (ctr_start(ct, on_id_done, op, &err) < 0) {
@@ -556,11 +576,6 @@ sup_api_container_logs(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage
 }
 
 /* ---- attach, exec ---- */
-
-struct fds_op {
-        struct api_op op;
-        bool tty;
-};
 
 static void
 on_fds(struct ctr *ct, struct cnr_err *err, const int *fds, size_t nfds, int pid, void *arg)

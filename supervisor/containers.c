@@ -839,8 +839,26 @@ ctr_create(struct sup *s, Cnr__Api__ContainerConfig *cfg, int *staged, size_t ns
 struct start_ctx {
         struct ctr *c;
         ctr_done_fn cb;
+        ctr_fds_fn fds_cb; /* start -a: attached before the init is released */
         void *arg;
+        int fds[3];
 };
+
+static int attach_any(struct ctr *c, bool starting, ctr_fds_fn cb, void *arg, struct cnr_err **err);
+
+/* The answer to a start, once: cb, or fds_cb with the attached streams. */
+static void
+start_done(struct start_ctx *sc, struct cnr_err *err)
+{
+        if (sc->fds_cb)
+                sc->fds_cb(sc->c, err, err ? NULL : sc->fds, err ? 0 : 3, 0, sc->arg);
+        else
+                sc->cb(sc->c, err, sc->arg);
+        for (int i = 0; i < 3; i++)
+                if (sc->fds[i] >= 0)
+                        close(sc->fds[i]);
+        free(sc);
+}
 
 static void
 start_reply(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame *f, struct cnr_err *err, void *arg)
@@ -854,10 +872,9 @@ start_reply(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame *f, 
                 cnr_err_wrap(&e, "container %.12s", c->id);
                 free(c->error);
                 c->error = xstrdup(cnr_err_str(e));
-                sc->cb(c, e, sc->arg);
+                start_done(sc, e);
                 cnr_err_free(&e);
                 /* the init failed before exec: its exit comes through the wait */
-                free(sc);
                 return;
         }
         c->state = CTR_RUNNING;
@@ -868,8 +885,25 @@ start_reply(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame *f, 
         ctr_save_or_log(c);
         cnr_audit_event("container_start", "allow",
                         json_pack("{s:s,s:s,s:i}", "id", c->id, "name", c->name, "pid", c->pid), 0, NULL);
-        sc->cb(c, NULL, sc->arg);
-        free(sc);
+        start_done(sc, NULL);
+}
+
+static int send_start(struct start_ctx *sc, struct cnr_err **err);
+
+static void
+on_attached_for_start(struct ctr *c, struct cnr_err *err, const int *fds, size_t nfds, int pid, void *arg)
+{
+        struct start_ctx *sc = arg;
+        struct cnr_err *e = NULL;
+
+        c->busy = false;
+        if (err == NULL)
+                for (int i = 0; i < 3; i++)
+                        sc->fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+        if (err == NULL && send_start(sc, &e) == 0)
+                return;
+        start_done(sc, err ? err : e);
+        cnr_err_free(&e);
 }
 
 static int
@@ -878,6 +912,15 @@ send_start(struct start_ctx *sc, struct cnr_err **err)
         Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
         Cnr__Shim__Start st = CNR__SHIM__START__INIT;
 
+        if (sc->fds_cb && sc->fds[0] < 0) {
+                /* start -a: the streams first, so that nothing is missed */
+                sc->c->busy = true;
+                if (attach_any(sc->c, true, on_attached_for_start, sc, err) < 0) {
+                        sc->c->busy = false;
+                        return -1;
+                }
+                return 0;
+        }
         req.op_case = CNR__SHIM__TO_SHIM__OP_START;
         req.start = &st;
         sc->c->busy = true;
@@ -896,13 +939,26 @@ on_spawned_for_start(struct ctr *c, struct cnr_err *err, void *arg)
 
         if (err == NULL && send_start(sc, &e) == 0)
                 return;
-        sc->cb(c, err ? err : e, sc->arg);
+        start_done(sc, err ? err : e);
         cnr_err_free(&e);
-        free(sc);
 }
+
+static int start_common(struct ctr *c, ctr_done_fn cb, ctr_fds_fn fds_cb, void *arg, struct cnr_err **err);
 
 int
 ctr_start(struct ctr *c, ctr_done_fn cb, void *arg, struct cnr_err **err)
+{
+        return start_common(c, cb, NULL, arg, err);
+}
+
+int
+ctr_start_attached(struct ctr *c, ctr_fds_fn cb, void *arg, struct cnr_err **err)
+{
+        return start_common(c, NULL, cb, arg, err);
+}
+
+static int
+start_common(struct ctr *c, ctr_done_fn cb, ctr_fds_fn fds_cb, void *arg, struct cnr_err **err)
 {
         struct start_ctx *sc;
 
@@ -911,6 +967,8 @@ ctr_start(struct ctr *c, ctr_done_fn cb, void *arg, struct cnr_err **err)
         if (c->busy)
                 return cnr_errf(err, EBUSY, "container %.12s is busy (being created, started or stopped)", c->id);
         if (c->state == CTR_RUNNING) {
+                if (fds_cb) /* start -a of a running one: Docker attaches */
+                        return ctr_attach(c, fds_cb, arg, err);
                 cb(c, NULL, arg); /* Docker: starting a running container is not an error */
                 return 0;
         }
@@ -922,7 +980,9 @@ ctr_start(struct ctr *c, ctr_done_fn cb, void *arg, struct cnr_err **err)
         sc = xcalloc(1, sizeof(*sc));
         sc->c = c;
         sc->cb = cb;
+        sc->fds_cb = fds_cb;
         sc->arg = arg;
+        sc->fds[0] = sc->fds[1] = sc->fds[2] = -1;
         if (c->state == CTR_CREATED && c->shim) {
                 if (send_start(sc, err) < 0) {
                         free(sc);
@@ -954,9 +1014,14 @@ ctr_start(struct ctr *c, ctr_done_fn cb, void *arg, struct cnr_err **err)
                 return 0;
         }
         if (c->shim) {
-                /* the old shim is still shutting down */
-                free(sc);
-                return cnr_errf(err, EAGAIN, "container %.12s is still shutting down: try again", c->id);
+                /* the old shim is still shutting down: start once it is gone */
+                if (c->start_after) {
+                        free(sc);
+                        return cnr_errf(err, EBUSY, "container %.12s is already being started", c->id);
+                }
+                c->start_after = sc;
+                c->busy = true;
+                return 0;
         }
         if (ctr_spawn(c, on_spawned_for_start, sc, err) < 0) {
                 free(sc);
@@ -1074,7 +1139,8 @@ after_exit(struct ctr *c)
 static void on_spawned_for_start(struct ctr *c, struct cnr_err *err, void *arg);
 
 /* The shim of an exited container that kept its bind sources is gone
- * (shut down for a start or rm, or killed). */
+ * (shut down for a start or rm, or killed), or one that was shutting
+ * down when a start came: the start goes on (or fails for an rm). */
 static void
 dormant_gone(struct ctr *c)
 {
@@ -1088,24 +1154,30 @@ dormant_gone(struct ctr *c)
         if (c->removing) {
                 if (sc) {
                         cnr_errf(&e, ECANCELED, "container %.12s is being removed", c->id);
-                        sc->cb(c, e, sc->arg);
+                        start_done(sc, e);
                         cnr_err_free(&e);
-                        free(sc);
                 }
                 finish_remove(c);
                 return;
         }
         if (sc && ctr_spawn(c, on_spawned_for_start, sc, &e) < 0) {
-                sc->cb(c, e, sc->arg);
+                start_done(sc, e);
                 cnr_err_free(&e);
-                free(sc);
         }
 }
 
 static void
 after_shim_gone(struct ctr *c)
 {
-        if (c->dormant) {
+        if (c->start_after && !c->dormant && !c->removing) {
+                /* exited, then started again while its shim shut down: its
+                 * networks go first (a new attach waits for the detach) */
+                if (store(c->s)->ready)
+                        ctr_net_detach(c);
+                else
+                        c->net_pending = true;
+        }
+        if (c->dormant || c->start_after) {
                 dormant_gone(c);
                 return;
         }
@@ -1478,11 +1550,12 @@ on_extra_close(struct ctr_shim *sh, struct cnr_err *err, void *arg)
 }
 
 static int
-extra_open(struct ctr *c, bool tty, struct extra_op *op, struct cnr_err **err)
+extra_open(struct ctr *c, bool tty, bool starting, struct extra_op *op, struct cnr_err **err)
 {
         char dir[512];
 
-        if (c->shim == NULL || c->state == CTR_EXITED)
+        /* starting: a new shim of an exited container, not released yet */
+        if (c->shim == NULL || c->dormant || (c->state == CTR_EXITED && !starting))
                 return cnr_errf(err, ESRCH, "container %.12s is not running", c->id);
         if (c->nextra >= 24)
                 return cnr_errf(err, EAGAIN, "container %.12s: too many attach and exec sessions", c->id);
@@ -1512,6 +1585,12 @@ on_attached(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_frame *f, 
 int
 ctr_attach(struct ctr *c, ctr_fds_fn cb, void *arg, struct cnr_err **err)
 {
+        return attach_any(c, false, cb, arg, err);
+}
+
+static int
+attach_any(struct ctr *c, bool starting, ctr_fds_fn cb, void *arg, struct cnr_err **err)
+{
         struct extra_op *op = xcalloc(1, sizeof(*op));
         Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
         Cnr__Shim__Attach a = CNR__SHIM__ATTACH__INIT;
@@ -1519,7 +1598,7 @@ ctr_attach(struct ctr *c, ctr_fds_fn cb, void *arg, struct cnr_err **err)
         op->c = c;
         op->cb = cb;
         op->arg = arg;
-        if (extra_open(c, false, op, err) < 0) {
+        if (extra_open(c, false, starting, op, err) < 0) {
                 free(op);
                 return -1;
         }
@@ -1590,7 +1669,7 @@ ctr_exec(struct ctr *c, const Cnr__Api__ExecConfig *x, const int *stdio, ctr_fds
         op->c = c;
         op->cb = cb;
         op->arg = arg;
-        if (extra_open(c, stdio == NULL, op, err) < 0) {
+        if (extra_open(c, stdio == NULL, false, op, err) < 0) {
                 ctr_process_free(&p);
                 free(op);
                 return -1;

@@ -121,6 +121,8 @@ typedef void (*ctr_done_fn)(struct ctr *c, struct cnr_err *err, void *arg);
 int ctr_create(struct sup *s, Cnr__Api__ContainerConfig *cfg, int *staged, size_t nstaged, struct ctr **out,
                ctr_done_fn cb, void *arg, struct cnr_err **err);
 int ctr_start(struct ctr *c, ctr_done_fn cb, void *arg, struct cnr_err **err);
+/* start -a: the streams are attached before the init is released; cb
+ * gets them (3 fds, see ctr_attach) once it runs.  Declared below. */
 int ctr_stop(struct ctr *c, int timeout_s, ctr_done_fn cb, void *arg, struct cnr_err **err);
 int ctr_kill(struct ctr *c, int sig, ctr_done_fn cb, void *arg, struct cnr_err **err);
 /* volumes: its anonymous volumes too (rm -v); without, they stay,
@@ -137,6 +139,7 @@ int ctr_resize(struct ctr *c, uint32_t rows, uint32_t cols, struct cnr_err **err
 /* Attach: 3 fds (stdin write end, stdout, stderr read ends). */
 typedef void (*ctr_fds_fn)(struct ctr *c, struct cnr_err *err, const int *fds, size_t nfds, int pid, void *arg);
 int ctr_attach(struct ctr *c, ctr_fds_fn cb, void *arg, struct cnr_err **err);
+int ctr_start_attached(struct ctr *c, ctr_fds_fn cb, void *arg, struct cnr_err **err);
 /* Exec: stdio = 3 fds, or NULL for a terminal (cb gets the pty master). */
 int ctr_exec(struct ctr *c, const Cnr__Api__ExecConfig *x, const int *stdio, ctr_fds_fn cb, void *arg,
              struct cnr_err **err);

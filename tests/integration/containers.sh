@@ -391,10 +391,20 @@ out=$(echo hello | "$C" attach att)
 rc=$?
 [ "$out" = "got hello" ] && [ $rc -eq 4 ] || fail "attach: '$out', exit $rc (want 'got hello', 4)"
 "$C" rm att >/dev/null
+# start -a: attached before the init runs (a container that exits at
+# once loses nothing), the exit code is the CLI's, and again right away
+"$C" create $N --name sa demo sh -c 'echo run-once; exit 3' >/dev/null || fail "create sa"
+for i in 1 2 3; do
+	out=$("$C" start -a sa)
+	rc=$?
+	[ "$out" = run-once ] && [ $rc -eq 3 ] || fail "start -a (round $i): '$out', exit $rc (want run-once, 3)"
+done
+[ "$("$C" logs sa | grep -c run-once)" -eq 3 ] || fail "start -a: want 3 runs in the log"
+"$C" rm sa >/dev/null
 "$C" run $N --name ts demo echo stamped >/dev/null || fail "run ts"
 "$C" logs --timestamps ts | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z stamped$' || fail "logs --timestamps: $("$C" logs --timestamps ts)"
 "$C" rm ts >/dev/null
-pass "-h, --privileged, --cpus, --label, kill -s, restart, --mount, tmpfs owner, seccomp=FILE, --init, --network host|NAME, -p, signals, attach"
+pass "-h, --privileged, --cpus, --label, kill -s, restart, --mount, tmpfs owner, seccomp=FILE, --init, --network host|NAME, -p, signals, attach, start -a"
 
 # ---- --restart on-failure:2 ----
 "$C" run -d $N --name rf --restart on-failure:2 demo sh -c 'echo run; exit 3' >/dev/null || fail "run --restart"
