@@ -323,6 +323,8 @@ enum {
         O_SYSCTL,
         O_USERNS,
         O_DEVICE,
+        O_IP,
+        O_IP6,
         O_HELP,
 };
 
@@ -344,6 +346,8 @@ static const struct option run_longopts[] = {
         {"publish", required_argument, NULL, 'p'},
         {"network", required_argument, NULL, O_NETWORK},
         {"net", required_argument, NULL, O_NETWORK},
+        {"ip", required_argument, NULL, O_IP},
+        {"ip6", required_argument, NULL, O_IP6},
         {"memory", required_argument, NULL, 'm'},
         {"memory-swap", required_argument, NULL, O_MEMSWAP},
         {"cpus", required_argument, NULL, O_CPUS},
@@ -440,6 +444,12 @@ parse_run(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **a
                         break;
                 case O_NETWORK:
                         cfg->network = optarg;
+                        break;
+                case O_IP:
+                        cfg->ip = optarg;
+                        break;
+                case O_IP6:
+                        cfg->ip6 = optarg;
                         break;
                 case 'm':
                         if ((cfg->memory = ctr_cli_bytes(optarg)) <= 0)

@@ -46,6 +46,7 @@ static const struct cnr_cli_cmd commands[] = {
          "                           with PERMS (default rwm) in the device cgroup\n"
          "  -p, --publish [IP:]H:C[/udp]  Publish a port (CNI portmap)\n"
          "      --network NET        bridge (default), a named network, none, host\n"
+         "      --ip ADDR, --ip6 ADDR  The container's address on a named network\n"
          "  -m, --memory SIZE        Memory limit (OOM kill: exit 137, OOMKilled)\n"
          "      --memory-swap SIZE   Memory + swap (default: no swap)\n"
          "      --cpus N             CPU quota\n"

@@ -24,6 +24,7 @@
 #include "supervisor/api.h"
 #include "supervisor/api_containers.h"
 #include "supervisor/containers.h"
+#include "supervisor/networks.h"
 
 /* ---- staged fds, per connection ---- */
 
@@ -249,6 +250,15 @@ sup_api_container_create(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessa
         if (cfg->n_publish > 0 && (strcmp(net, "none") == 0 || strcmp(net, "host") == 0)) {
                 sup_client_error(c, f->reqid, EINVAL, "-p/--publish needs a network (not --network none or host)");
                 free(co);
+                return;
+        }
+        /* --ip/--ip6: refused now rather than at the start */
+        if (sup_network_check_ips(sup_client_sup(c), net, cfg->ip, cfg->ip6, &err) < 0) {
+                fail(c, f->reqid, "container_create", cfg->image, err);
+                cnr_err_free(&err);
+                free(co);
+                if (st)
+                        staged_free(st);
                 return;
         }
         if (ctr_create(sup_client_sup(c), cfg, st ? st->fds : NULL, st ? st->n : 0, &ct, on_created, co, &err) < 0) {

@@ -374,6 +374,8 @@ spawn_network(struct spawn *sp)
         r = parse_ports(c->cfg->publish, c->cfg->n_publish, ports, ips, &e);
         req.ports = ports;
         req.nports = c->cfg->n_publish;
+        req.ip = c->cfg->ip;
+        req.ip6 = c->cfg->ip6;
         if (r == 0)
                 r = sup_network_attach(c->s, &req, on_network, sp, &e);
         for (size_t i = 0; i < c->cfg->n_publish; i++)

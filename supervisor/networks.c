@@ -451,8 +451,9 @@ nets_conflist(const struct net *n)
                 json_array_append_new(routes, json_pack("{s:s}", "dst", "::/0"));
         }
         ipam = json_pack("{s:s, s:o, s:o}", "type", "host-local", "ranges", ranges, "routes", routes);
-        bridge = json_pack("{s:s, s:s, s:b, s:b, s:b, s:o}", "type", "bridge", "bridge", n->bridge, "isGateway", 1,
-                           "ipMasq", 1, "hairpinMode", 1, "ipam", ipam);
+        /* ips: --ip/--ip6 reach host-local as runtimeConfig.ips */
+        bridge = json_pack("{s:s, s:s, s:b, s:b, s:b, s:{s:b}, s:o}", "type", "bridge", "bridge", n->bridge,
+                           "isGateway", 1, "ipMasq", 1, "hairpinMode", 1, "capabilities", "ips", 1, "ipam", ipam);
         if (json_is_object(opts) && json_is_integer(json_object_get(opts, "mtu")))
                 json_object_set(bridge, "mtu", json_object_get(opts, "mtu"));
         c = json_pack("{s:s, s:s, s:[o, {s:s, s:{s:b}, s:b}, {s:s}]}", "cniVersion", "1.0.0", "name", n->name,
@@ -835,7 +836,8 @@ struct attach_op {
         size_t nnames;
         struct net **nets;
         size_t nnets, next;
-        char *ports; /* JSON array or NULL */
+        char *ports;    /* JSON array or NULL */
+        char *ip, *ip6; /* --ip, --ip6 on the first network, or NULL */
         int nsfd;
         char **results;
         sup_net_attach_cb cb;
@@ -859,6 +861,8 @@ attach_op_free(struct attach_op *o)
         free(o->cname);
         free(o->hostname);
         free(o->ports);
+        free(o->ip);
+        free(o->ip6);
         cnr_err_free(&o->failed);
         free(o);
 }
@@ -1040,9 +1044,23 @@ attach_next(struct attach_op *o)
                 return;
         }
         ifname = xasprintf("eth%zu", o->next);
-        /* -p publishes through the first network, as Docker does */
-        if (o->next == 0 && o->ports)
-                caps = xasprintf("{\"portMappings\":%s}", o->ports);
+        /* -p publishes through the first network, as Docker does; --ip
+         * and --ip6 ask host-local for those addresses there */
+        if (o->next == 0 && (o->ports || o->ip || o->ip6)) {
+                json_t *c = json_object(), *ips = json_array();
+
+                if (o->ports)
+                        json_object_set_new(c, "portMappings", json_loads(o->ports, 0, NULL));
+                if (o->ip)
+                        json_array_append_new(ips, json_string(o->ip));
+                if (o->ip6)
+                        json_array_append_new(ips, json_string(o->ip6));
+                if (json_array_size(ips))
+                        json_object_set(c, "ips", ips);
+                json_decref(ips);
+                caps = json_dumps(c, JSON_COMPACT);
+                json_decref(c);
+        }
         if (nets_cni("ADD", o->cid, ifname, o->nets[o->next], caps, NULL, on_add, o, &err) < 0)
                 attach_fail(o, err);
 }
@@ -1211,6 +1229,22 @@ attach_go(struct sup *s, struct cnr_err *e, void *arg)
                                 return;
                         }
         }
+        if (o->ip || o->ip6) {
+                char *ip = o->ip, *ip6 = o->ip6;
+
+                /* the addresses as host-local wants them: with the prefix length */
+                o->ip = o->ip6 = NULL;
+                if (o->nnets == 0 || nets_ips_cidr(o->nets[0], ip, ip6, &o->ip, &o->ip6, &err) < 0) {
+                        free(ip);
+                        free(ip6);
+                        if (err == NULL)
+                                cnr_errf(&err, EINVAL, "--ip/--ip6 need a network");
+                        attach_start_fail(o, err);
+                        return;
+                }
+                free(ip);
+                free(ip6);
+        }
         o->next = 0;
         attach_check_next(o);
 }
@@ -1312,6 +1346,8 @@ sup_network_attach(struct sup *s, const struct sup_net_request *req, sup_net_att
                 return cnr_errf(err, EINVAL, "-p needs a network (not --network none)");
         if (req->nnetworks > 16)
                 return cnr_errf(err, EINVAL, "at most 16 networks per container");
+        if (((req->ip && req->ip[0]) || (req->ip6 && req->ip6[0])) && req->nnetworks == 0)
+                return cnr_errf(err, EINVAL, "--ip and --ip6 need a network (not --network none)");
         if (!nets_netd_up())
                 return cnr_errf(err, EAGAIN, "netd is not up yet: try again");
         if (req->nports) {
@@ -1326,6 +1362,8 @@ sup_network_attach(struct sup *s, const struct sup_net_request *req, sup_net_att
         o->hostname = req->hostname ? xstrdup(req->hostname) : NULL;
         o->ports = pj ? json_dumps(pj, JSON_COMPACT) : NULL;
         json_decref(pj);
+        o->ip = req->ip && req->ip[0] ? xstrdup(req->ip) : NULL;
+        o->ip6 = req->ip6 && req->ip6[0] ? xstrdup(req->ip6) : NULL;
         o->cb = cb;
         o->arg = arg;
         o->names = xcalloc(req->nnetworks + 1, sizeof(char *));

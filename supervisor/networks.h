@@ -56,6 +56,8 @@ struct sup_net_request {
         size_t nnetworks;            /* 0: --network none (lo only) */
         const struct sup_port_map *ports;
         size_t nports;
+        const char *ip;  /* --ip: IPv4 address on networks[0]; NULL/"" = host-local's choice */
+        const char *ip6; /* --ip6: IPv6 address on networks[0] (a dual-stack network) */
 };
 
 /* One interface of an attached container, from the CNI result. */
@@ -93,6 +95,11 @@ void sup_networks_helper_up(struct sup *s);
  * network, bad id, already attached). */
 int sup_network_attach(struct sup *s, const struct sup_net_request *req, sup_net_attach_cb cb, void *arg,
                        struct cnr_err **err);
+/* --ip / --ip6 for a container on `network` (its --network): only a
+ * network made with `network create` (as Docker), an address of its
+ * subnet that is neither the subnet's own, its broadcast nor the gateway;
+ * --ip6 only on a dual-stack one.  0, or -1 with EINVAL/ENOENT. */
+int sup_network_check_ips(struct sup *s, const char *network, const char *ip, const char *ip6, struct cnr_err **err);
 /* CNI DEL for every network of the container, then its handle. */
 int sup_network_detach(struct sup *s, const char *container_id, sup_net_done_cb cb, void *arg, struct cnr_err **err);
 

@@ -992,6 +992,87 @@ sup_network_remove(struct sup *s, const char *ref, sup_net_done_cb cb, void *arg
         return 0;
 }
 
+/* ---- --ip, --ip6 -------------------------------------------------------- */
+
+int
+nets_ips_cidr(const struct net *n, const char *ip, const char *ip6, char **out4, char **out6, struct cnr_err **err)
+{
+        struct cnr_cidr4 c4;
+        struct cnr_cidr6 c6;
+        struct in_addr a4;
+        uint8_t a6[16], g6[16];
+
+        *out4 = *out6 = NULL;
+        if (strcmp(n->name, CNR_NET_DEFAULT) == 0)
+                return cnr_errf(err, EINVAL,
+                                "--ip/--ip6: only on a network made with `network create`, not the default `%s` "
+                                "(as Docker)",
+                                CNR_NET_DEFAULT);
+        if (ip && ip[0]) {
+                uint32_t h, g;
+
+                if (inet_pton(AF_INET, ip, &a4) != 1)
+                        return cnr_errf(err, EINVAL, "--ip `%s`: not an IPv4 address", ip);
+                if (cnr_cidr4_parse(n->subnet, false, &c4) < 0)
+                        return cnr_errf(err, EINVAL, "network `%s`: unreadable subnet `%s`", n->name, n->subnet);
+                h = ntohl(a4.s_addr);
+                g = inet_pton(AF_INET, n->gateway, &a4) == 1 ? ntohl(a4.s_addr) : 0;
+                if ((h & cnr_cidr4_mask(c4.len)) != c4.addr || h == c4.addr ||
+                    h == (c4.addr | ~cnr_cidr4_mask(c4.len)) || h == g)
+                        return cnr_errf(err, EINVAL,
+                                        "--ip %s: not a free host address of network `%s` (%s, gateway %s)", ip,
+                                        n->name, n->subnet, n->gateway);
+                *out4 = xasprintf("%s/%u", ip, c4.len);
+        }
+        if (ip6 && ip6[0]) {
+                if (inet_pton(AF_INET6, ip6, a6) != 1) {
+                        free(*out4);
+                        *out4 = NULL;
+                        return cnr_errf(err, EINVAL, "--ip6 `%s`: not an IPv6 address", ip6);
+                }
+                if (n->subnet6 == NULL || cnr_cidr6_parse(n->subnet6, false, &c6) < 0) {
+                        free(*out4);
+                        *out4 = NULL;
+                        return cnr_errf(err, EINVAL, "--ip6: network `%s` has no IPv6 subnet (network create --ipv6)",
+                                        n->name);
+                }
+                if (!cnr_cidr6_contains(&c6, a6) || memcmp(a6, c6.addr, 16) == 0 ||
+                    (inet_pton(AF_INET6, n->gateway6, g6) == 1 && memcmp(a6, g6, 16) == 0)) {
+                        free(*out4);
+                        *out4 = NULL;
+                        return cnr_errf(err, EINVAL,
+                                        "--ip6 %s: not a free host address of network `%s` (%s, gateway %s)", ip6,
+                                        n->name, n->subnet6, n->gateway6);
+                }
+                *out6 = xasprintf("%s/%u", ip6, c6.len);
+        }
+        return 0;
+}
+
+int
+sup_network_check_ips(struct sup *s, const char *network, const char *ip, const char *ip6, struct cnr_err **err)
+{
+        struct net *n;
+        char *a = NULL, *b = NULL;
+        int rc;
+
+        if ((ip == NULL || ip[0] == '\0') && (ip6 == NULL || ip6[0] == '\0'))
+                return 0;
+        if (network == NULL || network[0] == '\0')
+                network = CNR_NET_DEFAULT;
+        if (strcmp(network, "none") == 0 || strcmp(network, "host") == 0)
+                return cnr_errf(err, EINVAL, "--ip/--ip6 need a network made with `network create` (not --network %s)",
+                                network);
+        n = nets_find(network, err);
+        if (n == NULL)
+                return -1;
+        rc = nets_ips_cidr(n, ip, ip6, &a, &b, err);
+        free(a);
+        free(b);
+        nets_net_free(n);
+        return rc;
+}
+
 /* ---- JSON for ls and inspect --------------------------------------------- */
 
 static json_t *

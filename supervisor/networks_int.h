@@ -91,6 +91,9 @@ void nets_bridge_forget(const char *bridge);
  * record went); nets_detach_wait: cb when it ends (1), or 0 if none. */
 bool nets_detaching(const char *cid);
 int nets_detach_wait(const char *cid, sup_net_done_cb cb, void *arg);
+/* networks_cmd.c: --ip/--ip6 checked against network n and turned into
+ * "addr/len" for host-local (NULL when not given). */
+int nets_ips_cidr(const struct net *n, const char *ip, const char *ip6, char **out4, char **out6, struct cnr_err **err);
 /* networks_cmd.c: the default network's IPv6 subnet follows the config
  * while nothing is attached to it. */
 int nets_default_ipv6_follow(struct cnr_err **err);

@@ -5,7 +5,8 @@
  * arguments; netd does not trust either: the list must be a JSON object
  * whose plugins all come from a fixed allow-list, the IPAM plugin is
  * host-local and its dataDir is always netd's own (<run_root>/cni/ipam),
- * the only capability argument is portMappings with ports in range, and
+ * the only capability arguments are portMappings with ports in range and
+ * ips (--ip, --ip6: an address of each family at most), and
  * the plugin binaries must be root-owned and writable by root only.
  *
  * Plugins run as netd's user with netd's capabilities (made ambient in the
@@ -132,6 +133,41 @@ check_port_mappings(json_t *pm, struct cnr_err **err)
                             inet_pton(AF_INET6, json_string_value(ip), buf) != 1)))
                         return cnr_errf(err, EINVAL, "portMappings[%zu]: hostIP is not an address", i);
         }
+        return 0;
+}
+
+/* ips (--ip, --ip6): one or two addresses with their prefix length, at
+ * most one per family; host-local checks them against its ranges. */
+static int
+check_ips(json_t *ips, struct cnr_err **err)
+{
+        int fam[2] = {0, 0};
+        size_t i;
+        json_t *v;
+
+        if (!json_is_array(ips) || json_array_size(ips) < 1 || json_array_size(ips) > 2)
+                return cnr_errf(err, EINVAL, "ips: not an array of one or two addresses");
+        json_array_foreach(ips, i, v)
+        {
+                const char *s = json_string_value(v), *slash = s ? strchr(s, '/') : NULL;
+                char addr[INET6_ADDRSTRLEN];
+                unsigned char buf[16];
+                unsigned long long len;
+
+                if (slash == NULL || (size_t)(slash - s) >= sizeof(addr))
+                        return cnr_errf(err, EINVAL, "ips[%zu]: not ADDRESS/LENGTH", i);
+                memcpy(addr, s, (size_t)(slash - s));
+                addr[slash - s] = '\0';
+                if (inet_pton(AF_INET, addr, buf) == 1 && cnr_parse_uint(slash + 1, 32, &len) == 0)
+                        fam[i] = 4;
+                else if (inet_pton(AF_INET6, addr, buf) == 1 && cnr_parse_uint(slash + 1, 128, &len) == 0)
+                        fam[i] = 6;
+                else
+                        return cnr_errf(err, EINVAL, "ips[%zu] `%s`: not an IPv4 or IPv6 address with its length", i,
+                                        s);
+        }
+        if (fam[0] == fam[1])
+                return cnr_errf(err, EINVAL, "ips: at most one address per family");
         return 0;
 }
 
@@ -540,11 +576,19 @@ netd_cni_exec(struct cnr_helper_req *r, struct cnr_err **err)
         }
         ch.capargs =
                 q->capability_args && q->capability_args[0] ? json_loads(q->capability_args, 0, &je) : json_object();
-        if (!json_is_object(ch.capargs) || json_object_size(ch.capargs) > 1 ||
-            (json_object_size(ch.capargs) == 1 && (pm = json_object_get(ch.capargs, "portMappings")) == NULL)) {
+        if (!json_is_object(ch.capargs) ||
+            json_object_size(ch.capargs) != (size_t)(json_object_get(ch.capargs, "portMappings") != NULL) +
+                                                    (json_object_get(ch.capargs, "ips") != NULL)) {
                 r->deny = true;
-                cnr_errf(err, EINVAL, "capability args: only {\"portMappings\": [...]} is supported");
+                cnr_errf(err, EINVAL, "capability args: only {\"portMappings\": [...], \"ips\": [...]} are supported");
                 goto out;
+        }
+        if (json_object_get(ch.capargs, "ips")) {
+                if (check_ips(json_object_get(ch.capargs, "ips"), err) < 0) {
+                        r->deny = true;
+                        goto out;
+                }
+                json_object_set(r->args, "ips_requested", json_object_get(ch.capargs, "ips"));
         }
         if ((pm = json_object_get(ch.capargs, "portMappings"))) {
                 if (check_port_mappings(pm, err) < 0) {

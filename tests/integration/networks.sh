@@ -267,6 +267,27 @@ $C exec web6 ping -6 -c 1 -W 2 "$F6" >/dev/null 2>&1 && fail "web6 (v6a) pings f
 iso_rules ip6tables | grep -q -- "-o $V6ABR -j DROP" || fail "ip6tables: no isolation rule for $V6ABR"
 cnr_wait_for 20 curl -s -m 5 -o /dev/null "http://127.0.0.1:$((PORT + 1))/" || fail "-p $((PORT + 1)) from 127.0.0.1 to web6"
 pass "IPv6 isolation: v6a and v6b do not reach each other; -p from 127.0.0.1 reaches the dual-stack web6"
+# --ip, --ip6: addresses of the operator's choice on a named network
+V4A=$(jq -r '.[0].Subnet' "$T/v6.json")
+V4A=${V4A%.0/24}
+$C run -d --name fixed --network v6a --ip "$V4A.50" --ip6 "$P6:1::50" nettest sleep 300 >/dev/null ||
+	fail "run --ip $V4A.50 --ip6 $P6:1::50"
+$C network inspect v6a >"$T/v6a.json"
+[ "$(jq -r '.[0].Containers[] | select(.Name == "fixed") | .IPv4Address + " " + .IPv6Address' "$T/v6a.json")" = \
+	"$V4A.50/24 $P6:1::50/64" ] || fail "fixed: $(jq -c '.[0].Containers[] | select(.Name == "fixed")' "$T/v6a.json")"
+$C exec fixed ip addr show dev eth0 >"$T/fixed"
+grep -q "inet $V4A.50/24" "$T/fixed" && grep -q "inet6 $P6:1::50/64" "$T/fixed" ||
+	{ cat "$T/fixed" >&2; fail "fixed's eth0 lacks its addresses"; }
+cnr_wait_for 10 "$C" exec cli6 ping -6 -c 1 -W 2 "$P6:1::50" >/dev/null || fail "cli6 cannot ping -6 fixed"
+$C run -d --network v6a --ip "$V4A.50" nettest true >/dev/null 2>"$T/err" && fail "a second container got $V4A.50"
+$C run -d --ip 10.$X.1.77 nettest true >/dev/null 2>"$T/err" && fail "--ip on the default network was accepted"
+grep -q "only on a network made with \`network create\`" "$T/err" || fail "--ip on bridge: $(cat "$T/err")"
+$C run -d --network v6a --ip 192.0.2.7 nettest true >/dev/null 2>"$T/err" && fail "--ip outside the subnet was accepted"
+grep -q "not a free host address of network \`v6a\`" "$T/err" || fail "--ip outside: $(cat "$T/err")"
+$C run -d --network v6a --ip "$V4A.1" nettest true >/dev/null 2>&1 && fail "--ip of the gateway was accepted"
+$C run -d --network v6b --ip6 "$P6:1::51" nettest true >/dev/null 2>&1 && fail "--ip6 outside v6b's subnet was accepted"
+pass "--ip/--ip6: the addresses asked for on a named network; taken, default-network, outside and gateway refused"
+$C rm -f fixed >/dev/null || fail "rm -f fixed"
 $C rm -f web6 cli6 far6 >/dev/null || fail "rm -f web6 cli6 far6"
 leases=$(ls "$CNR_RUN/cni/ipam/v6a" "$CNR_RUN/cni/ipam/v6b" 2>/dev/null | grep -c "^fd.*:")
 [ "$leases" = 0 ] || fail "$leases IPv6 leases left after rm: $(ls "$CNR_RUN/cni/ipam/v6a" "$CNR_RUN/cni/ipam/v6b")"
