@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "common/audit.h"
 #include "common/log.h"
@@ -147,11 +148,17 @@ collect(const struct cnr_snap_info *info, void *arg)
         json_t *a = arg;
         const char *name = json_string_value(json_object_get(info->labels, "containr.volume"));
 
+        time_t t = (time_t)(info->created / 1000000000);
+        struct tm tm;
+        char when[32] = "";
+
         if (!name || strncmp(info->name, VOL_PREFIX, strlen(VOL_PREFIX)) != 0)
                 return 0;
-        json_array_append_new(a, json_pack("{s:s,s:s,s:I,s:s,s:O}", "Name", name, "Driver", "local", "CreatedAt",
-                                           (json_int_t)(info->created / 1000000000), "SnapshotDir", info->id, "Labels",
-                                           info->labels));
+        /* Docker's shape: CreatedAt as RFC 3339, Scope local */
+        if (gmtime_r(&t, &tm))
+                strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+        json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s,s:s,s:O}", "Name", name, "Driver", "local", "CreatedAt",
+                                           when, "Scope", "local", "SnapshotDir", info->id, "Labels", info->labels));
         return 0;
 }
 
