@@ -466,18 +466,6 @@ fail:
         return -1;
 }
 
-int
-shim_cgroup_join(struct shim_cgroup *cg, pid_t pid, struct cnr_err **err)
-{
-        char v[32];
-
-        snprintf(v, sizeof(v), "%d", (int)pid);
-        for (size_t i = 0; i < cg->n; i++)
-                if (write_file(cg->h[i].dir, "cgroup.procs", v, err) < 0)
-                        return -1;
-        return 0;
-}
-
 /* The init enters its cgroups without being moved by pid.  A move by pid
  * (cgroup.procs) takes the kernel's cgroup_threadgroup_rwsem for writing,
  * and the first writer after a quiet while waits for an RCU grace period

@@ -834,17 +834,27 @@ shim_container_exec(struct shim_container *c, Cnr__Shim__Process *p, const int *
         pid_t mid, pid = -1;
         struct sync_msg m;
         int r, master = -1;
+        struct shim_cgroup_entry cge __attribute__((cleanup(cgentry_closep))) = {.v2dir = -1};
+        struct clone_args mca = {.exit_signal = SIGCHLD};
 
         if (c->pidfd < 0)
                 return cnr_errf(err, ESRCH, "the container is not running");
+        /* The intermediate enters the cgroups as the init did (born in the
+         * cgroup2 directory, then itself into each v1 hierarchy). */
+        if (c->cg && shim_cgroup_entry_open(c->cg, &cge, err) < 0)
+                return -1;
+        if (cge.v2dir >= 0) {
+                mca.flags |= CLONE_INTO_CGROUP;
+                mca.cgroup = (uint64_t)cge.v2dir;
+        }
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return cnr_errf(err, errno, "socketpair");
-        mid = fork();
+        mid = (pid_t)syscall(SYS_clone3, &mca, sizeof(mca));
         if (mid < 0) {
                 r = errno;
                 close(sv[0]);
                 close(sv[1]);
-                return cnr_errf(err, r, "fork");
+                return cnr_errf(err, r, "clone3 the exec's intermediate");
         }
         if (mid == 0) {
                 /* The intermediate: joins the cgroup and every namespace of
@@ -857,8 +867,9 @@ shim_container_exec(struct shim_container *c, Cnr__Shim__Process *p, const int *
 
                 close(sv[0]);
                 prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
-                if (c->cg && shim_cgroup_join(c->cg, getpid(), &e) < 0)
-                        child_fail(sv[1], e);
+                if (shim_cgroup_entry_join(&cge) < 0)
+                        child_fail(sv[1], (cnr_errf(&e, errno, "join the container's cgroups"), e));
+                shim_cgroup_entry_close(&cge);
                 if (c->spec->cgroup_path[0])
                         nsflags |= CLONE_NEWCGROUP;
                 if (c->spec->namespaces && c->spec->namespaces->user)

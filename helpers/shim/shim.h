@@ -46,7 +46,6 @@ struct shim_cgroup;
  * (the default one plus the spec's --device binds, read from their fds). */
 int shim_cgroup_create(const Cnr__Shim__ContainerSpec *s, const int *fds, struct shim_cgroup **out,
                        struct cnr_err **err);
-int shim_cgroup_join(struct shim_cgroup *cg, pid_t pid, struct cnr_err **err);
 /* The init's way into its cgroups without a move by pid (cgroup.c says
  * why): opened by the shim before clone3; the v2 directory goes to clone3
  * (CLONE_INTO_CGROUP), the child writes "0" into each v1 `tasks` file. */

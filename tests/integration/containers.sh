@@ -119,6 +119,12 @@ pass "THREATS 9: the shim runs from the monitor's sealed copy of containr-shim"
 "$C" stats --no-stream ticker | grep -q ticker || fail "stats --no-stream"
 pass "exec (-u, -w, -e, exit code), top, stats"
 
+# an exec'd process is in the container's cgroup in every hierarchy: each
+# line of its /proc/self/cgroup is the cgroup namespace's root
+cg=$("$C" exec ticker cat /proc/self/cgroup) || fail "exec cat /proc/self/cgroup"
+[ -n "$cg" ] && [ -z "$(echo "$cg" | grep -v ':/$')" ] || fail "exec'd process outside the container's cgroups: $cg"
+pass "exec joins the container's cgroup in every hierarchy"
+
 # -it under a pseudo-terminal (util-linux script)
 if command -v script >/dev/null 2>&1; then
 	out=$(script -qec "'$C' run --rm -it $N demo sh -c 'test -t 0 && test -t 1 && echo tty-ok'" /dev/null </dev/null) ||
