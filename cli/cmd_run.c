@@ -862,6 +862,20 @@ run_or_create(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
                 for (int i = 0; i < 3; i++)
                         if (fds[i] >= 0)
                                 close(fds[i]);
+                /* --rm: the failed container is removed too; as after a
+                 * run, return once it is gone (the wait sent before START
+                 * answers then; its own result is the start's error). */
+                if (!o.detach && o.cfg.auto_remove) {
+                        Cnr__Api__Reply *rep = NULL;
+                        struct cnr_err *err = NULL;
+
+                        cl.timeout_ms = 10000;
+                        if (cnr_client_recv(&cl, wait_id, CNR__API__REPLY__MSG_CONTAINER_WAIT, &rep, NULL, 0, &err) <
+                            0)
+                                cnr_err_free(&err);
+                        else
+                                cnr__api__reply__free_unpacked(rep, NULL);
+                }
                 goto out;
         }
         if (o.detach) {
