@@ -566,6 +566,11 @@ cnr_cmd_exec(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char 
                         x.user = optarg;
                         break;
                 case 'w':
+                        if (optarg[0] != '/') {
+                                free(env);
+                                return cnr_cli_usage_error(cli, "-w `%s`: the working directory must be absolute",
+                                                           optarg);
+                        }
                         x.workdir = optarg;
                         break;
                 default:

@@ -72,11 +72,32 @@ add_mount(struct run_opts *o, const char *type, const char *src, const char *dst
         o->cfg.mounts[o->cfg.n_mounts++] = m;
 }
 
+/* mkdir -p, as the operator: -v makes a missing host directory (Docker). */
 static int
-bind_source(struct cnr_cli *cli, struct run_opts *o, const char *src)
+mkdir_p(const char *path)
+{
+        _cleanup_free_ char *p = xstrdup(path);
+
+        for (char *s = p + 1;; s++) {
+                if (*s != '/' && *s != '\0')
+                        continue;
+                char c = *s;
+                *s = '\0';
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return -1;
+                *s = c;
+                if (c == '\0')
+                        return 0;
+        }
+}
+
+static int
+bind_source(struct cnr_cli *cli, struct run_opts *o, const char *src, bool make)
 {
         int fd = open(src, O_PATH | O_CLOEXEC);
 
+        if (fd < 0 && errno == ENOENT && make && mkdir_p(src) == 0)
+                fd = open(src, O_PATH | O_CLOEXEC);
         if (fd < 0) {
                 cnr_cli_error("bind source `%s`: %s", src, strerror(errno));
                 return -1;
@@ -111,7 +132,7 @@ opt_volume(struct cnr_cli *cli, struct run_opts *o, const char *arg)
         if (parts[1][0] != '/')
                 return cnr_cli_usage_error(cli, "-v `%s`: the destination must be an absolute path", arg);
         if (parts[0][0] == '/' || parts[0][0] == '.') {
-                int fd = bind_source(cli, o, parts[0]);
+                int fd = bind_source(cli, o, parts[0], true);
                 if (fd < 0)
                         return CNR_EXIT_FAIL;
                 add_mount(o, "bind", parts[0], parts[1], ro, fd, 0, 0);
@@ -149,7 +170,7 @@ opt_mount(struct cnr_cli *cli, struct run_opts *o, const char *arg)
         if (!dst || dst[0] != '/')
                 return cnr_cli_usage_error(cli, "--mount `%s`: needs an absolute target", arg);
         if (strcmp(type, "bind") == 0) {
-                int fd = bind_source(cli, o, src);
+                int fd = bind_source(cli, o, src, false); /* --mount: must exist (Docker) */
                 if (fd < 0)
                         return CNR_EXIT_FAIL;
                 add_mount(o, "bind", src, dst, ro, fd, 0, 0);
@@ -409,6 +430,9 @@ parse_run(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **a
                                 return CNR_EXIT_FAIL;
                         break;
                 case 'w':
+                        if (optarg[0] != '/')
+                                return cnr_cli_usage_error(cli, "-w `%s`: the working directory must be absolute",
+                                                           optarg);
                         cfg->workdir = optarg;
                         break;
                 case 'u':
@@ -470,7 +494,9 @@ parse_run(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **a
                 }
                 case O_PIDS: {
                         unsigned long long v;
-                        if (cnr_parse_uint(optarg, 1ULL << 30, &v) < 0)
+                        if (strcmp(optarg, "-1") == 0) /* Docker: -1 (and 0) is unlimited */
+                                v = 0;
+                        else if (cnr_parse_uint(optarg, 1ULL << 30, &v) < 0)
                                 return cnr_cli_usage_error(cli, "--pids-limit `%s`: want a number", optarg);
                         cfg->pids_limit = (int64_t)v;
                         break;
@@ -833,7 +859,8 @@ run_or_create(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
         r = parse_run(cli, cmd, argc, argv, &o);
         if (r != 0) {
                 run_opts_free(&o);
-                return r < 0 ? CNR_EXIT_OK : r;
+                /* Docker: 125 when the CLI itself failed (a usage error keeps 2) */
+                return r < 0 ? CNR_EXIT_OK : r == CNR_EXIT_FAIL ? 125 : r;
         }
         if (!run)
                 o.detach = true;

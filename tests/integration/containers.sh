@@ -154,7 +154,14 @@ out=$("$C" run --rm $N -v "$CNR_TMP/bind:/data" demo sh -c 'cat /data/in; echo f
 [ "$out" = from-host ] || fail "bind: read '$out'"
 [ "$(cat "$CNR_TMP/bind/out")" = from-container ] || fail "bind: the host does not see the container's write"
 "$C" run --rm $N -v "$CNR_TMP/bind:/data:ro" demo sh -c 'echo x >/data/ro' 2>/dev/null && fail "-v ...:ro is writable"
-pass "-v bind (read-write and :ro)"
+"$C" run --rm $N -v "$CNR_TMP/made/here:/m" demo sh -c 'echo in >/m/f' || fail "-v of a missing host directory"
+[ "$(cat "$CNR_TMP/made/here/f")" = in ] || fail "-v did not make the missing host directory (Docker does)"
+"$C" run --rm $N --mount type=bind,source="$CNR_TMP/absent",target=/m demo true 2>/dev/null
+[ $? -eq 125 ] || fail "--mount of a missing bind source: want exit 125"
+[ -e "$CNR_TMP/absent" ] && fail "--mount made its missing source (Docker refuses)"
+"$C" run --rm $N -w relative demo true 2>/dev/null && fail "-w relative was accepted"
+"$C" run --rm $N --pids-limit -1 demo true || fail "--pids-limit -1 (unlimited) refused"
+pass "-v bind (read-write and :ro; a missing -v source is made, --mount refuses), -w absolute, --pids-limit -1"
 
 "$C" volume create vol1 >/dev/null || fail "volume create"
 "$C" run --rm $N -v vol1:/v demo sh -c 'echo persisted >/v/f' || fail "write to a named volume"
@@ -386,9 +393,9 @@ cnr_wait_for 10 sh -c "wget -q -O - http://127.0.0.1:$port/i | grep -q port-ok" 
 "$C" network rm flagnet >/dev/null || fail "network rm flagnet"
 # run forwards more than INT/TERM/HUP (Docker's sig-proxy)
 for sig in QUIT USR1; do
-	"$C" run --rm $N demo sh -c "trap 'exit 9' $sig; echo ready; while :; do sleep 0.1; done" >"$CNR_TMP/sig.out" &
+	"$C" run --rm $N demo sh -c "trap 'exit 9' $sig; echo ready; while :; do sleep 0.1; done" >"$CNR_TMP/sig-$sig.out" &
 	cli=$!
-	cnr_wait_for 10 grep -q ready "$CNR_TMP/sig.out" || fail "the $sig container did not start"
+	cnr_wait_for 10 grep -q ready "$CNR_TMP/sig-$sig.out" || fail "the $sig container did not start"
 	kill -$sig $cli
 	wait $cli
 	rc=$?
