@@ -188,6 +188,36 @@ list(struct cnr_cli *cli, bool all)
         return ctr_cli_read_json(fd);
 }
 
+/* -p values ([IP:]HOSTPORT:PORT[/PROTO], or PORT alone) as Docker's ps
+ * shows them: 127.0.0.1:8080->80/tcp, 0.0.0.0:8080->80/tcp, 80/tcp. */
+static void
+ports_cell(json_t *ports, char *buf, size_t n)
+{
+        size_t i, len = 0;
+        json_t *p;
+
+        buf[0] = '\0';
+        json_array_foreach(ports, i, p)
+        {
+                _cleanup_free_ char *v = xstrdup(json_string_value(p) ? json_string_value(p) : "");
+                char *proto = strchr(v, '/'), *cport = strrchr(v, ':');
+                int w;
+
+                if (proto)
+                        *proto++ = '\0';
+                if (cport) {
+                        *cport++ = '\0';
+                        w = snprintf(buf + len, n - len, "%s%s%s->%s/%s", len ? ", " : "",
+                                     strchr(v, ':') ? "" : "0.0.0.0:", v, cport, proto ? proto : "tcp");
+                } else {
+                        w = snprintf(buf + len, n - len, "%s%s/%s", len ? ", " : "", v, proto ? proto : "tcp");
+                }
+                if (w < 0 || (size_t)w >= n - len)
+                        break;
+                len += (size_t)w;
+        }
+}
+
 int
 cnr_cmd_ps(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv)
 {
@@ -195,7 +225,8 @@ cnr_cmd_ps(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **
                 {"all", no_argument, NULL, 'a'},          {"quiet", no_argument, NULL, 'q'},
                 {"format", required_argument, NULL, 'f'}, {"no-trunc", no_argument, NULL, 'n'},
                 {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
-        static const char *const headers[] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED", "STATUS", "NAMES"};
+        static const char *const headers[] = {"CONTAINER ID", "IMAGE", "COMMAND", "CREATED",
+                                              "STATUS",       "PORTS", "NAMES"};
         bool all = false, quiet = false, notrunc = false;
         enum cnr_cli_format fmt = CNR_FORMAT_TEXT;
         struct cnr_table *t;
@@ -233,7 +264,7 @@ cnr_cmd_ps(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **
                 json_decref(a);
                 return CNR_EXIT_OK;
         }
-        t = cnr_table_new(6, headers);
+        t = cnr_table_new(7, headers);
         json_array_foreach(a, i, c)
         {
                 const char *id = json_string_value(json_object_get(c, "Id"));
@@ -272,8 +303,11 @@ cnr_cmd_ps(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **
                         snprintf(status, sizeof(status), "Created");
                 }
                 {
-                        const char *cells[] = {idb,    json_string_value(json_object_get(c, "Image")), cmdline, created,
-                                               status, json_string_value(json_object_get(c, "Name"))};
+                        char ports[256];
+                        const char *cells[] = {
+                                idb,   json_string_value(json_object_get(c, "Image")), cmdline, created, status,
+                                ports, json_string_value(json_object_get(c, "Name"))};
+                        ports_cell(json_object_get(c, "Ports"), ports, sizeof(ports));
                         cnr_table_add(t, cells);
                 }
         }

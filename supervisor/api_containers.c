@@ -1042,6 +1042,8 @@ ctr_json(struct ctr *ct, bool full)
                       "StartedAt", started, "FinishedAt", finished, "StartedMs", (json_int_t)ct->started_ms,
                       "FinishedMs", (json_int_t)ct->finished_ms, "Error", ct->error ? ct->error : "", "RestartCount",
                       (int)ct->restart_count, "Labels", labels);
+        /* -p as typed ([IP:]HOSTPORT:PORT[/PROTO]): ps shows them */
+        json_object_set_new(o, "Ports", strv(cfg->publish, cfg->n_publish));
         if (full) {
                 json_t *mounts = json_array(), *ul = json_array();
                 _cleanup_free_ char *logpath = ctr_log_path(ct->s, ct->id);

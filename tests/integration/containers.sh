@@ -389,6 +389,7 @@ port=$((20000 + $$ % 20000))
 "$C" run -d --name web -p 127.0.0.1:$port:80 demo sh -c 'mkdir -p /w && echo port-ok >/w/i && exec httpd -f -p 80 -h /w' >/dev/null ||
 	fail "run -p"
 cnr_wait_for 10 sh -c "wget -q -O - http://127.0.0.1:$port/i | grep -q port-ok" || fail "-p 127.0.0.1:$port:80: no answer"
+"$C" ps | grep web | grep -q "127.0.0.1:$port->80/tcp" || fail "ps does not show the published port: $("$C" ps)"
 "$C" rm -f web >/dev/null
 "$C" network rm flagnet >/dev/null || fail "network rm flagnet"
 # run forwards more than INT/TERM/HUP (Docker's sig-proxy)
