@@ -10,6 +10,8 @@
  *                --cwd DIR  --hostname NAME  --net new|host  --mount DEST=SRC
  *                --readonly  --ambient CAPNR  --caps MASK  --env K=V
  *                --hosts TEXT  --oom-score N  --uid-raw N  --userns
+ *                --netns PATH (a network namespace file, as netd's fd)
+ *                --sysctl KEY=VALUE
  *       prints "created INIT_PID SHIM_PID"
  *   shim-drive state DIR                 "STATUS PID EXIT_CODE OOM(0|1) SHIM_PID"
  *   shim-drive start DIR
@@ -106,7 +108,8 @@ cmd_create(int argc, char **argv)
                 {"cwd", 1, NULL, 'w'},       {"hostname", 1, NULL, 'h'},  {"net", 1, NULL, 'N'},
                 {"mount", 1, NULL, 'M'},     {"readonly", 0, NULL, 'R'},  {"ambient", 1, NULL, 'a'},
                 {"caps", 1, NULL, 'C'},      {"env", 1, NULL, 'e'},       {"hosts", 1, NULL, 'H'},
-                {"oom-score", 1, NULL, 'o'}, {"userns", 0, NULL, 'U'},    {NULL, 0, NULL, 0},
+                {"oom-score", 1, NULL, 'o'}, {"userns", 0, NULL, 'U'},
+                {"netns", 1, NULL, 'F'},     {"sysctl", 1, NULL, 'Y'},    {NULL, 0, NULL, 0},
         };
         Cnr__Shim__ContainerSpec spec = CNR__SHIM__CONTAINER_SPEC__INIT;
         Cnr__Shim__Process proc = CNR__SHIM__PROCESS__INIT;
@@ -117,6 +120,8 @@ cmd_create(int argc, char **argv)
         Cnr__Shim__IdMap idm = CNR__SHIM__ID_MAP__INIT;
         Cnr__Shim__IdMap *idmaps[1] = {&idm};
         Cnr__Shim__Mount *mounts[16];
+        Cnr__Shim__Sysctl *sysctls[16];
+        int netnsfd = -1;
         char *envs[64];
         int fds[32], nfds = 0, setup[2], specfd;
         const char *shim = NULL, *dir = NULL, *rootfs = NULL, *log = NULL;
@@ -128,6 +133,7 @@ cmd_create(int argc, char **argv)
         spec.process = &proc;
         spec.log_fd = -1;
         spec.mounts = mounts;
+        spec.sysctls = sysctls;
         proc.env = envs;
         envs[proc.n_env++] = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
         caps.bounding = caps.effective = caps.permitted = 0x00000000a80425fbULL;
@@ -196,6 +202,27 @@ cmd_create(int argc, char **argv)
                         ns.uid_map = ns.gid_map = idmaps;
                         ns.n_uid_map = ns.n_gid_map = 1;
                         break;
+                case 'F':
+                        spec.namespaces = &ns;
+                        ns.net = CNR__SHIM__NAMESPACES__NET__NET_FD;
+                        netnsfd = open(optarg, O_RDONLY | O_CLOEXEC);
+                        if (netnsfd < 0) {
+                                perror(optarg);
+                                return 2;
+                        }
+                        break;
+                case 'Y': {
+                        char *eq = strchr(optarg, '=');
+                        Cnr__Shim__Sysctl *y = xcalloc(1, sizeof(*y));
+                        if (!eq || spec.n_sysctls >= 16)
+                                return 2;
+                        *eq = '\0';
+                        cnr__shim__sysctl__init(y);
+                        y->key = optarg;
+                        y->value = eq + 1;
+                        sysctls[spec.n_sysctls++] = y;
+                        break;
+                }
                 default: return 2;
                 }
         }
@@ -223,6 +250,10 @@ cmd_create(int argc, char **argv)
         for (size_t i = 0; i < spec.n_mounts; i++) {
                 mounts[i]->fd = (uint32_t)nfds;
                 fds[nfds++] = fds[16 + i];
+        }
+        if (netnsfd >= 0) {
+                ns.net_fd = (uint32_t)nfds;
+                fds[nfds++] = netnsfd;
         }
         spec.nfds = (uint32_t)nfds;
         specfd = cnr_shim_spec_memfd(&spec, &err);

@@ -596,6 +596,28 @@ cgentry_closep(struct shim_cgroup_entry *e)
         shim_cgroup_entry_close(e);
 }
 
+/* A network namespace handed over as an fd (netd's) must not be the
+ * shim's own, the host's: the shim, host root, writes the spec's net.*
+ * sysctls and its defaults (ip_unprivileged_port_start 0, ...) in it and
+ * mounts its sysfs, and the spec's checks for the host's network
+ * (NET_HOST: no sysctls, no user namespace) would be skipped.  A
+ * container on the host's network asks for NET_HOST. */
+static int
+netns_fd_ok(int fd, struct cnr_err **err)
+{
+        struct stat ns, own;
+
+        if (fstat(fd, &ns) < 0)
+                return cnr_errf(err, errno, "netns: the fd");
+        if (stat("/proc/self/ns/net", &own) < 0)
+                return cnr_errf(err, errno, "stat `/proc/self/ns/net`");
+        if (ns.st_dev == own.st_dev && ns.st_ino == own.st_ino)
+                return cnr_errf(err, EPERM,
+                                "netns: the fd is the host's network namespace (the shim's own); a container on "
+                                "the host's network is asked for as such (NET_HOST)");
+        return 0;
+}
+
 int
 shim_container_create(struct shim_container *c, struct cnr_err **err)
 {
@@ -616,6 +638,9 @@ shim_container_create(struct shim_container *c, struct cnr_err **err)
         _cleanup_close_ int ownnet = -1;
         pid_t pid;
 
+        if (s->namespaces && s->namespaces->net == CNR__SHIM__NAMESPACES__NET__NET_FD &&
+            netns_fd_ok(c->fds[s->namespaces->net_fd], err) < 0)
+                return -1;
         if (userns) {
                 /* The host's network namespace stays the host's. */
                 if (s->namespaces->net == CNR__SHIM__NAMESPACES__NET__NET_HOST)

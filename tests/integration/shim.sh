@@ -25,6 +25,7 @@ cleanup() {
 	for h in /sys/fs/cgroup/*/; do
 		find "$h" -depth -type d -name "$CG*" -exec rmdir {} \; 2>/dev/null
 	done
+	[ -n "${NETNS:-}" ] && ip netns del "$NETNS" 2>/dev/null
 	[ -z "${CNR_KEEP:-}" ] && rm -rf "$T"
 }
 trap cleanup EXIT
@@ -202,6 +203,31 @@ echo data >"$T/vol/f"
 run --mount /data/in=$T/vol --hosts '10.0.0.1 db' -- sh -c 'cat /data/in/f; cat /etc/hosts'
 echo "$LOG" | grep -q '^data$' && echo "$LOG" | grep -q '10.0.0.1 db' || fail "bind mount / hosts: $LOG"
 pass "read-only rootfs, a bind mount from a detached mount fd, /etc/hosts"
+
+# A network namespace handed over as an fd (netd's) is never the host's:
+# the shim, host root, writes the spec's net.* sysctls in it (and, under
+# --userns, its defaults, ip_unprivileged_port_start 0 among them) and
+# mounts its sysfs.  A namespace of our own takes them.
+NETNS=cnr-shimt-$$
+ip netns add "$NETNS" || fail "ip netns add $NETNS"
+port0=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)
+create_fail "host's network namespace" --netns /proc/self/ns/net \
+	--sysctl net.ipv4.ip_unprivileged_port_start="$port0" -- true
+create_fail "host's network namespace" --userns --netns /proc/self/ns/net -- true
+now=$(cat /proc/sys/net/ipv4/ip_unprivileged_port_start)
+if [ "$now" != "$port0" ]; then
+	echo "$port0" >/proc/sys/net/ipv4/ip_unprivileged_port_start
+	fail "the host's ip_unprivileged_port_start went from $port0 to $now"
+fi
+run --netns "/run/netns/$NETNS" --sysctl net.ipv4.ip_unprivileged_port_start=1000 -- true
+[ "$(ip netns exec "$NETNS" cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" = 1000 ] ||
+	fail "a sysctl in the container's network namespace"
+run --userns --netns "/run/netns/$NETNS" -- true
+[ "$CODE" = 0 ] || fail "a --userns container in a network namespace of its own: exit $CODE: $LOG"
+[ "$(ip netns exec "$NETNS" cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" = 0 ] ||
+	fail "the shim's default sysctls in the container's network namespace"
+chown 0:0 "$ROOTFS" # the shim gave the rootfs's root to the container's root
+pass "a network namespace fd: the host's refused (sysctls untouched), one of its own takes them"
 
 run --terminal -- sh -c 'tty; stty size'
 echo "$LOG" | grep -q '^/dev/pts/0' || fail "terminal: $LOG"
