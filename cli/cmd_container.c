@@ -781,6 +781,110 @@ cnr_cmd_top(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char *
         return CNR_EXIT_OK;
 }
 
+/* Docker's sizes: memory in binary units with 4 significant digits
+ * ("1.5MiB"), I/O in decimal units with 3 ("1.2kB"). */
+static void
+fmt_size(double v, bool binary, char *buf, size_t n)
+{
+        static const char *const bin[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
+        static const char *const dec[] = {"B", "kB", "MB", "GB", "TB", "PB"};
+        double base = binary ? 1024.0 : 1000.0;
+        size_t i = 0;
+
+        while (v >= base && i < 5) {
+                v /= base;
+                i++;
+        }
+        snprintf(buf, n, "%.*g%s", binary ? 4 : 3, v, binary ? bin[i] : dec[i]);
+}
+
+static long long
+jnum(json_t *o, const char *k)
+{
+        return (long long)json_integer_value(json_object_get(o, k));
+}
+
+/* Docker's CPU %: the container's CPU time over the host's CPU time
+ * between two samples, times the online CPUs. */
+static double
+cpu_percent(json_t *prev, json_t *cur)
+{
+        long long dc, ds;
+
+        if (!prev || !json_is_true(json_object_get(cur, "Running")))
+                return 0.0;
+        dc = jnum(cur, "CpuNs") - jnum(prev, "CpuNs");
+        ds = jnum(cur, "SystemCpuNs") - jnum(prev, "SystemCpuNs");
+        if (dc <= 0 || ds <= 0)
+                return 0.0;
+        return (double)dc / (double)ds * (double)jnum(cur, "OnlineCpus") * 100.0;
+}
+
+static json_t *
+find_by_id(json_t *a, const char *id)
+{
+        json_t *s;
+        size_t i;
+
+        json_array_foreach(a, i, s)
+        {
+                if (strcmp(json_string_value(json_object_get(s, "Id")), id) == 0)
+                        return s;
+        }
+        return NULL;
+}
+
+static void
+stats_print(json_t *prev, json_t *a, char **names, size_t n_names, enum cnr_cli_format fmt)
+{
+        static const char *const headers[] = {"CONTAINER ID", "NAME",      "CPU %", "MEM USAGE / LIMIT",
+                                              "MEM %",        "NET I/O",   "BLOCK I/O", "PIDS"};
+        struct cnr_table *t = fmt == CNR_FORMAT_JSON ? NULL : cnr_table_new(8, headers);
+        json_t *s;
+        size_t i;
+
+        json_array_foreach(a, i, s)
+        {
+                char id[16], cpu[32], mem[64], memp[32], net[64], blk[64], pids[24], x[24], y[24];
+                long long lim = jnum(s, "MemLimit"), use = jnum(s, "MemUsage");
+
+                snprintf(id, sizeof(id), "%.12s", json_string_value(json_object_get(s, "Id")));
+                snprintf(cpu, sizeof(cpu), "%.2f%%", cpu_percent(find_by_id(prev, json_string_value(json_object_get(s, "Id"))), s));
+                fmt_size((double)use, true, x, sizeof(x));
+                fmt_size((double)lim, true, y, sizeof(y));
+                snprintf(mem, sizeof(mem), "%s / %s", x, y);
+                snprintf(memp, sizeof(memp), "%.2f%%", lim > 0 ? (double)use / (double)lim * 100.0 : 0.0);
+                fmt_size((double)jnum(s, "NetRx"), false, x, sizeof(x));
+                fmt_size((double)jnum(s, "NetTx"), false, y, sizeof(y));
+                snprintf(net, sizeof(net), "%s / %s", x, y);
+                fmt_size((double)jnum(s, "BlockRead"), false, x, sizeof(x));
+                fmt_size((double)jnum(s, "BlockWrite"), false, y, sizeof(y));
+                snprintf(blk, sizeof(blk), "%s / %s", x, y);
+                snprintf(pids, sizeof(pids), "%lld", jnum(s, "Pids"));
+                if (t) {
+                        const char *cells[] = {id, json_string_value(json_object_get(s, "Name")), cpu, mem, memp,
+                                               net, blk, pids};
+                        cnr_table_add(t, cells);
+                } else {
+                        /* Docker's keys; Container is the name as asked, else the short ID */
+                        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "BlockIO", blk, "CPUPerc",
+                                              cpu, "Container", i < n_names ? names[i] : id, "ID", id, "MemPerc",
+                                              memp, "MemUsage", mem, "Name",
+                                              json_string_value(json_object_get(s, "Name")), "NetIO", net, "PIDs",
+                                              pids);
+                        json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
+                        putchar('\n');
+                        json_decref(o);
+                }
+        }
+        if (t) {
+                cnr_table_print(t, stdout);
+                cnr_table_free(t);
+        }
+}
+
+/* CPU % needs two samples: each line compares with the sample a second
+ * before it, so even --no-stream waits a second (Docker's does too). */
 int
 cnr_cmd_stats(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv)
 {
@@ -789,11 +893,11 @@ cnr_cmd_stats(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
                                              {"format", required_argument, NULL, 'f'},
                                              {"help", no_argument, NULL, 'h'},
                                              {NULL, 0, NULL, 0}};
-        static const char *const headers[] = {"CONTAINER ID", "NAME", "CPU TIME", "MEM USAGE / LIMIT", "PIDS"};
         Cnr__Api__Request req = CNR__API__REQUEST__INIT;
         Cnr__Api__ContainerStats st = CNR__API__CONTAINER_STATS__INIT;
         bool stream = true;
         enum cnr_cli_format fmt = CNR_FORMAT_TEXT;
+        json_t *prev;
         int o;
 
         while ((o = cnr_cli_getopt(cli, argc, argv, ":ah", opts)) != -1) {
@@ -816,47 +920,25 @@ cnr_cmd_stats(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
         st.n_names = (size_t)(argc - optind);
         req.op_case = CNR__API__REQUEST__OP_CONTAINER_STATS;
         req.container_stats = &st;
+        prev = json_call(cli, &req, CNR__API__REPLY__MSG_CONTAINER_STATS);
+        if (!prev)
+                return CNR_EXIT_FAIL;
         for (;;) {
-                json_t *a = json_call(cli, &req, CNR__API__REPLY__MSG_CONTAINER_STATS), *s;
-                struct cnr_table *t;
-                size_t i;
+                json_t *a;
 
-                if (!a)
-                        return CNR_EXIT_FAIL;
-                if (fmt == CNR_FORMAT_JSON) {
-                        json_dumpf(a, stdout, JSON_COMPACT);
-                        putchar('\n');
-                } else {
-                        t = cnr_table_new(5, headers);
-                        json_array_foreach(a, i, s)
-                        {
-                                char id[16], cpu[32], mem[96], pids[16];
-                                long long lim = json_integer_value(json_object_get(s, "MemLimit"));
-                                snprintf(id, sizeof(id), "%.12s", json_string_value(json_object_get(s, "Id")));
-                                cnr_fmt_ms((unsigned long long)json_integer_value(json_object_get(s, "CpuMs")), cpu,
-                                           sizeof(cpu));
-                                if (lim > 0)
-                                        snprintf(mem, sizeof(mem), "%.1fMiB / %.1fMiB",
-                                                 (double)json_integer_value(json_object_get(s, "MemUsage")) / 1048576.0,
-                                                 (double)lim / 1048576.0);
-                                else
-                                        snprintf(mem, sizeof(mem), "%.1fMiB / -",
-                                                 (double)json_integer_value(json_object_get(s, "MemUsage")) /
-                                                         1048576.0);
-                                snprintf(pids, sizeof(pids), "%d", (int)json_integer_value(json_object_get(s, "Pids")));
-                                {
-                                        const char *cells[] = {id, json_string_value(json_object_get(s, "Name")), cpu,
-                                                               mem, pids};
-                                        cnr_table_add(t, cells);
-                                }
-                        }
-                        cnr_table_print(t, stdout);
-                        cnr_table_free(t);
-                }
-                fflush(stdout);
-                json_decref(a);
-                if (!stream)
-                        return CNR_EXIT_OK;
                 sleep(1);
+                a = json_call(cli, &req, CNR__API__REPLY__MSG_CONTAINER_STATS);
+                if (!a) {
+                        json_decref(prev);
+                        return CNR_EXIT_FAIL;
+                }
+                stats_print(prev, a, st.names, st.n_names, fmt);
+                fflush(stdout);
+                json_decref(prev);
+                prev = a;
+                if (!stream) {
+                        json_decref(prev);
+                        return CNR_EXIT_OK;
+                }
         }
 }

@@ -880,73 +880,255 @@ sup_api_container_top(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage 
         json_decref(a);
 }
 
-/* The container's memory cgroup file `name`, found through the init's
- * /proc/<pid>/cgroup (read from the host's cgroup namespace: full paths)
- * under the v1 memory hierarchy or the v2 mount. */
-static long long
-cgroup_value(int pid, const char *v1, const char *v2)
+/* The directory of the container's cgroup for `ctrl` ("memory", "cpuacct",
+ * "blkio", "pids"; "" for the v2 unified hierarchy), found through the
+ * init's /proc/<pid>/cgroup (read from the host's cgroup namespace: full
+ * paths) and this process's mountinfo (where that hierarchy is mounted).
+ * Sets *v2 when the controller lives on the unified hierarchy. */
+static char *
+cgroup_dir(int pid, const char *ctrl, bool *v2)
 {
-        char path[64], line[1024], cgpath[900] = "", file[2048];
-        FILE *f;
-        bool isv1 = false;
-        long long v = -1;
+        char path[64];
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *line = NULL, *cgpath = NULL, *unified = NULL;
+        size_t cap = 0;
+        bool found = false;
 
         snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
         if ((f = fopen(path, "re")) == NULL)
-                return -1;
-        while (fgets(line, sizeof(line), f)) {
-                char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                return NULL;
+        while (getline(&line, &cap, f) > 0) {
+                char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL, *save = NULL;
                 if (!c2)
                         continue;
                 line[strcspn(line, "\n")] = '\0';
                 *c2 = '\0';
-                if (strstr(c1 + 1, v1[0] == 'p' ? "pids" : "memory")) {
-                        snprintf(cgpath, sizeof(cgpath), "%s", c2 + 1);
-                        isv1 = true;
+                if (c1[1] == '\0') {
+                        free(unified);
+                        unified = xstrdup(c2 + 1);
+                        continue;
+                }
+                for (char *t = strtok_r(c1 + 1, ",", &save); t && !found; t = strtok_r(NULL, ",", &save))
+                        found = strcmp(t, ctrl) == 0;
+                if (found) {
+                        cgpath = xstrdup(c2 + 1);
                         break;
                 }
-                if (c1[1] == '\0')
-                        snprintf(cgpath, sizeof(cgpath), "%s", c2 + 1);
         }
         fclose(f);
-        if (isv1)
-                snprintf(file, sizeof(file), "/sys/fs/cgroup/%s%s/%s", v1[0] == 'p' ? "pids" : "memory", cgpath, v1);
-        else
-                snprintf(file, sizeof(file), "/sys/fs/cgroup%s/%s", cgpath, v2);
-        if ((f = fopen(file, "re")) != NULL) {
-                if (fscanf(f, "%lld", &v) != 1)
-                        v = -1;
-                fclose(f);
+        f = NULL;
+        *v2 = !found;
+        if (!found && !unified)
+                return NULL;
+        if (!found)
+                cgpath = xstrdup(unified);
+        /* the mount of that hierarchy: fstype cgroup with `ctrl` among its
+         * super options, or cgroup2 */
+        if ((f = fopen("/proc/self/mountinfo", "re")) == NULL)
+                return NULL;
+        while (getline(&line, &cap, f) > 0) {
+                char *dash = strstr(line, " - "), *fld[6] = {0}, *save = NULL, *fstype, *opts;
+                int nf = 0;
+                bool match = false;
+                if (!dash)
+                        continue;
+                *dash = '\0';
+                fstype = strtok_r(dash + 3, " ", &save);
+                strtok_r(NULL, " ", &save);
+                opts = strtok_r(NULL, " \n", &save);
+                if (!fstype || !opts)
+                        continue;
+                if (*v2)
+                        match = strcmp(fstype, "cgroup2") == 0;
+                else if (strcmp(fstype, "cgroup") == 0)
+                        for (char *t = strtok_r(opts, ",", &save); t && !match; t = strtok_r(NULL, ",", &save))
+                                match = strcmp(t, ctrl) == 0;
+                if (!match)
+                        continue;
+                save = NULL;
+                for (char *t = strtok_r(line, " ", &save); t && nf < 6; t = strtok_r(NULL, " ", &save))
+                        fld[nf++] = t;
+                if (nf < 5)
+                        continue;
+                /* a mount of a sub-tree (root field not "/") holds the
+                 * paths below that root */
+                size_t rl = strcmp(fld[3], "/") == 0 ? 0 : strlen(fld[3]);
+                if (rl && strncmp(cgpath, fld[3], rl) != 0)
+                        continue;
+                return xasprintf("%s%s", fld[4], cgpath + rl);
         }
+        return NULL;
+}
+
+/* The first number in a file of the cgroup directory, or -1. */
+static long long
+cg_num(const char *dir, const char *file)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
+        _cleanup_fclose_ FILE *f = fopen(p, "re");
+        long long v;
+
+        if (!f || fscanf(f, "%lld", &v) != 1)
+                return -1;
         return v;
 }
 
+/* The value of `key` in a "key value" file (memory.stat, cpu.stat), or -1. */
+static long long
+cg_keyed(const char *dir, const char *file, const char *key)
+{
+        _cleanup_free_ char *p = xasprintf("%s/%s", dir, file);
+        _cleanup_fclose_ FILE *f = fopen(p, "re");
+        char k[64];
+        long long v;
+
+        if (!f)
+                return -1;
+        while (fscanf(f, "%63s %lld", k, &v) == 2)
+                if (strcmp(k, key) == 0)
+                        return v;
+        return -1;
+}
+
+/* Bytes read and written, summed over devices: v1 blkio's
+ * "MAJ:MIN Read N" lines (Total lines skipped), v2 io.stat's rbytes=/wbytes=. */
+static void
+cg_blkio(int pid, long long *rd, long long *wr)
+{
+        bool v2;
+        _cleanup_free_ char *dir = cgroup_dir(pid, "blkio", &v2), *p = NULL, *line = NULL;
+        _cleanup_fclose_ FILE *f = NULL;
+        size_t cap = 0;
+
+        *rd = *wr = 0;
+        if (!dir)
+                return;
+        p = xasprintf("%s/%s", dir, v2 ? "io.stat" : "blkio.throttle.io_service_bytes");
+        if ((f = fopen(p, "re")) == NULL)
+                return;
+        while (getline(&line, &cap, f) > 0) {
+                char op[16];
+                long long v;
+                if (v2) {
+                        char *r = strstr(line, " rbytes="), *w = strstr(line, " wbytes=");
+                        if (r)
+                                *rd += strtoll(r + 8, NULL, 10);
+                        if (w)
+                                *wr += strtoll(w + 8, NULL, 10);
+                } else if (sscanf(line, "%*u:%*u %15s %lld", op, &v) == 2) {
+                        if (strcmp(op, "Read") == 0)
+                                *rd += v;
+                        else if (strcmp(op, "Write") == 0)
+                                *wr += v;
+                }
+        }
+}
+
+/* Bytes received and sent on the interfaces of the init's network
+ * namespace but lo (Docker counts the container's interfaces). */
+static void
+net_io(int pid, long long *rx, long long *tx)
+{
+        char path[64];
+        _cleanup_fclose_ FILE *f = NULL;
+        _cleanup_free_ char *line = NULL;
+        size_t cap = 0;
+
+        *rx = *tx = 0;
+        snprintf(path, sizeof(path), "/proc/%d/net/dev", pid);
+        if ((f = fopen(path, "re")) == NULL)
+                return;
+        while (getline(&line, &cap, f) > 0) {
+                char *c = strchr(line, ':'), *name = line;
+                unsigned long long v[9];
+                if (!c)
+                        continue;
+                *c = '\0';
+                while (*name == ' ')
+                        name++;
+                if (strcmp(name, "lo") == 0 ||
+                    sscanf(c + 1, "%llu %*u %*u %*u %*u %*u %*u %*u %llu", &v[0], &v[8]) != 2)
+                        continue;
+                *rx += (long long)v[0];
+                *tx += (long long)v[8];
+        }
+}
+
+/* The host's CPU time in ns, the sum of /proc/stat's cpu line (what
+ * Docker calls system_cpu_usage), and the online CPUs. */
+static long long
+system_cpu_ns(int *online)
+{
+        _cleanup_fclose_ FILE *f = fopen("/proc/stat", "re");
+        unsigned long long v[8] = {0}, sum = 0;
+        long hz = sysconf(_SC_CLK_TCK);
+
+        *online = (int)sysconf(_SC_NPROCESSORS_ONLN);
+        if (!f || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
+                         &v[5], &v[6], &v[7]) < 4)
+                return -1;
+        for (int i = 0; i < 8; i++)
+                sum += v[i];
+        return (long long)(sum * (1000000000ULL / (unsigned long long)(hz > 0 ? hz : 100)));
+}
+
+/* Raw counters; the CLI turns two samples into Docker's CPU %. */
 static json_t *
 stats_json(struct ctr *ct)
 {
         struct proc_ent *pe = NULL;
-        size_t n = ct->state == CTR_RUNNING ? container_procs(ct->shim_pid, &pe) : 0;
+        bool running = ct->state == CTR_RUNNING && ct->pid > 0;
+        size_t n = running ? container_procs(ct->shim_pid, &pe) : 0;
         unsigned long long ticks = 0, rss = 0;
         long hz = sysconf(_SC_CLK_TCK);
-        long long mem = -1, lim = -1;
+        long long cpu = -1, mem = -1, lim = -1, pids = -1, rd = 0, wr = 0, rx = 0, tx = 0, sys;
+        long long host_mem = (long long)sysconf(_SC_PHYS_PAGES) * (long long)sysconf(_SC_PAGESIZE);
+        int online;
 
-        if (ct->state != CTR_RUNNING)
-                pe = NULL;
         for (size_t i = 0; i < n; i++) {
                 ticks += pe[i].ticks;
                 rss += pe[i].rss_pages;
         }
         free(pe);
-        if (ct->pid > 0) {
-                mem = cgroup_value(ct->pid, "memory.usage_in_bytes", "memory.current");
-                lim = cgroup_value(ct->pid, "memory.limit_in_bytes", "memory.max");
+        sys = system_cpu_ns(&online);
+        if (running) {
+                bool v2;
+                _cleanup_free_ char *m = cgroup_dir(ct->pid, "memory", &v2);
+                if (m) {
+                        mem = cg_num(m, v2 ? "memory.current" : "memory.usage_in_bytes");
+                        lim = cg_num(m, v2 ? "memory.max" : "memory.limit_in_bytes");
+                        /* Docker's usage leaves out the inactive page cache */
+                        long long inact = cg_keyed(m, "memory.stat", v2 ? "inactive_file" : "total_inactive_file");
+                        if (mem >= 0 && inact > 0 && inact < mem)
+                                mem -= inact;
+                }
+                _cleanup_free_ char *c = cgroup_dir(ct->pid, "cpuacct", &v2);
+                if (c) {
+                        long long us;
+                        if (!v2)
+                                cpu = cg_num(c, "cpuacct.usage");
+                        else if ((us = cg_keyed(c, "cpu.stat", "usage_usec")) >= 0)
+                                cpu = us * 1000;
+                }
+                _cleanup_free_ char *pd = cgroup_dir(ct->pid, "pids", &v2);
+                if (pd)
+                        pids = cg_num(pd, "pids.current");
+                cg_blkio(ct->pid, &rd, &wr);
+                net_io(ct->pid, &rx, &tx);
         }
+        if (cpu < 0)
+                cpu = (long long)(ticks * (1000000000ULL / (unsigned long long)(hz > 0 ? hz : 100)));
         if (mem < 0)
-                mem = (long long)(rss * (unsigned long long)sysconf(_SC_PAGESIZE));
-        return json_pack("{s:s,s:s,s:I,s:I,s:I,s:i}", "Id", ct->id, "Name", ct->name, "CpuMs",
-                         (json_int_t)(ticks * 1000 / (unsigned long long)(hz > 0 ? hz : 100)), "MemUsage",
-                         (json_int_t)mem, "MemLimit", (json_int_t)(lim > 0 && lim < (1LL << 62) ? lim : 0), "Pids",
-                         (int)n);
+                mem = running ? (long long)(rss * (unsigned long long)sysconf(_SC_PAGESIZE)) : 0;
+        if (lim <= 0 || lim >= host_mem)
+                lim = host_mem; /* no limit: Docker shows the host's memory */
+        if (pids < 0)
+                pids = (long long)n;
+        return json_pack("{s:s,s:s,s:b,s:I,s:I,s:i,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "Id", ct->id, "Name", ct->name,
+                         "Running", running, "CpuNs", (json_int_t)cpu, "SystemCpuNs", (json_int_t)sys, "OnlineCpus",
+                         online, "MemUsage", (json_int_t)mem, "MemLimit", (json_int_t)lim, "NetRx", (json_int_t)rx,
+                         "NetTx", (json_int_t)tx, "BlockRead", (json_int_t)rd, "BlockWrite", (json_int_t)wr, "Pids",
+                         (json_int_t)(running ? pids : 0));
 }
 
 void

@@ -245,9 +245,16 @@ make_dir(struct hier *h, const char *rel, struct cnr_err **err)
                 /* A last component that exists and is empty is the
                  * leftover of a shim killed with its container (THREATS
                  * 37): rmdir succeeds only when no process is in it. */
-                if (mkdir(p, 0755) < 0 && (errno != EEXIST || last) &&
-                    !(errno == EEXIST && last && rmdir(p) == 0 && mkdir(p, 0755) == 0))
+                bool made = mkdir(p, 0755) == 0;
+                if (!made && (errno != EEXIST || last) &&
+                    !(errno == EEXIST && last && rmdir(p) == 0 && (made = mkdir(p, 0755) == 0)))
                         return cnr_errf(err, errno, "create cgroup `%s`", p);
+                /* 0755 whatever the umask, on directories made here only:
+                 * the unprivileged supervisor reads the counters for
+                 * `containr stats` (the files are 0644 root, writable by
+                 * root only) */
+                if (made && chmod(p, 0755) < 0)
+                        return cnr_errf(err, errno, "chmod cgroup `%s`", p);
                 if (!h->v2 && has_ctrl(h, "cpuset")) {
                         _cleanup_free_ char *parent = xstrndup(p, (size_t)(strrchr(p, '/') - p));
                         const char *files[] = {"cpuset.cpus", "cpuset.mems"};

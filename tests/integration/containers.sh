@@ -116,8 +116,25 @@ pass "THREATS 9: the shim runs from the monitor's sealed copy of containr-shim"
 "$C" exec ticker sh -c 'exit 5'
 [ $? -eq 5 ] || fail "exec exit code"
 "$C" top ticker | grep -q 'sh -c echo started' || fail "top does not show the init"
-"$C" stats --no-stream ticker | grep -q ticker || fail "stats --no-stream"
-pass "exec (-u, -w, -e, exit code), top, stats"
+pass "exec (-u, -w, -e, exit code), top"
+
+# stats: Docker's columns; CPU % from two samples a second apart (a busy
+# loop shows more than 0), the memory limit, --network none's 0B / 0B
+out=$("$C" stats --no-stream ticker) || fail "stats --no-stream"
+echo "$out" | head -1 | grep -Eq '^CONTAINER ID +NAME +CPU % +MEM USAGE / LIMIT +MEM % +NET I/O +BLOCK I/O +PIDS$' ||
+	fail "stats header: $out"
+echo "$out" | tail -1 | grep -Eq "^${id%"${id#????????????}"} +ticker +[0-9]+\.[0-9][0-9]% +[0-9.]+[KMG]?i?B / [0-9.]+[KMGT]iB +[0-9]+\.[0-9][0-9]% +0B / 0B +[0-9.]+[kMG]?B / [0-9.]+[kMG]?B +[1-9][0-9]*$" ||
+	fail "stats line: $out"
+"$C" run -d $N --name busy -m 64m demo sh -c 'while :; do :; done' >/dev/null || fail "run busy"
+js=$("$C" stats --no-stream --format json busy ticker) || fail "stats --format json"
+[ "$(echo "$js" | wc -l)" = 2 ] || fail "stats --format json printed: $js"
+echo "$js" | head -1 | grep -q '"Container":"busy"' || fail "stats json Container: $js"
+echo "$js" | head -1 | grep -q '"MemUsage":"[0-9.]*[KM]*i*B / 64MiB"' || fail "stats json MemUsage with -m 64m: $js"
+echo "$js" | head -1 | grep -q '"NetIO":"0B / 0B"' || fail "stats json NetIO: $js"
+cpu=$(echo "$js" | head -1 | sed 's/.*"CPUPerc":"\([0-9]*\)\.[0-9]*%".*/\1/')
+[ "$cpu" -gt 0 ] 2>/dev/null || fail "a busy loop shows CPU % $cpu: $js"
+"$C" rm -f busy >/dev/null || fail "rm busy"
+pass "stats: CPU %, MEM USAGE / LIMIT, MEM %, NET I/O, BLOCK I/O, PIDS; --format json"
 
 # an exec'd process is in the container's cgroup in every hierarchy: each
 # line of its /proc/self/cgroup is the cgroup namespace's root
