@@ -13,7 +13,9 @@
 #include <getopt.h>
 #include <stdio.h>
 
-enum { CNR_EXIT_OK = 0, CNR_EXIT_FAIL = 1, CNR_EXIT_USAGE = 2 };
+/* CNR_EXIT_CLI: Docker's status when the run family (run, create, start,
+ * exec) fails in the CLI itself, usage errors included. */
+enum { CNR_EXIT_OK = 0, CNR_EXIT_FAIL = 1, CNR_EXIT_USAGE = 2, CNR_EXIT_CLI = 125 };
 
 struct cnr_cli_cmd;
 

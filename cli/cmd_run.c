@@ -487,8 +487,19 @@ parse_run(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **a
                 case O_CPUS: {
                         char *end;
                         double v = strtod(optarg, &end);
-                        if (*end || v <= 0 || v > 1024)
+                        long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+                        if (end == optarg || *end || v != v)
                                 return cnr_cli_usage_error(cli, "--cpus `%s`: want a number like 0.5", optarg);
+                        /* Docker's bounds and words: a quota below 1% of a
+                         * CPU, or above the CPUs the host has online, is
+                         * refused rather than written */
+                        if (ncpu < 1)
+                                ncpu = 1;
+                        if (v < 0.01 || v > (double)ncpu)
+                                return cnr_cli_usage_error(cli,
+                                                           "--cpus `%s`: range of CPUs is from 0.01 to %ld.00, as "
+                                                           "there are only %ld CPUs available",
+                                                           optarg, ncpu, ncpu);
                         cfg->nano_cpus = (int64_t)(v * 1e9);
                         break;
                 }

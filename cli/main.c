@@ -280,10 +280,16 @@ cnr_cli_error(const char *fmt, ...)
         fputc('\n', stderr);
 }
 
+/* Set when a usage error was reported, so the dispatcher can tell a
+ * usage error's 2 from a container's own exit status 2. */
+static bool usage_reported;
+
 int
 cnr_cli_usage_error(const struct cnr_cli *cli, const char *fmt, ...)
 {
         va_list ap;
+
+        usage_reported = true;
 
         fflush(stdout);
         fprintf(stderr, "containr%s%s: ", cli->path[0] ? " " : "", cli->path);
@@ -470,8 +476,19 @@ cnr_cli_dispatch(struct cnr_cli *cli, const struct cnr_cli_cmd *table, int argc,
                 return unknown_command(cli, table, argv[0]);
         path_push(cli, cmd->name);
         if (cmd->sub == NULL) {
+                static const char *const run_family[] = {"run", "create", "start", "exec"};
+                int r;
                 optind = 0; /* glibc: reinitialise getopt for this argv */
-                return cmd->run(cli, cmd, argc, argv);
+                usage_reported = false;
+                r = cmd->run(cli, cmd, argc, argv);
+                /* Docker exits 125 when run, create, start or exec fail in
+                 * the CLI, a usage error included (126/127 and every other
+                 * status stay the command's) */
+                if (r == CNR_EXIT_USAGE && usage_reported)
+                        for (size_t i = 0; i < CNR_ARRAY_LEN(run_family); i++)
+                                if (strcmp(cli->path, run_family[i]) == 0)
+                                        return CNR_EXIT_CLI;
+                return r;
         }
         if (argc < 2) {
                 cnr_cli_help(stderr, cli, cmd);

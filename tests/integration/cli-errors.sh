@@ -123,6 +123,28 @@ for c in run ps exec logs stop rm volume; do
 	fi
 done
 expect_out 0 '^Usage: containr run \[OPTIONS\] IMAGE' -- run --help
-expect 2 "containr run: want IMAGE [COMMAND [ARG...]] (see containr run --help)" -- run
+# The run family (run, create, start, exec) exits 125 on a usage error,
+# as Docker does; other commands keep 2.
+expect 125 "containr run: want IMAGE [COMMAND [ARG...]] (see containr run --help)" -- run
+expect 125 "containr run: unknown option \`--bogus\` (see containr run --help)" -- run --bogus demo
+expect 125 "containr create: option \`--memory\` needs a value (see containr create --help)" -- create --memory
+expect 125 "containr run: --memory \`zz\`: want a size like 64m (see containr run --help)" -- run --memory zz demo
+expect 125 "containr start: want CONTAINER... (see containr start --help)" -- start
+expect 125 "containr exec: unknown option \`-z\` (see containr exec --help)" -- exec -z c true
+expect 125 "containr exec: want CONTAINER COMMAND [ARG...] (see containr exec --help)" -- exec c
+expect 2 "containr ps: unknown option \`--bogus\` (see containr ps --help)" -- ps --bogus
+# --cpus: Docker's range, 0.01 to the host's online CPUs
+ncpu=$(getconf _NPROCESSORS_ONLN)
+over=$((ncpu + 1))
+expect 125 "containr run: --cpus \`$over\`: range of CPUs is from 0.01 to $ncpu.00, as there are only $ncpu CPUs available (see containr run --help)" \
+	-- run --cpus "$over" demo
+expect 125 "containr create: --cpus \`0.001\`: range of CPUs is from 0.01 to $ncpu.00, as there are only $ncpu CPUs available (see containr create --help)" \
+	-- create --cpus 0.001 demo
+expect 125 "containr run: --cpus \`-1\`: range of CPUs is from 0.01 to $ncpu.00, as there are only $ncpu CPUs available (see containr run --help)" \
+	-- run --cpus -1 demo
+expect 125 "containr run: --cpus \`half\`: want a number like 0.5 (see containr run --help)" -- run --cpus half demo
+# in range: accepted, and the CLI goes on to the daemon (absent here: 125,
+# run failed in the CLI)
+expect 125 "$unreach" -- -H "unix://$nosock" run --cpus "$ncpu" demo
 
 exit $failed
