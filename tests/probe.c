@@ -7,6 +7,13 @@
  *   probe writeexe PATH   open PATH for writing and write one byte:
  *                         "written" or the errno name
  *   probe fds             every fd of this process, with its target
+ *   probe fdrace FILE     until FILE exists: watch each new process of the
+ *                         pid namespace (ns_last_pid + 1) and open what its
+ *                         fds point to through /proc/<pid>/fd (as a
+ *                         CAP_SYS_PTRACE holder may); prints "dirs=N seen=M"
+ *                         (N fds that were directories outside our root:
+ *                         their `..` chain never meets it; M processes
+ *                         seen) and the first such directories' targets
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -15,6 +22,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -24,6 +32,43 @@ ename(int e)
 {
         const char *n = strerrorname_np(e);
         return n ? n : "?";
+}
+
+/* Is the directory fd outside our root?  Walk `..` from it (which is
+ * what an escape would do): meeting our root means inside, reaching the
+ * top of a tree without meeting it means outside. */
+static int
+outside(int fd)
+{
+        struct stat root, cur, up;
+        int c = dup(fd), r = 0;
+
+        if (c < 0 || stat("/", &root) < 0) {
+                if (c >= 0)
+                        close(c);
+                return 0;
+        }
+        for (int i = 0; i < 256; i++) {
+                int p;
+                if (fstat(c, &cur) < 0)
+                        break;
+                if (cur.st_dev == root.st_dev && cur.st_ino == root.st_ino)
+                        break;
+                p = openat(c, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (p < 0 || fstat(p, &up) < 0) {
+                        if (p >= 0)
+                                close(p);
+                        break;
+                }
+                close(c);
+                c = p;
+                if (up.st_dev == cur.st_dev && up.st_ino == cur.st_ino) {
+                        r = 1;
+                        break;
+                }
+        }
+        close(c);
+        return r;
 }
 
 int
@@ -61,6 +106,55 @@ main(int argc, char **argv)
                         t[n > 0 ? n : 0] = '\0';
                         printf("%s %s\n", e->d_name, t);
                 }
+                return 0;
+        }
+        if (argc >= 3 && strcmp(argv[1], "fdrace") == 0) {
+                long dirs = 0, seen = 0, last = -1;
+                for (unsigned long i = 0;; i++) {
+                        char buf[32] = "";
+                        int fd = open("/proc/sys/kernel/ns_last_pid", O_RDONLY | O_CLOEXEC);
+                        long next;
+                        DIR *d;
+                        struct dirent *e;
+                        if ((i & 1023) == 0 && access(argv[2], F_OK) == 0)
+                                break;
+                        if (fd < 0 || read(fd, buf, sizeof(buf) - 1) <= 0) {
+                                printf("error: ns_last_pid: %s\n", ename(errno));
+                                return 1;
+                        }
+                        close(fd);
+                        next = atol(buf);
+                        if (next == (long)getpid())
+                                continue;
+                        snprintf(buf, sizeof(buf), "/proc/%ld/fd", next);
+                        d = opendir(buf);
+                        if (!d)
+                                continue;
+                        if (next != last)
+                                seen++;
+                        last = next;
+                        while ((e = readdir(d))) {
+                                char p[300], t[256];
+                                struct stat st;
+                                ssize_t n;
+                                int f;
+                                if (e->d_name[0] == '.')
+                                        continue;
+                                snprintf(p, sizeof(p), "/proc/%ld/fd/%s", next, e->d_name);
+                                f = open(p, O_PATH | O_CLOEXEC);
+                                if (f < 0)
+                                        continue;
+                                if (fstat(f, &st) == 0 && S_ISDIR(st.st_mode) && outside(f)) {
+                                        n = readlink(p, t, sizeof(t) - 1);
+                                        t[n > 0 ? n : 0] = '\0';
+                                        if (dirs++ < 5)
+                                                printf("dir %ld/%s %s\n", next, e->d_name, t);
+                                }
+                                close(f);
+                        }
+                        closedir(d);
+                }
+                printf("dirs=%ld seen=%ld\n", dirs, seen);
                 return 0;
         }
         return 2;

@@ -830,6 +830,37 @@ shim_container_start(struct shim_container *c, struct cnr_err **err)
         return cnr_errf(err, r < 0 ? errno : EPROTO, "start: no word from the init");
 }
 
+/* Close every fd but 0-2 and those in keep (-1: none).  The exec's
+ * intermediate calls it before it joins the container: its child is in
+ * the container's pid namespace from clone3 until its execve, and a
+ * process of the container with CAP_SYS_PTRACE (not user-namespaced) may
+ * open /proc/<child>/fd/N, non-dumpable or not.  Whatever the shim holds
+ * (bind sources, its private and socket dirs, clients) must be gone by
+ * then, not only close-on-exec. */
+static int
+close_all_but(const int *keep, size_t n)
+{
+        unsigned int k[8], lo = 3;
+        size_t m = 0;
+
+        for (size_t i = 0; i < n && m < CNR_ARRAY_LEN(k); i++)
+                if (keep[i] > 2)
+                        k[m++] = (unsigned int)keep[i];
+        for (size_t i = 1; i < m; i++) /* insertion sort: a handful */
+                for (size_t j = i; j > 0 && k[j - 1] > k[j]; j--) {
+                        unsigned int t = k[j];
+                        k[j] = k[j - 1];
+                        k[j - 1] = t;
+                }
+        for (size_t i = 0; i < m; i++) {
+                if (k[i] > lo && syscall(SYS_close_range, lo, k[i] - 1, 0U) < 0)
+                        return -1;
+                if (k[i] + 1 > lo)
+                        lo = k[i] + 1;
+        }
+        return (int)syscall(SYS_close_range, lo, ~0U, 0U);
+}
+
 static __attribute__((noreturn)) void
 exec_child(struct shim_container *c, Cnr__Shim__Process *p, const int *stdio, int sync)
 {
@@ -895,12 +926,17 @@ shim_container_exec(struct shim_container *c, Cnr__Shim__Process *p, const int *
                 if (shim_cgroup_entry_join(&cge) < 0)
                         child_fail(sv[1], (cnr_errf(&e, errno, "join the container's cgroups"), e));
                 shim_cgroup_entry_close(&cge);
+                if (close_all_but((int[]){sv[1], c->pidfd, stdio ? stdio[0] : -1, stdio ? stdio[1] : -1,
+                                          stdio ? stdio[2] : -1},
+                                  5) < 0)
+                        child_fail(sv[1], (cnr_errf(&e, errno, "close the shim's fds"), e));
                 if (c->spec->cgroup_path[0])
                         nsflags |= CLONE_NEWCGROUP;
                 if (c->spec->namespaces && c->spec->namespaces->user)
                         nsflags |= CLONE_NEWUSER;
                 if (setns(c->pidfd, nsflags) < 0)
                         child_fail(sv[1], (cnr_errf(&e, errno, "join the container's namespaces"), e));
+                close(c->pidfd);
                 child = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
                 if (child < 0)
                         child_fail(sv[1], (cnr_errf(&e, errno, "clone3 the exec process"), e));

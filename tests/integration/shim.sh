@@ -165,6 +165,28 @@ w=$("$DRIVE" wait "$D")
 gone
 pass "kill: SIGKILL -> 137, wait twice, state stopped"
 
+# THREATS 8 during an exec: its process is in the container's pid
+# namespace from clone3 until execve, and a container process with
+# CAP_SYS_PTRACE (no user namespace) may open /proc/<pid>/fd/N of it,
+# non-dumpable or not.  A racer in the container (probe fdrace) opens
+# every fd of each new process and walks `..` from the directories: none
+# may lead out of the rootfs (the shim's socket and private dirs, a bind
+# source it keeps, were reachable in that window).
+mkdir -p "$T/racevol"
+rm -f "$ROOTFS/tmp/stop-race"
+create --caps 0xa80c25fb --mount "/data=$T/racevol" -- probe fdrace /tmp/stop-race || fail "create: $out"
+RD=$D
+"$DRIVE" start "$RD" >/dev/null || fail start
+for _i in $(seq 100); do
+	"$DRIVE" exec "$RD" --stdio-null -- true >/dev/null || fail "exec during the race"
+done
+"$DRIVE" exec "$RD" --stdio-null -- touch /tmp/stop-race >/dev/null
+w=$("$DRIVE" wait "$RD") || fail "wait: $w"
+race=$(sed -n 's/.*"log":"\(.*\)"}$/\1/p' "$T/$ID.log" | sed 's/\\n$//')
+"$DRIVE" shutdown "$RD" >/dev/null
+echo "$race" | grep -q '^dirs=0 seen=' || fail "THREATS 8: a container process reached the host through an exec's fds: $race"
+pass "THREATS 8: an exec's process holds none of the shim's fds while in the container's pid namespace ($race)"
+
 # ---- security options -----------------------------------------------------
 
 run --nnp -- sh -c 'grep NoNewPrivs /proc/self/status'
