@@ -136,6 +136,38 @@ open_audit_file(struct monitor *m, const char *name, int flags)
 
 /* ---- helpers ---------------------------------------------------------- */
 
+/* A binary the monitor runs as root (every helper starts as root, every
+ * shim stays root) must not be writable by anyone it does not trust more
+ * than itself: not by others, not by the supervisor's or a helper's user,
+ * not by their groups or the API socket's group. */
+static int
+binary_trusted(const struct monitor *m, const struct stat *st, const char *path, struct cnr_err **err)
+{
+        const char *who = NULL;
+
+        if (!S_ISREG(st->st_mode))
+                return cnr_errf(err, EINVAL, "`%s` is not a regular file", path);
+        if (st->st_mode & S_IWOTH)
+                who = "anyone";
+        else if (st->st_uid != 0 && st->st_uid == m->d->sup_id.uid)
+                who = "the supervisor's user (its owner)";
+        else if ((st->st_mode & S_IWGRP) && st->st_gid != 0 &&
+                 (st->st_gid == m->d->sup_id.gid || st->st_gid == m->d->socket_gid))
+                who = "the supervisor's or the API socket's group";
+        for (size_t i = 0; i < CNR_HELPER_COUNT && !who; i++) {
+                if (st->st_uid != 0 && st->st_uid == m->d->helper_id[i].uid)
+                        who = "a helper's user (its owner)";
+                else if ((st->st_mode & S_IWGRP) && st->st_gid != 0 && st->st_gid == m->d->helper_id[i].gid)
+                        who = "a helper's group";
+        }
+        if (who)
+                return cnr_errf(err, EPERM, "`%s` (uid %u, gid %u, mode %04o) is writable by %s: the monitor runs it "
+                                            "as root, refused",
+                                path, (unsigned)st->st_uid, (unsigned)st->st_gid, (unsigned)(st->st_mode & 07777),
+                                who);
+        return 0;
+}
+
 static void
 spawn_helper(struct monitor *m, int id)
 {
@@ -182,7 +214,17 @@ spawn_helper(struct monitor *m, int id)
                 argv[argc++] = m->d->cfg.run_root;
         }
         argv[argc] = NULL;
-        pid = cnr_spawn(path, argv, NULL, (int[]){sv[1], lg[1], audit}, 3, SIGKILL, &pidfd, &err);
+        {
+                _cleanup_close_ int bin = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+                struct stat st;
+
+                if (bin < 0 || fstat(bin, &st) < 0)
+                        pid = cnr_errf(&err, errno, "open `%s`", path);
+                else if (binary_trusted(m, &st, path, &err) < 0)
+                        pid = -1;
+                else
+                        pid = cnr_spawn(path, argv, NULL, (int[]){sv[1], lg[1], audit}, 3, SIGKILL, &pidfd, &err);
+        }
         if (pid < 0) {
                 log_error("helper %s: %s", h->name, cnr_err_str(err));
                 mon_audit(m, "spawn_helper", json_pack("{s:s}", "name", h->name), err->code, cnr_err_str(err));
@@ -543,8 +585,8 @@ shim_binary(struct monitor *m, const char *path, struct cnr_err **err)
             st.st_mtim.tv_nsec == m->shim_st.st_mtim.tv_nsec && st.st_ctim.tv_sec == m->shim_st.st_ctim.tv_sec &&
             st.st_ctim.tv_nsec == m->shim_st.st_ctim.tv_nsec)
                 return m->shim_fd;
-        if (!S_ISREG(st.st_mode))
-                return cnr_errf(err, EINVAL, "`%s` is not a regular file", path);
+        if (binary_trusted(m, &st, path, err) < 0)
+                return -1;
         mfd = memfd_create("containr-shim", MFD_CLOEXEC | MFD_ALLOW_SEALING | MFD_EXEC);
         if (mfd < 0 && errno == EINVAL) /* kernels before 6.3 know no MFD_EXEC */
                 mfd = memfd_create("containr-shim", MFD_CLOEXEC | MFD_ALLOW_SEALING);

@@ -175,4 +175,33 @@ cnr_wait_for 15 gone || fail "processes left after SIGTERM: $pids"
 [ -e "$sock" ] && fail "socket left behind"
 CNR_MONITOR_PID=
 pass "SIGTERM to containrd stops every process and removes the socket"
+
+# ---- what the monitor runs as root is nobody else's to write ------------------
+# A copy of the helper dir (the build tree's is shared with suites running
+# beside us): a containr-shim the supervisor's user owns, or anyone may
+# write, is refused at SpawnShim, naming why; the sealed copy of the
+# previous binary is not used either (its owner and mode changed).
+. "$top_srcdir/tests/images.sh"
+if (cnr_need_busybox) >/dev/null 2>&1; then
+	H=$CNR_TMP/helpers
+	mkdir "$H" && cp -p "$CNR_HELPER_DIR"/containr-* "$H/" || fail "copy the helpers"
+	CNR_HELPER_DIR=$H
+	cnr_restart
+	cnr_busybox_image demo >/dev/null || fail "import the busybox image"
+	"$CONTAINR" run --rm --network none demo true || fail "run with the copied helpers"
+	chown "$CNR_SUP_UID" "$H/containr-shim"
+	out=$("$CONTAINR" run --rm --network none demo true 2>&1) && fail "ran a shim the supervisor's user owns"
+	case $out in *"writable by the supervisor's user"*) ;; *) fail "refusal says: $out" ;; esac
+	chown 0 "$H/containr-shim"
+	chmod o+w "$H/containr-shim"
+	out=$("$CONTAINR" run --rm --network none demo true 2>&1) && fail "ran a shim anyone may write"
+	case $out in *"writable by anyone"*) ;; *) fail "refusal says: $out" ;; esac
+	grep '"op":"spawn_shim"' "$CNR_LOG/monitor.audit.jsonl" | grep -q 'writable by anyone' ||
+		fail "the refusal is not in the monitor's audit"
+	chmod o-w "$H/containr-shim"
+	"$CONTAINR" run --rm --network none demo true || fail "run once the shim is root's again"
+	pass "a containr-shim the supervisor's user owns or anyone may write is refused (audited)"
+else
+	echo "busybox-static missing: the shim binary's owner check skipped"
+fi
 exit 0
