@@ -47,6 +47,7 @@ struct spawn {
         int shim_pid;
         char *warning;
         int netns; /* from netd, -1 for --network host */
+        int userns; /* the monitor's MakeUserns (--userns): idmaps the rootfs and the volumes; else -1 */
         char *etc_hosts, *etc_resolv;
 };
 
@@ -58,6 +59,8 @@ spawn_free(struct spawn *sp)
         json_decref(sp->icfg);
         if (sp->rootfd >= 0)
                 close(sp->rootfd);
+        if (sp->userns >= 0)
+                close(sp->userns);
         if (sp->logfd >= 0)
                 close(sp->logfd);
         for (size_t i = 0; i < sp->nfds; i++)
@@ -573,7 +576,9 @@ spawn_mounts(struct spawn *sp)
 
                 mr->sp = sp;
                 mr->idx = k;
-                if (ctr_volume_mount(c->s, "", c->id, sp->mounts[k]->destination, on_volume, mr, &err) < 0) {
+                sp->mounts[k]->idmapped = sp->userns >= 0;
+                if (ctr_volume_mount(c->s, "", c->id, sp->mounts[k]->destination, sp->userns, on_volume, mr,
+                                     &err) < 0) {
                         mount_arrived(sp, mr->idx, -1, err);
                         cnr_err_free(&err);
                         free(mr);
@@ -611,8 +616,9 @@ spawn_mounts(struct spawn *sp)
                         env.mount_tmpfs = &mt;
                         r = sup_helper_request(c->s, CNR_HELPER_MOUNTD, env.op_case, &env.base, on_tmpfs, mr, &err);
                 } else {
-                        r = ctr_volume_mount(c->s, cm->source, c->id, sp->mounts[mr->idx]->destination, on_volume, mr,
-                                             &err);
+                        sp->mounts[mr->idx]->idmapped = sp->userns >= 0;
+                        r = ctr_volume_mount(c->s, cm->source, c->id, sp->mounts[mr->idx]->destination, sp->userns,
+                                             on_volume, mr, &err);
                 }
                 if (r < 0) {
                         mount_arrived(sp, mr->idx, -1, err);
@@ -658,11 +664,13 @@ on_userns(struct cnr_peer *p, struct cnr_frame *f, ProtobufCMessage *m, struct c
                 return;
         }
         fd = cnr_frame_take_fd(f, 0);
+        if (sp->userns >= 0)
+                close(sp->userns);
+        sp->userns = fd; /* kept for the volumes (spawn_mounts) */
         if (cnr_snap_mount_idmapped(sp->c->s->snaps, sp->c->id, fd, on_rootfs, sp, &e) < 0) {
                 cnr_err_wrap(&e, "mount the rootfs");
                 stage_done(sp, e);
         }
-        close(fd);
 }
 
 /* With --userns the image's layers are idmapped (files owned by root in
@@ -765,7 +773,7 @@ ctr_spawn(struct ctr *c, ctr_done_fn cb, void *arg, struct cnr_err **err)
         sp->c = c;
         sp->cb = cb;
         sp->arg = arg;
-        sp->rootfd = sp->logfd = sp->setup = sp->netns = -1;
+        sp->rootfd = sp->logfd = sp->setup = sp->netns = sp->userns = -1;
         if (cnr_images_get(c->s->images, c->image_id, &sp->img, err) < 0) {
                 spawn_free(sp);
                 return cnr_err_wrap(err, "container %.12s", c->id);

@@ -216,10 +216,11 @@ int ctr_shim_reply_err(Cnr__Shim__FromShim *env, struct cnr_err *err, int want, 
 /* ---- volumes.c ---- */
 int sup_volumes_start(struct sup *s, struct cnr_err **err);
 /* A detached mount of named volume `name` (created if missing); name ""
- * = the anonymous volume of container_id at dest. */
+ * = the anonymous volume of container_id at dest.  userns_fd >= 0 (not
+ * consumed): idmapped with that user namespace's maps (--userns). */
 typedef void (*ctr_fd_fn)(struct cnr_err *err, int fd, void *arg);
-int ctr_volume_mount(struct sup *s, const char *name, const char *container_id, const char *dest, ctr_fd_fn cb,
-                     void *arg, struct cnr_err **err);
+int ctr_volume_mount(struct sup *s, const char *name, const char *container_id, const char *dest, int userns_fd,
+                     ctr_fd_fn cb, void *arg, struct cnr_err **err);
 
 /* Anonymous volumes of a container (rm -v, --rm, a failed create). */
 void ctr_volumes_remove_anonymous(struct sup *s, const char *container_id);

@@ -1019,11 +1019,8 @@ snap_mount(struct cnr_snapshotter *ss, const char *key, int userns_fd, bool no_s
         m.read_only = d.read_only;
         m.no_sync = no_sync && d.upper[0] && d.nlower > 0;
         if (userns_fd >= 0) {
-                if (d.nlower == 0) {
-                        cnr_snap_mounts_clear(&d);
-                        op_free(o);
-                        return cnr_errf(err, ENOTSUP, "snapshot `%s` has no lower layer to idmap", key);
-                }
+                /* lower layers: an overlay of idmapped layers; none (a
+                 * volume): an idmapped bind of the upper */
                 req.op_case = CNR__HELPER__TO_HELPER__OP_MOUNT_SNAPSHOT_IDMAPPED;
                 req.mount_snapshot_idmapped = &m;
                 r = send_op(ss, CNR_HELPER_MOUNTD, &req, &userns_fd, 1, 0, on_mounted, o, err);

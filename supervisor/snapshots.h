@@ -145,8 +145,10 @@ int cnr_snap_mount_no_sync(struct cnr_snapshotter *ss, const char *key, cnr_snap
                            struct cnr_err **err);
 /* The same with the lower layers idmapped through the user namespace
  * `userns_fd` (the monitor's MakeUserns; not consumed): image files owned
- * by id N show as the host id N maps to.  Needs a snapshot with lower
- * layers (ENOTSUP otherwise). */
+ * by id N show as the host id N maps to.  A snapshot without lower layers
+ * (a volume) is an idmapped bind of its directory: what is stored with id
+ * N shows as that host id, and what the container writes is stored with
+ * its own ids. */
 int cnr_snap_mount_idmapped(struct cnr_snapshotter *ss, const char *key, int userns_fd, cnr_snap_mount_fn cb,
                             void *arg, struct cnr_err **err);
 

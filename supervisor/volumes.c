@@ -9,9 +9,11 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/random.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "common/audit.h"
 #include "common/log.h"
@@ -47,6 +49,7 @@ sup_volumes_start(struct sup *s, struct cnr_err **err)
 struct vol_op {
         struct sup *s;
         char *key;
+        int userns_fd; /* ours, -1 without --userns */
         ctr_fd_fn cb;
         void *arg;
 };
@@ -54,6 +57,8 @@ struct vol_op {
 static void
 vol_op_free(struct vol_op *op)
 {
+        if (op->userns_fd >= 0)
+                close(op->userns_fd);
         free(op->key);
         free(op);
 }
@@ -78,7 +83,8 @@ on_vol_prepared(struct cnr_err *err, void *arg)
                 vol_op_free(op);
                 return;
         }
-        if (cnr_snap_mount(op->s->snaps, op->key, on_vol_mount, op, &e) < 0) {
+        if ((op->userns_fd >= 0 ? cnr_snap_mount_idmapped(op->s->snaps, op->key, op->userns_fd, on_vol_mount, op, &e)
+                                : cnr_snap_mount(op->s->snaps, op->key, on_vol_mount, op, &e)) < 0) {
                 op->cb(e, -1, op->arg);
                 cnr_err_free(&e);
                 vol_op_free(op);
@@ -102,8 +108,8 @@ vol_ensure(struct sup *s, const char *name, json_t *labels, cnr_snap_done_fn cb,
 }
 
 int
-ctr_volume_mount(struct sup *s, const char *name, const char *container_id, const char *dest, ctr_fd_fn cb,
-                 void *arg, struct cnr_err **err)
+ctr_volume_mount(struct sup *s, const char *name, const char *container_id, const char *dest, int userns_fd,
+                 ctr_fd_fn cb, void *arg, struct cnr_err **err)
 {
         struct vol_op *op;
         char anon[65];
@@ -131,6 +137,12 @@ ctr_volume_mount(struct sup *s, const char *name, const char *container_id, cons
         op = xcalloc(1, sizeof(*op));
         op->s = s;
         op->key = xasprintf(VOL_PREFIX "%s", name);
+        op->userns_fd = -1;
+        if (userns_fd >= 0 && (op->userns_fd = fcntl(userns_fd, F_DUPFD_CLOEXEC, 3)) < 0) {
+                json_decref(labels);
+                vol_op_free(op);
+                return cnr_errf(err, errno, "volume `%s`: keep the user namespace fd", name);
+        }
         op->cb = cb;
         op->arg = arg;
         r = vol_ensure(s, name, labels, on_vol_prepared, op, err);

@@ -709,15 +709,17 @@ shim_mounts_userns_root(const Cnr__Shim__ContainerSpec *s, const int *fds, struc
          * the container's root owns.  The overlay's root directory is the
          * upper dir's, which snapd made with the image's own ids (0:0,
          * most often) before any map existed: give it the host ids they
-         * map to, once, through the overlay (as host root, by fd).  The
-         * same for the root of each volume (copy_up: named, anonymous and
-         * image volumes), made by snapd as root's: its copy-up and the
-         * container's writes happen as the container's root.  Binds are
-         * the operator's and tmpfs mounts are 1777: left alone. */
+         * map to, once, through the overlay (as host root, by fd).
+         * Volumes (copy_up: named, anonymous and image volumes) are
+         * idmapped by mountd (Mount.idmapped): the root-owned root snapd
+         * made already shows as the container's root, and stays 0:0 on
+         * disk.  Without the idmap, the root of each volume is given to
+         * the container's root the same way.  Binds are the operator's
+         * and tmpfs mounts are 1777: left alone. */
         if (owner_to_host(s->namespaces, fds[s->rootfs_fd], "the rootfs's root directory", err) < 0)
                 return -1;
         for (size_t i = 0; i < s->n_mounts; i++)
-                if (s->mounts[i]->copy_up && !s->mounts[i]->bind &&
+                if (s->mounts[i]->copy_up && !s->mounts[i]->bind && !s->mounts[i]->idmapped &&
                     owner_to_host(s->namespaces, fds[s->mounts[i]->fd], "the volume's root directory", err) < 0)
                         return cnr_err_wrap(err, "volume `%s`", s->mounts[i]->destination);
         return 0;

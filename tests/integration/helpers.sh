@@ -191,14 +191,22 @@ audit_has mountd '"lower":["1"],"read_only":false,"method":"fsconfig"' "mountd: 
 
 # Idmapped layers (--userns): a user namespace of root's (as the monitor's
 # MakeUserns makes) is taken; one owned by another uid (as the supervisor
-# could make itself), or a mount without lower layers, is refused.
+# could make itself), is refused.  Without lower layers (a volume) it is
+# an idmapped bind of the upper's fs.
 drive mountd mountd-idmap 64991 --snapshot-root "$MROOT" "$HDIR/containr-mountd" \
-        mount-idmap 2:1:rw:0 mount-idmap :1,2:ro:0 '!mount-idmap' 2:1:rw:64999 '!mount-idmap' 1::rw:0
+        mount-idmap 2:1:rw:0 mount-idmap :1,2:ro:0 '!mount-idmap' 2:1:rw:64999 mount-idmap 1::rw:0
 rc_is mountd-idmap 0
 has "$T/mountd-idmap.out" "ok mount-idmap 2:1:rw:0 f_type=overlay ro=0" "mountd: an overlay of idmapped layers"
 has "$T/mountd-idmap.out" "ok mount-idmap :1,2:ro:0 f_type=overlay ro=1" "mountd: a read-only view of idmapped layers"
 has "$T/mountd-idmap.out" "error mount-idmap 2:1:rw:64999: EPERM: " "mountd: a user namespace not owned by root refused"
-has "$T/mountd-idmap.out" "error mount-idmap 1::rw:0: EINVAL: " "mountd: an idmapped mount without lower layers refused"
+# its root, 0:0 on disk, shows as the map's root (0 -> 100000)
+if grep -q '^ok mount-idmap 1::rw:0 f_type=bind ro=0 mode=[0-7]* owner=100000:100000$' "$T/mountd-idmap.out"; then
+        pass "mountd: an idmapped bind of a volume's fs (its 0:0 root shows as the mapped root)"
+else
+        fail "mountd: an idmapped bind of a volume's fs: $(grep '1::rw:0' "$T/mountd-idmap.out")"
+fi
+audit_has mountd-idmap '"op":"mount_snapshot_idmapped","args":{"idmapped":true,"upper":"1","lower":[],"read_only":false,"method":"idmapped-bind"},"decision":"allow"' \
+        "mountd: idmapped bind audited"
 audit_has mountd-idmap '"op":"mount_snapshot_idmapped","args":{"idmapped":true,"upper":"2","lower":["1"],"read_only":false,"method":"idmapped"},"decision":"allow"' \
         "mountd: idmapped overlay audited"
 audit_has mountd-idmap '"op":"mount_snapshot_idmapped","args":{"idmapped":true},"decision":"deny","result":"error","errno":1' \

@@ -212,15 +212,39 @@ made=$(upper_file /tmp/uns-made)
 [ "$("$C" run --rm $N --userns auto -v unsvol:/data demo sh -c 'echo kept >/data/f && busybox stat -c %u /data')" = 0 ] ||
 	fail "--userns auto: a named volume's root is not the container's root's"
 [ "$("$C" run --rm $N --userns auto -v unsvol:/data demo cat /data/f)" = kept ] || fail "the volume's data did not persist"
-volf=$(upper_file /f)
-[ -n "$volf" ] && [ "$(stat -c %u:%g "$volf")" = 100000:100000 ] || fail "the volume's file on the host: \`$volf\`"
+# volumes are idmapped: what the container's root writes is stored as 0:0
+volf=$("$C" volume inspect unsvol | sed -n 's/.*"Mountpoint": *"\([^"]*\)".*/\1/p')/f
+[ "$(stat -c %u:%g "$volf")" = 0:0 ] || fail "the volume's file on the host: \`$volf\` is $(stat -c %u:%g "$volf")"
 [ "$("$C" run --rm $N --userns auto -v unsetc:/etc demo busybox stat -c %u:%g /etc/passwd)" = 0:0 ] ||
 	fail "--userns auto: the copy-up of /etc into a fresh volume is not root's inside"
 [ "$("$C" run --rm $N --userns 200000:200000:100 -u 99:99 demo id -u)" = 99 ] || fail "-u 99:99 inside a map of 100"
 out=$("$C" run --rm $N --userns auto -u 70000 demo id 2>&1) && fail "-u 70000 outside the map was accepted"
 echo "$out" | grep -q "is not mapped" || fail "-u 70000 outside the map: unclear error: $out"
 "$C" volume rm unsvol unsetc >/dev/null || fail "volume rm"
-pass "volumes under --userns: root's inside, stored as the mapped ids, copy-up works; -u outside the map refused"
+pass "volumes under --userns: root's inside, copy-up works; -u outside the map refused"
+
+# A volume filled by a container without --userns (root's files, a 0755
+# directory) is the --userns container's root's: it changes them, and
+# what it creates is 0 inside and 0:0 on the host (the idmap stores the
+# container's ids); a container without --userns then owns them too.
+"$C" run --rm $N -v idvol:/data demo sh -c 'mkdir -p /data/d && echo one >/data/d/f && chmod 755 /data/d && chmod 644 /data/d/f' ||
+	fail "fill idvol without --userns"
+out=$("$C" run --rm $N --userns auto -v idvol:/data demo sh -c 'echo two >>/data/d/f && echo new >/data/d/g && chown 5:5 /data/d/f && busybox stat -c %u:%g /data/d /data/d/f /data/d/g') ||
+	fail "--userns auto: the root-owned files of a volume are not writable by its root: $out"
+[ "$(echo $out)" = "0:0 5:5 0:0" ] || fail "--userns auto: owners inside: $out"
+mp=$("$C" volume inspect idvol | sed -n 's/.*"Mountpoint": *"\([^"]*\)".*/\1/p')
+[ "$(stat -c %u:%g "$mp/d/g" "$mp/d/f" | tr '\n' ' ')" = "0:0 5:5 " ] || fail "on the host: $(stat -c '%n %u:%g' "$mp/d/g" "$mp/d/f")"
+[ "$("$C" run --rm $N -v idvol:/data demo sh -c 'cat /data/d/f /data/d/g; stat -c %u /data/d/g')" = "$(printf 'one\ntwo\nnew\n0')" ] ||
+	fail "without --userns the volume's content differs"
+# an anonymous volume too, and an image-less --userns map of its own
+out=$("$C" run --rm $N --userns 300000:400000:1000 -v /anon demo sh -c 'echo x >/anon/x && busybox stat -c %u:%g /anon /anon/x') ||
+	fail "--userns with an anonymous volume: $out"
+[ "$(echo $out)" = "0:0 0:0" ] || fail "--userns: anonymous volume owners inside: $out"
+# the mount is mountd's idmapped bind (its audit record says so)
+"$C" system audit --helper mountd | grep '"op":"mount_snapshot_idmapped"' | grep -q '"method":"idmapped-bind"' ||
+	fail "no idmapped bind in mountd's audit log"
+"$C" volume rm idvol >/dev/null || fail "volume rm idvol"
+pass "--userns: volumes are idmapped (a root-owned volume is the container root's; stored 0:0 on the host)"
 
 # net.* sysctls of netd's namespace are written by the shim (the
 # container's root does not own it), with Docker's unprivileged-port default
