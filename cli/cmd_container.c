@@ -837,8 +837,8 @@ find_by_id(json_t *a, const char *id)
 static void
 stats_print(json_t *prev, json_t *a, char **names, size_t n_names, enum cnr_cli_format fmt)
 {
-        static const char *const headers[] = {"CONTAINER ID", "NAME",      "CPU %", "MEM USAGE / LIMIT",
-                                              "MEM %",        "NET I/O",   "BLOCK I/O", "PIDS"};
+        static const char *const headers[] = {"CONTAINER ID", "NAME",    "CPU %",     "MEM USAGE / LIMIT",
+                                              "MEM %",        "NET I/O", "BLOCK I/O", "PIDS"};
         struct cnr_table *t = fmt == CNR_FORMAT_JSON ? NULL : cnr_table_new(8, headers);
         json_t *s;
         size_t i;
@@ -849,7 +849,8 @@ stats_print(json_t *prev, json_t *a, char **names, size_t n_names, enum cnr_cli_
                 long long lim = jnum(s, "MemLimit"), use = jnum(s, "MemUsage");
 
                 snprintf(id, sizeof(id), "%.12s", json_string_value(json_object_get(s, "Id")));
-                snprintf(cpu, sizeof(cpu), "%.2f%%", cpu_percent(find_by_id(prev, json_string_value(json_object_get(s, "Id"))), s));
+                snprintf(cpu, sizeof(cpu), "%.2f%%",
+                         cpu_percent(find_by_id(prev, json_string_value(json_object_get(s, "Id"))), s));
                 fmt_size((double)use, true, x, sizeof(x));
                 fmt_size((double)lim, true, y, sizeof(y));
                 snprintf(mem, sizeof(mem), "%s / %s", x, y);
@@ -862,16 +863,15 @@ stats_print(json_t *prev, json_t *a, char **names, size_t n_names, enum cnr_cli_
                 snprintf(blk, sizeof(blk), "%s / %s", x, y);
                 snprintf(pids, sizeof(pids), "%lld", jnum(s, "Pids"));
                 if (t) {
-                        const char *cells[] = {id, json_string_value(json_object_get(s, "Name")), cpu, mem, memp,
-                                               net, blk, pids};
+                        const char *cells[] = {
+                                id, json_string_value(json_object_get(s, "Name")), cpu, mem, memp, net, blk, pids};
                         cnr_table_add(t, cells);
                 } else {
                         /* Docker's keys; Container is the name as asked, else the short ID */
-                        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "BlockIO", blk, "CPUPerc",
-                                              cpu, "Container", i < n_names ? names[i] : id, "ID", id, "MemPerc",
-                                              memp, "MemUsage", mem, "Name",
-                                              json_string_value(json_object_get(s, "Name")), "NetIO", net, "PIDs",
-                                              pids);
+                        json_t *o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "BlockIO", blk, "CPUPerc", cpu,
+                                              "Container", i < n_names ? names[i] : id, "ID", id, "MemPerc", memp,
+                                              "MemUsage", mem, "Name", json_string_value(json_object_get(s, "Name")),
+                                              "NetIO", net, "PIDs", pids);
                         json_dumpf(o, stdout, JSON_COMPACT | JSON_SORT_KEYS);
                         putchar('\n');
                         json_decref(o);

@@ -1064,8 +1064,8 @@ system_cpu_ns(int *online)
         long hz = sysconf(_SC_CLK_TCK);
 
         *online = (int)sysconf(_SC_NPROCESSORS_ONLN);
-        if (!f || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4],
-                         &v[5], &v[6], &v[7]) < 4)
+        if (!f || fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1], &v[2], &v[3], &v[4], &v[5],
+                         &v[6], &v[7]) < 4)
                 return -1;
         for (int i = 0; i < 8; i++)
                 sum += v[i];

@@ -46,7 +46,7 @@ struct spawn {
         struct event *setup_ev, *setup_timer;
         int shim_pid;
         char *warning;
-        int netns; /* from netd, -1 for --network host */
+        int netns;  /* from netd, -1 for --network host */
         int userns; /* the monitor's MakeUserns (--userns): idmaps the rootfs and the volumes; else -1 */
         char *etc_hosts, *etc_resolv;
 };
@@ -577,8 +577,8 @@ spawn_mounts(struct spawn *sp)
                 mr->sp = sp;
                 mr->idx = k;
                 sp->mounts[k]->idmapped = sp->userns >= 0;
-                if (ctr_volume_mount(c->s, "", c->id, sp->mounts[k]->destination, sp->userns, on_volume, mr,
-                                     &err) < 0) {
+                if (ctr_volume_mount(c->s, "", c->id, sp->mounts[k]->destination, sp->userns, on_volume, mr, &err) <
+                    0) {
                         mount_arrived(sp, mr->idx, -1, err);
                         cnr_err_free(&err);
                         free(mr);
