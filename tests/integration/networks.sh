@@ -135,6 +135,12 @@ cnr_wait_for 10 $C run --rm nettest wget -q -O /dev/null "http://$IP1/" || fail 
 out=$($C run --rm nettest wget -q -O- "http://$IP1/")
 [ "$out" = "hello over the bridge" ] || fail "wget web1: \`$out\`"
 pass "a container fetches from another over the bridge (busybox httpd + wget)"
+# stats: web1 served those pages, so its NET I/O (the interfaces of its
+# namespace but lo) counts bytes both ways
+js=$($C stats --no-stream --format json web1) || fail "stats web1"
+echo "$js" | grep -Eq '"NetIO":"[0-9.]+[kMG]?B / [0-9.]+[kMG]?B"' && ! echo "$js" | grep -Eq '"NetIO":"(0B / |[^"]* / 0B")' ||
+	fail "stats NET I/O of web1 after it served pages: $js"
+pass "stats: NET I/O of a container on the bridge counts its traffic"
 cnr_wait_for 10 curl -s -m 2 -o /dev/null "http://127.0.0.1:$PORT/" || fail "127.0.0.1:$PORT: no answer"
 out=$(curl -s -m 5 "http://127.0.0.1:$PORT/")
 [ "$out" = "hello over the bridge" ] || fail "curl 127.0.0.1:$PORT: \`$out\`"
