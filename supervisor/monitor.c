@@ -645,9 +645,18 @@ handle_spawn_shim(struct monitor *m, struct cnr_frame *f, Cnr__Mon__SpawnShim *s
         remove_stale_shim_dir(dir);
         snprintf(owner, sizeof(owner), "%u:%u", (unsigned)m->d->sup_id.uid, (unsigned)m->d->sup_id.gid);
         {
-                char *argv[] = {"containr-shim", "--id",    s->container_id, "--socket-dir", dir,
-                                "--owner",       owner,     "--log-level",
-                                (char *)cnr_log_level_name(m->d->cfg.log_level), NULL};
+                char *argv[] = {"containr-shim",
+                                "--id",
+                                s->container_id,
+                                "--socket-dir",
+                                dir,
+                                "--owner",
+                                owner,
+                                "--log-level",
+                                (char *)cnr_log_level_name(m->d->cfg.log_level),
+                                "--snapshot-root",
+                                m->d->snap_root,
+                                NULL};
                 int exe = shim_binary(m, path, &err);
                 pid = exe < 0 ? -1 : cnr_spawn_detached_fd(exe, path, argv, f->fds, 2, &err);
         }

@@ -11,7 +11,8 @@
  *                --readonly  --ambient CAPNR  --caps MASK  --env K=V
  *                --hosts TEXT  --oom-score N  --uid-raw N  --userns
  *                --netns PATH (a network namespace file, as netd's fd)
- *                --sysctl KEY=VALUE
+ *                --sysctl KEY=VALUE  --volume DEST=SRC (a mount with copy_up)
+ *                --snapshot-root DIR (passed on to the shim)
  *       prints "created INIT_PID SHIM_PID"
  *   shim-drive state DIR                 "STATUS PID EXIT_CODE OOM(0|1) SHIM_PID"
  *   shim-drive start DIR
@@ -109,7 +110,8 @@ cmd_create(int argc, char **argv)
                 {"mount", 1, NULL, 'M'},     {"readonly", 0, NULL, 'R'},  {"ambient", 1, NULL, 'a'},
                 {"caps", 1, NULL, 'C'},      {"env", 1, NULL, 'e'},       {"hosts", 1, NULL, 'H'},
                 {"oom-score", 1, NULL, 'o'}, {"userns", 0, NULL, 'U'},
-                {"netns", 1, NULL, 'F'},     {"sysctl", 1, NULL, 'Y'},    {NULL, 0, NULL, 0},
+                {"netns", 1, NULL, 'F'},     {"sysctl", 1, NULL, 'Y'},    {"volume", 1, NULL, 'V'},
+                {"snapshot-root", 1, NULL, 'Z'}, {NULL, 0, NULL, 0},
         };
         Cnr__Shim__ContainerSpec spec = CNR__SHIM__CONTAINER_SPEC__INIT;
         Cnr__Shim__Process proc = CNR__SHIM__PROCESS__INIT;
@@ -124,7 +126,7 @@ cmd_create(int argc, char **argv)
         int netnsfd = -1;
         char *envs[64];
         int fds[32], nfds = 0, setup[2], specfd;
-        const char *shim = NULL, *dir = NULL, *rootfs = NULL, *log = NULL;
+        const char *shim = NULL, *dir = NULL, *rootfs = NULL, *log = NULL, *snaproot = NULL;
         struct cnr_err *err = NULL;
         bool have_caps = false;
         pid_t spid, ipid;
@@ -170,6 +172,8 @@ cmd_create(int argc, char **argv)
                         ns.net = strcmp(optarg, "host") == 0 ? CNR__SHIM__NAMESPACES__NET__NET_HOST
                                                              : CNR__SHIM__NAMESPACES__NET__NET_NEW;
                         break;
+                case 'Z': snaproot = optarg; break;
+                case 'V':
                 case 'M': {
                         char *eq = strchr(optarg, '=');
                         Cnr__Shim__Mount *m = xcalloc(1, sizeof(*m));
@@ -177,6 +181,7 @@ cmd_create(int argc, char **argv)
                                 return 2;
                         *eq = '\0';
                         cnr__shim__mount__init(m);
+                        m->copy_up = o == 'V';
                         m->destination = optarg;
                         m->fd = (uint32_t)nfds + 2; /* after rootfs and log, fixed below */
                         fds[16 + spec.n_mounts] = open_tree(AT_FDCWD, eq + 1, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
@@ -266,8 +271,9 @@ cmd_create(int argc, char **argv)
         for (int i = 0; i < nfds; i++)
                 close(fds[i]);
         {
-                char *sargv[] = {"containr-shim", "--id", (char *)spec.id, "--socket-dir", (char *)dir,
-                                 "--owner",       "0:0",  "--log-level", "debug", NULL};
+                char *sargv[] = {"containr-shim", "--id",        (char *)spec.id, "--socket-dir",    (char *)dir,
+                                 "--owner",       "0:0",         "--log-level",   "debug",
+                                 snaproot ? "--snapshot-root" : NULL, (char *)snaproot, NULL};
                 spid = cnr_spawn_detached(shim, sargv, (int[]){specfd, setup[1]}, 2, &err);
         }
         close(specfd);

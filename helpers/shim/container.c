@@ -649,7 +649,7 @@ shim_container_create(struct shim_container *c, struct cnr_err **err)
         }
         if (privdir_ok(c->privfd, userns, err) < 0)
                 return -1;
-        if (userns && shim_mounts_userns_root(s, c->fds, err) < 0)
+        if (userns && shim_mounts_userns_root(s, c->fds, c->snaprootfd, err) < 0)
                 return -1;
         cwd = open(".", O_PATH | O_DIRECTORY | O_CLOEXEC);
         if (cwd < 0)

@@ -1,6 +1,6 @@
 /* containr-shim: start-up, the setup channel, the event loop and the API.
  *
- *   containr-shim --id ID --socket-dir DIR --owner UID:GID [--log-level L]
+ *   containr-shim --id ID --socket-dir DIR --owner UID:GID [--log-level L] [--snapshot-root DIR]
  *
  *   fd 3  the container spec (ipc/shim.proto ContainerSpec), a sealed memfd
  *   fd 4  the setup channel (SEQPACKET): one Setup.bundle datagram in,
@@ -1015,6 +1015,7 @@ static void
 usage(void)
 {
         fprintf(stderr, "usage: containr-shim --id ID --socket-dir DIR --owner UID:GID [--log-level LEVEL]\n"
+                        "                     [--snapshot-root DIR]\n"
                         "(started by containrd's monitor; see containr-shim(8))\n");
         exit(2);
 }
@@ -1025,11 +1026,11 @@ main(int argc, char **argv)
         static const struct option opts[] = {
                 {"id", required_argument, NULL, 'i'},        {"socket-dir", required_argument, NULL, 'd'},
                 {"owner", required_argument, NULL, 'o'},     {"log-level", required_argument, NULL, 'l'},
-                {NULL, 0, NULL, 0},
+                {"snapshot-root", required_argument, NULL, 'r'}, {NULL, 0, NULL, 0},
         };
         static struct shim shim;
         struct shim *sh = &shim;
-        const char *dir = NULL, *owner = NULL;
+        const char *dir = NULL, *owner = NULL, *snaproot = NULL;
         enum cnr_log_level lvl = CNR_LOG_INFO;
         struct cnr_err *err = NULL;
         unsigned long long u, g;
@@ -1043,6 +1044,7 @@ main(int argc, char **argv)
                 case 'i': sh->id = optarg; break;
                 case 'd': dir = optarg; break;
                 case 'o': owner = optarg; break;
+                case 'r': snaproot = optarg; break;
                 case 'l':
                         if (cnr_log_level_parse(optarg, &lvl) < 0)
                                 usage();
@@ -1069,7 +1071,15 @@ main(int argc, char **argv)
         sh->listen = sh->sigfd = sh->dirfd = -1;
         sh->c = (struct shim_container){.sockdir = (char *)dir, .pidfd = -1, .sync = -1, .pty_master = -1,
                                         .stdin_w = -1, .stdout_r = -1, .stderr_r = -1, .privfd = -1,
-                                        .sysfd = -1};
+                                        .sysfd = -1, .snaprootfd = -1};
+        /* Where mountd's snapshots live (the monitor's word, not the
+         * spec's): a volume's root is given to the container's ids only
+         * if it is below it (mounts.c: shim_mounts_userns_root). */
+        if (snaproot) {
+                sh->c.snaprootfd = open(snaproot, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (sh->c.snaprootfd < 0)
+                        die("--snapshot-root `%s`: %s", snaproot, strerror(errno));
+        }
         for (int i = 0; i < SHIM_MAX_CLIENTS; i++) {
                 sh->cl[i].fd = -1;
                 sh->at[i] = (struct attach){-1, -1, -1};

@@ -682,11 +682,69 @@ to_host(Cnr__Shim__IdMap **m, size_t n, uint32_t id)
         return id;
 }
 
-/* Give the directory `fd` to the host ids its owner maps to, unless they
- * already are mapped host ids. */
+/* Is the directory `fd` below the snapshot root (or the root itself)?
+ * The fd is the supervisor's (a bind clone from mountd, normally), and a
+ * clone's `..` stops at its own root: so the same inode is found again
+ * through the snapshot root's filesystem by file handle, which needs no
+ * path, and `..` is walked from there on the host's mount until it meets
+ * the root (below) or the top (elsewhere).  The inode found must be the
+ * fd's (dev and ino): a handle of another filesystem fails or finds
+ * another inode. */
 static int
-owner_to_host(const Cnr__Shim__Namespaces *ns, int fd, const char *what, struct cnr_err **err)
+below_root(int fd, int rootfd, struct cnr_err **err)
 {
+        union {
+                struct file_handle h;
+                char buf[sizeof(struct file_handle) + MAX_HANDLE_SZ];
+        } fh;
+        struct stat want, root, cur, up;
+        int mnt, c, r = 0;
+
+        fh.h.handle_bytes = MAX_HANDLE_SZ;
+        if (fstat(fd, &want) < 0 || fstat(rootfd, &root) < 0)
+                return cnr_errf(err, errno, "stat");
+        if (name_to_handle_at(fd, "", &fh.h, &mnt, AT_EMPTY_PATH) < 0)
+                return cnr_errf(err, errno, "its file handle");
+        c = open_by_handle_at(rootfd, &fh.h, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (c < 0)
+                return cnr_errf(err, EPERM, "not on the snapshot root's filesystem (%s)", strerror(errno));
+        if (fstat(c, &cur) < 0 || cur.st_dev != want.st_dev || cur.st_ino != want.st_ino) {
+                close(c);
+                return cnr_errf(err, EPERM, "not on the snapshot root's filesystem");
+        }
+        for (int depth = 0; depth < 4096; depth++) {
+                int p;
+
+                if (cur.st_dev == root.st_dev && cur.st_ino == root.st_ino) {
+                        r = 1;
+                        break;
+                }
+                p = openat(c, "..", O_PATH | O_DIRECTORY | O_CLOEXEC);
+                if (p < 0 || fstat(p, &up) < 0) {
+                        if (p >= 0)
+                                close(p);
+                        break;
+                }
+                close(c);
+                c = p;
+                if (up.st_dev == cur.st_dev && up.st_ino == cur.st_ino)
+                        break; /* the top */
+                cur = up;
+        }
+        close(c);
+        return r ? 0 : cnr_errf(err, EPERM, "not below the snapshot root");
+}
+
+/* Give the directory `fd` to the host ids its owner maps to, unless they
+ * already are mapped host ids.  We are host root and the fd is the
+ * supervisor's: it must be an overlay (a chown through it is done on the
+ * upper dir with its mounter's credentials, mountd's or else those of
+ * whoever mounted it) or a directory below the snapshot root, never any
+ * directory of the host's. */
+static int
+owner_to_host(const Cnr__Shim__Namespaces *ns, int fd, int snaprootfd, const char *what, struct cnr_err **err)
+{
+        struct statfs sfs;
         struct stat st;
         uint32_t uid, gid;
 
@@ -696,14 +754,26 @@ owner_to_host(const Cnr__Shim__Namespaces *ns, int fd, const char *what, struct 
                 return 0;
         uid = to_host(ns->uid_map, ns->n_uid_map, st.st_uid);
         gid = to_host(ns->gid_map, ns->n_gid_map, st.st_gid);
-        if ((uid != st.st_uid || gid != st.st_gid) && fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
+        if (uid == st.st_uid && gid == st.st_gid)
+                return 0;
+        if (fstatfs(fd, &sfs) < 0)
+                return cnr_errf(err, errno, "statfs %s", what);
+        if ((unsigned long)sfs.f_type != OVERLAYFS_SUPER_MAGIC) {
+                if (snaprootfd < 0)
+                        return cnr_errf(err, EPERM,
+                                        "%s is not an overlay and no snapshot root was given: its owner is not changed",
+                                        what);
+                if (below_root(fd, snaprootfd, err) < 0)
+                        return cnr_err_wrap(err, "%s: its owner is not changed", what);
+        }
+        if (fchownat(fd, "", uid, gid, AT_EMPTY_PATH) < 0)
                 return cnr_errf(err, errno, "give %s to the container's ids %u:%u", what, (unsigned)uid,
                                 (unsigned)gid);
         return 0;
 }
 
 int
-shim_mounts_userns_root(const Cnr__Shim__ContainerSpec *s, const int *fds, struct cnr_err **err)
+shim_mounts_userns_root(const Cnr__Shim__ContainerSpec *s, const int *fds, int snaprootfd, struct cnr_err **err)
 {
         /* mountd idmapped the image's layers: what the image's root owns,
          * the container's root owns.  The overlay's root directory is the
@@ -716,11 +786,12 @@ shim_mounts_userns_root(const Cnr__Shim__ContainerSpec *s, const int *fds, struc
          * disk.  Without the idmap, the root of each volume is given to
          * the container's root the same way.  Binds are the operator's
          * and tmpfs mounts are 1777: left alone. */
-        if (owner_to_host(s->namespaces, fds[s->rootfs_fd], "the rootfs's root directory", err) < 0)
+        if (owner_to_host(s->namespaces, fds[s->rootfs_fd], snaprootfd, "the rootfs's root directory", err) < 0)
                 return -1;
         for (size_t i = 0; i < s->n_mounts; i++)
                 if (s->mounts[i]->copy_up && !s->mounts[i]->bind && !s->mounts[i]->idmapped &&
-                    owner_to_host(s->namespaces, fds[s->mounts[i]->fd], "the volume's root directory", err) < 0)
+                    owner_to_host(s->namespaces, fds[s->mounts[i]->fd], snaprootfd, "the volume's root directory",
+                                  err) < 0)
                         return cnr_err_wrap(err, "volume `%s`", s->mounts[i]->destination);
         return 0;
 }

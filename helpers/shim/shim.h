@@ -78,6 +78,7 @@ struct shim_container {
         size_t nfds;
         char *sockdir;          /* the socket dir (owned by the supervisor's user) */
         int privfd;             /* its priv/ subdir, root's: rootfs/ and etc/ staging */
+        int snaprootfd;         /* the monitor's --snapshot-root (O_RDONLY: open_by_handle_at), -1 without */
         pid_t pid;              /* the init, in our pid namespace */
         int pidfd;
         int sync;               /* to the child until it execs */
@@ -103,7 +104,8 @@ pid_t shim_container_exec(struct shim_container *c, Cnr__Shim__Process *p, const
  * init will need, made as host root in the (not idmapped) rootfs. */
 /* --userns: the rootfs's root directory to the ids the container's root
  * maps to (its layers are idmapped; the upper dir's root is not). */
-int shim_mounts_userns_root(const Cnr__Shim__ContainerSpec *s, const int *fds, struct cnr_err **err);
+int shim_mounts_userns_root(const Cnr__Shim__ContainerSpec *s, const int *fds, int snaprootfd,
+                            struct cnr_err **err);
 /* --userns in netd's netns: its net.* sysctls, written by the shim while
  * it is in that namespace. */
 int shim_sysctls_net(const Cnr__Shim__ContainerSpec *s, struct cnr_err **err);

@@ -244,12 +244,31 @@ fi
 run --netns "/run/netns/$NETNS" --sysctl net.ipv4.ip_unprivileged_port_start=1000 -- true
 [ "$(ip netns exec "$NETNS" cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" = 1000 ] ||
 	fail "a sysctl in the container's network namespace"
-run --userns --netns "/run/netns/$NETNS" -- true
+run --userns --snapshot-root "$T" --netns "/run/netns/$NETNS" -- true
 [ "$CODE" = 0 ] || fail "a --userns container in a network namespace of its own: exit $CODE: $LOG"
 [ "$(ip netns exec "$NETNS" cat /proc/sys/net/ipv4/ip_unprivileged_port_start)" = 0 ] ||
 	fail "the shim's default sysctls in the container's network namespace"
 chown 0:0 "$ROOTFS" # the shim gave the rootfs's root to the container's root
 pass "a network namespace fd: the host's refused (sysctls untouched), one of its own takes them"
+
+# Under --userns the shim, host root, gives the rootfs's root and each
+# volume's root to the host ids their owner maps to.  Those fds are the
+# supervisor's: only an overlay or a directory below the snapshot root
+# (the monitor's --snapshot-root) is changed, never another of the host's.
+OUT=$(mktemp -d /tmp/cnr-shim-out.XXXXXX)
+mkdir -p "$T/snaps" "$T/vol-in"
+create_fail "no snapshot root was given" --userns -- true
+create_fail "not below the snapshot root" --userns --snapshot-root "$T/snaps" -- true
+[ "$(stat -c %u:%g "$ROOTFS")" = 0:0 ] || fail "a rootfs outside the snapshot root was given away"
+create_fail "not below the snapshot root" --userns --snapshot-root "$T" --volume "/data=$OUT" -- true
+own=$(stat -c %u:%g "$OUT")
+rmdir "$OUT"
+[ "$own" = 0:0 ] || fail "a volume outside the snapshot root was given to $own"
+run --userns --snapshot-root "$T" --volume "/vtest=$T/vol-in" -- sh -c 'touch /vtest/x && echo wrote'
+[ "$LOG" = wrote ] || fail "a volume below the snapshot root: $LOG"
+[ "$(stat -c %u:%g "$T/vol-in")" = 100000:100000 ] || fail "the volume's root is $(stat -c %u:%g "$T/vol-in")"
+chown 0:0 "$ROOTFS"
+pass "--userns: the roots given to the container's ids only below the snapshot root (or an overlay's)"
 
 run --terminal -- sh -c 'tty; stty size'
 echo "$LOG" | grep -q '^/dev/pts/0' || fail "terminal: $LOG"
