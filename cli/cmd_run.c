@@ -728,9 +728,11 @@ simple(struct cnr_client *cl, int opcase, int want, const char *id)
 
 /* START for run: 0, or the exit status Docker gives a failed start: 127
  * when the command does not exist, 126 when it cannot be executed, 125
- * for anything else. */
+ * for anything else.  With `fds`, the start attaches first (containrd
+ * asks the shim for the streams, then releases the init) and the answer
+ * carries the streams: one round trip instead of an ATTACH and a START. */
 static int
-start_for_run(struct cnr_client *cl, const char *id)
+start_for_run(struct cnr_client *cl, const char *id, int fds[3], bool *tty)
 {
         struct cnr_err *err = NULL;
         Cnr__Api__Request req = CNR__API__REQUEST__INIT;
@@ -739,9 +741,17 @@ start_for_run(struct cnr_client *cl, const char *id)
         int rc = 125;
 
         ref.id = (char *)id;
+        ref.attach = fds != NULL;
         req.op_case = CNR__API__REQUEST__OP_CONTAINER_START;
         req.container_start = &ref;
-        if (cnr_client_call(cl, &req, CNR__API__REPLY__MSG_CONTAINER_START, &rep, NULL, 0, &err) == 0) {
+        if (cnr_client_call(cl, &req,
+                            fds ? CNR__API__REPLY__MSG_CONTAINER_ATTACH : CNR__API__REPLY__MSG_CONTAINER_START, &rep,
+                            fds, fds ? 3 : 0, &err) == 0) {
+                if (fds) {
+                        *tty = rep->container_attach->tty;
+                        for (int i = 0; i < 3; i++)
+                                fcntl(fds[i], F_SETFL, O_NONBLOCK);
+                }
                 cnr__api__reply__free_unpacked(rep, NULL);
                 return 0;
         }
@@ -889,17 +899,12 @@ run_or_create(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
                 goto out;
         }
         cl.timeout_ms = 120000;
-        if (!o.detach && (attach_fds(&cl, id, fds, &tty) < 0 || send_wait(&cl, id, o.cfg.auto_remove, &wait_id) < 0)) {
-                for (int i = 0; i < 3; i++)
-                        if (fds[i] >= 0)
-                                close(fds[i]);
+        /* The wait goes first (see send_wait), then one START that attaches. */
+        if (!o.detach && send_wait(&cl, id, o.cfg.auto_remove, &wait_id) < 0) {
                 r = 125;
                 goto out;
         }
-        if ((r = start_for_run(&cl, id)) != 0) {
-                for (int i = 0; i < 3; i++)
-                        if (fds[i] >= 0)
-                                close(fds[i]);
+        if ((r = start_for_run(&cl, id, o.detach ? NULL : fds, &tty)) != 0) {
                 /* --rm: the failed container is removed too; as after a
                  * run, return once it is gone (the wait sent before START
                  * answers then; its own result is the start's error). */
