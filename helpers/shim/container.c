@@ -321,9 +321,19 @@ do_exec(const Cnr__Shim__Process *p, struct cnr_err **err)
  * identity, then capabilities, cwd, no_new_privs, seccomp and exec.  The
  * filter is compiled here unless `built` (then `filter` is it, NULL for
  * unconfined). */
+static int
+load_filter(void *filter, int bpf, struct cnr_err **err)
+{
+        if (bpf >= 0)
+                return shim_seccomp_load_fd(bpf, err);
+        if (seccomp_load(filter) < 0)
+                return cnr_errf(err, EPERM, "load the seccomp filter");
+        return 0;
+}
+
 static __attribute__((noreturn)) void
 finalize(int sync, const Cnr__Shim__Process *p, const Cnr__Shim__Process *initp, const Cnr__Shim__Seccomp *sc,
-         void *filter, bool built)
+         void *filter, bool built, int bpf)
 {
         const Cnr__Shim__Capabilities *caps = caps_of(p, initp);
         struct cnr_err *err = NULL;
@@ -344,8 +354,8 @@ finalize(int sync, const Cnr__Shim__Process *p, const Cnr__Shim__Process *initp,
                 child_fail(sync, (cnr_errf(&err, errno, "cwd `%s`", p->cwd), err));
         if (!built && shim_seccomp_build(sc, effective_of(caps), &filter, &err) < 0)
                 child_fail(sync, err);
-        if (filter && !p->no_new_privileges && seccomp_load(filter) < 0)
-                child_fail(sync, (cnr_errf(&err, EPERM, "load the seccomp filter"), err));
+        if ((filter || bpf >= 0) && !p->no_new_privileges && load_filter(filter, bpf, &err) < 0)
+                child_fail(sync, err);
         if (drop_bounding(caps, &err) < 0)
                 child_fail(sync, err);
         if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
@@ -367,8 +377,10 @@ finalize(int sync, const Cnr__Shim__Process *p, const Cnr__Shim__Process *initp,
         close(cwd);
         if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 child_fail(sync, (cnr_errf(&err, errno, "no_new_privs"), err));
-        if (filter && p->no_new_privileges && seccomp_load(filter) < 0)
-                child_fail(sync, (cnr_errf(&err, EPERM, "load the seccomp filter"), err));
+        if ((filter || bpf >= 0) && p->no_new_privileges && load_filter(filter, bpf, &err) < 0)
+                child_fail(sync, err);
+        if (bpf >= 0)
+                close(bpf);
         do_exec(p, &err);
         child_fail(sync, err);
 }
@@ -471,10 +483,9 @@ static __attribute__((noreturn)) void
 init_child(struct shim_container *c, int sync, const int stdio[3], struct shim_cgroup_entry *cge)
 {
         const Cnr__Shim__ContainerSpec *s = c->spec;
-        struct cnr_err *err = NULL, *filter_err = NULL;
+        struct cnr_err *err = NULL;
         struct sync_msg m;
-        void *filter = NULL;
-        int master = -1;
+        int master = -1, bpf = -1;
 
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         /* Nobody in the container may open our fds via /proc until exec. */
@@ -528,16 +539,13 @@ init_child(struct shim_container *c, int sync, const int stdio[3], struct shim_c
                 _exit(1);
         if (master >= 0)
                 close(master);
-        /* The filter is compiled while containrd answers the create and
-         * the start is asked for (2-3 ms, docs/performance.md); a failure
-         * is the answer to START, which the shim waits for. */
-        if (shim_seccomp_build(s->seccomp, effective_of(caps_of(s->process, NULL)), &filter, &err) < 0)
-                filter_err = err;
-        if (recv_msg(sync, &m, NULL, -1) != 1 || m.kind != MSG_START)
+        /* The shim compiles the filter while we set up (docs/performance.md)
+         * and sends it with START; without it (unconfined, or the shim's
+         * compile failed) we compile it here, and a failure is the answer
+         * to START, which the shim waits for. */
+        if (recv_msg(sync, &m, &bpf, -1) != 1 || m.kind != MSG_START)
                 _exit(1);
-        if (filter_err)
-                child_fail(sync, filter_err);
-        finalize(sync, s->process, NULL, s->seccomp, filter, true);
+        finalize(sync, s->process, NULL, s->seccomp, NULL, bpf >= 0, bpf);
 }
 
 static int
@@ -616,6 +624,31 @@ netns_fd_ok(int fd, struct cnr_err **err)
                                 "netns: the fd is the host's network namespace (the shim's own); a container on "
                                 "the host's network is asked for as such (NET_HOST)");
         return 0;
+}
+
+/* The init's seccomp filter, compiled here while the init mounts its
+ * root on the other CPU (2-3 ms of CPU, which the init would otherwise
+ * spend after READY, racing containrd's create answer and the START;
+ * docs/performance.md), and sent with START as a sealed memfd.  On any
+ * failure c->bpf stays -1 and the init compiles the filter itself, so
+ * the error is reported as before. */
+static void
+compile_for_init(struct shim_container *c)
+{
+        const Cnr__Shim__ContainerSpec *s = c->spec;
+        struct cnr_err *e = NULL;
+        void *filter = NULL;
+
+        if (shim_seccomp_build(s->seccomp, effective_of(caps_of(s->process, NULL)), &filter, &e) < 0 || !filter) {
+                cnr_err_free(&e);
+                return;
+        }
+        c->bpf = shim_seccomp_export(filter, &e);
+        if (c->bpf < 0) {
+                log_warn("container %s: %s (the init compiles the filter itself)", s->id, cnr_err_str(e));
+                cnr_err_free(&e);
+        }
+        seccomp_release(filter);
 }
 
 int
@@ -756,6 +789,7 @@ shim_container_create(struct shim_container *c, struct cnr_err **err)
                 cnr_errf(err, errno, "the container's init died before setup");
                 goto kill;
         }
+        compile_for_init(c);
         r = recv_msg(c->sync, &m, &master, 30000);
         if (r != 1) {
                 cnr_errf(err, r == 0 ? EIO : errno, "the container's init %s", r == 0 ? "died during setup"
@@ -782,6 +816,10 @@ kill:
         c->pidfd = -1;
         close(c->sync);
         c->sync = -1;
+        if (c->bpf >= 0) {
+                close(c->bpf);
+                c->bpf = -1;
+        }
         if (c->cg) {
                 shim_cgroup_destroy(c->cg);
                 shim_cgroup_free(c->cg);
@@ -818,7 +856,12 @@ shim_container_start(struct shim_container *c, struct cnr_err **err)
 
         if (c->sync < 0)
                 return cnr_errf(err, EALREADY, "already started");
-        if (send_msg(c->sync, MSG_START, 0, 0, NULL, -1) < 0)
+        r = send_msg(c->sync, MSG_START, 0, 0, NULL, c->bpf);
+        if (c->bpf >= 0) {
+                close(c->bpf);
+                c->bpf = -1;
+        }
+        if (r < 0)
                 return cnr_errf(err, errno, "release the init");
         r = recv_msg(c->sync, &m, NULL, 30000);
         close(c->sync);
@@ -879,7 +922,7 @@ exec_child(struct shim_container *c, Cnr__Shim__Process *p, const int *stdio, in
                         _exit(1);
                 close(master);
         }
-        finalize(sync, p, c->spec->process, c->spec->seccomp, NULL, false);
+        finalize(sync, p, c->spec->process, c->spec->seccomp, NULL, false, -1);
 }
 
 pid_t

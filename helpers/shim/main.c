@@ -1071,7 +1071,7 @@ main(int argc, char **argv)
         sh->listen = sh->sigfd = sh->dirfd = -1;
         sh->c = (struct shim_container){.sockdir = (char *)dir, .pidfd = -1, .sync = -1, .pty_master = -1,
                                         .stdin_w = -1, .stdout_r = -1, .stderr_r = -1, .privfd = -1,
-                                        .sysfd = -1, .snaprootfd = -1};
+                                        .sysfd = -1, .snaprootfd = -1, .bpf = -1};
         /* Where mountd's snapshots live (the monitor's word, not the
          * spec's): a volume's root is given to the container's ids only
          * if it is below it (mounts.c: shim_mounts_userns_root). */

@@ -18,9 +18,16 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/capability.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sched.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <seccomp.h>
@@ -352,4 +359,60 @@ shim_seccomp_build(const Cnr__Shim__Seccomp *s, uint64_t caps, void **out, struc
         json_decref(doc);
         free(r.v);
         return rc;
+}
+
+/* ---- handing a compiled filter to another process ---------------------- */
+
+#define SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
+
+int
+shim_seccomp_export(void *filter, struct cnr_err **err)
+{
+        int fd = memfd_create("containr-seccomp", MFD_CLOEXEC | MFD_ALLOW_SEALING), rc;
+
+        if (fd < 0)
+                return cnr_errf(err, errno, "memfd_create for the seccomp filter");
+        rc = seccomp_export_bpf(filter, fd);
+        if (rc < 0) {
+                close(fd);
+                return cnr_errf(err, -rc, "export the seccomp filter");
+        }
+        if (fcntl(fd, F_ADD_SEALS, SEALS) < 0) {
+                int e = errno;
+                close(fd);
+                return cnr_errf(err, e, "seal the seccomp filter");
+        }
+        return fd;
+}
+
+/* Load the program of shim_seccomp_export as seccomp_load would (flags 0:
+ * no TSYNC, no LOG; no_new_privs is the caller's business).  The memfd
+ * comes from the shim over the init's private socket pair; it must still
+ * be sealed against writes, so what is loaded is what the shim exported. */
+int
+shim_seccomp_load_fd(int fd, struct cnr_err **err)
+{
+        struct stat st;
+        struct sock_fprog prog;
+        void *p;
+        int seals = fcntl(fd, F_GET_SEALS), rc;
+
+        if (seals < 0 || (seals & SEALS) != SEALS)
+                return cnr_errf(err, EPERM, "the seccomp filter from the shim is not sealed");
+        if (fstat(fd, &st) < 0)
+                return cnr_errf(err, errno, "stat the seccomp filter");
+        if (st.st_size <= 0 || st.st_size % (off_t)sizeof(struct sock_filter) != 0 ||
+            st.st_size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS)
+                return cnr_errf(err, EINVAL, "the seccomp filter from the shim has %lld bytes, not a program",
+                                (long long)st.st_size);
+        p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+        if (p == MAP_FAILED)
+                return cnr_errf(err, errno, "map the seccomp filter");
+        prog.len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter));
+        prog.filter = p;
+        rc = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
+        if (rc < 0)
+                rc = cnr_errf(err, errno, "load the seccomp filter");
+        munmap(p, (size_t)st.st_size);
+        return rc < 0 ? -1 : 0;
 }

@@ -70,6 +70,11 @@ void shim_cgroup_free(struct shim_cgroup *cg);
 /* Compile the filter the spec asks for; *out = NULL for unconfined.  The
  * caller loads it with seccomp_load() and frees it with seccomp_release(). */
 int shim_seccomp_build(const Cnr__Shim__Seccomp *s, uint64_t caps, void **out, struct cnr_err **err);
+/* The program of a built filter as a sealed memfd of struct sock_filter
+ * (what seccomp_export_bpf writes), for another process of ours to load
+ * with shim_seccomp_load_fd: the same filter, the same flags (none). */
+int shim_seccomp_export(void *filter, struct cnr_err **err);
+int shim_seccomp_load_fd(int fd, struct cnr_err **err);
 
 /* ---- container.c ------------------------------------------------------- */
 struct shim_container {
@@ -86,6 +91,8 @@ struct shim_container {
         int stdin_w, stdout_r, stderr_r; /* our ends of the init's pipes */
         struct shim_cgroup *cg;
         int sysfd;              /* --userns in netd's netns: the sysfs the shim made, until clone3 */
+        int bpf;                /* the init's seccomp filter, compiled by the shim during the init's setup
+                                 * (a sealed memfd sent with START), or -1: the init compiles it */
 };
 
 /* Clone the init in its new namespaces and run it to the start barrier.
