@@ -5,7 +5,7 @@
  *
  *   shim  -> child  GO      cgroup joined, id maps written
  *   child -> shim   READY   mounts, pivot_root, stdio done; waits (+ pty master fd)
- *   shim  -> child  START
+ *   shim  -> child  START   (+ the seccomp filter as a sealed memfd, or none)
  *   child -> shim   ERROR   {errno, message} at any step; or nothing:
  *                           the child's end is close-on-exec, so EOF means
  *                           execve succeeded.
@@ -13,9 +13,9 @@
  * The order in the child is the one that works with the kernel's rules:
  * namespaces (clone3) -> private mounts, rootfs, /proc, /dev, /sys,
  * spec mounts, masks -> pivot_root -> hostname -> stdio -> rlimits ->
- * close every fd but 0-2 and sync (THREATS 8) -> READY -> filter
- * compiled (an exec process compiles it after its own start), wait
- * START -> [seccomp if no_new_privs is off: loading needs
+ * close every fd but 0-2 and sync (THREATS 8) -> READY -> wait START
+ * (the shim compiled the filter meanwhile; without it, and for an exec
+ * process, it is compiled now) -> [seccomp if no_new_privs is off: loading needs
  * CAP_SYS_ADMIN, which the user may not keep] -> bounding set ->
  * groups/gid/uid with KEEPCAPS -> capabilities, ambient -> cwd under the
  * new root, never through a magic link (THREATS 7) -> no_new_privs ->
