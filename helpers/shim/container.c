@@ -322,21 +322,24 @@ do_exec(const Cnr__Shim__Process *p, struct cnr_err **err)
  * filter is compiled here unless `built` (then `filter` is it, NULL for
  * unconfined). */
 static int
-load_filter(void *filter, int bpf, struct cnr_err **err)
+load_filter(void *filter, const void *prog, size_t prog_len, struct cnr_err **err)
 {
-        if (bpf >= 0)
-                return shim_seccomp_load_fd(bpf, err);
+        if (prog)
+                return shim_seccomp_load_prog(prog, prog_len, err);
         if (seccomp_load(filter) < 0)
                 return cnr_errf(err, EPERM, "load the seccomp filter");
         return 0;
 }
 
+/* prog: a program the shim compiled (shim_seccomp_map_fd), or NULL: the
+ * filter is compiled here. */
 static __attribute__((noreturn)) void
 finalize(int sync, const Cnr__Shim__Process *p, const Cnr__Shim__Process *initp, const Cnr__Shim__Seccomp *sc,
-         void *filter, bool built, int bpf)
+         const void *prog, size_t prog_len)
 {
         const Cnr__Shim__Capabilities *caps = caps_of(p, initp);
         struct cnr_err *err = NULL;
+        void *filter = NULL;
         struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
                                .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
         uid_t uid = p->user ? p->user->uid : 0;
@@ -352,9 +355,9 @@ finalize(int sync, const Cnr__Shim__Process *p, const Cnr__Shim__Process *initp,
                                            "breakout)", p->cwd), err));
         if (cwd < 0)
                 child_fail(sync, (cnr_errf(&err, errno, "cwd `%s`", p->cwd), err));
-        if (!built && shim_seccomp_build(sc, effective_of(caps), &filter, &err) < 0)
+        if (!prog && shim_seccomp_build(sc, effective_of(caps), &filter, &err) < 0)
                 child_fail(sync, err);
-        if ((filter || bpf >= 0) && !p->no_new_privileges && load_filter(filter, bpf, &err) < 0)
+        if ((filter || prog) && !p->no_new_privileges && load_filter(filter, prog, prog_len, &err) < 0)
                 child_fail(sync, err);
         if (drop_bounding(caps, &err) < 0)
                 child_fail(sync, err);
@@ -377,10 +380,8 @@ finalize(int sync, const Cnr__Shim__Process *p, const Cnr__Shim__Process *initp,
         close(cwd);
         if (p->no_new_privileges && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 child_fail(sync, (cnr_errf(&err, errno, "no_new_privs"), err));
-        if ((filter || bpf >= 0) && p->no_new_privileges && load_filter(filter, bpf, &err) < 0)
+        if ((filter || prog) && p->no_new_privileges && load_filter(filter, prog, prog_len, &err) < 0)
                 child_fail(sync, err);
-        if (bpf >= 0)
-                close(bpf);
         do_exec(p, &err);
         child_fail(sync, err);
 }
@@ -486,6 +487,8 @@ init_child(struct shim_container *c, int sync, const int stdio[3], struct shim_c
         struct cnr_err *err = NULL;
         struct sync_msg m;
         int master = -1, bpf = -1;
+        const void *prog = NULL;
+        size_t prog_len = 0;
 
         prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
         /* Nobody in the container may open our fds via /proc until exec. */
@@ -545,7 +548,12 @@ init_child(struct shim_container *c, int sync, const int stdio[3], struct shim_c
          * to START, which the shim waits for. */
         if (recv_msg(sync, &m, &bpf, -1) != 1 || m.kind != MSG_START)
                 _exit(1);
-        finalize(sync, s->process, NULL, s->seccomp, NULL, bpf >= 0, bpf);
+        if (bpf >= 0) {
+                if (shim_seccomp_map_fd(bpf, &prog, &prog_len, &err) < 0)
+                        child_fail(sync, err);
+                close(bpf);
+        }
+        finalize(sync, s->process, NULL, s->seccomp, prog, prog_len);
 }
 
 static int
@@ -646,6 +654,12 @@ compile_for_init(struct shim_container *c)
         c->bpf = shim_seccomp_export(filter, &e);
         if (c->bpf < 0) {
                 log_warn("container %s: %s (the init compiles the filter itself)", s->id, cnr_err_str(e));
+                cnr_err_free(&e);
+        } else if (shim_seccomp_map_fd(c->bpf, &c->prog, &c->prog_len, &e) == 0) {
+                c->prog_caps = effective_of(caps_of(s->process, NULL));
+        } else {
+                log_warn("container %s: %s (exec processes compile the filter themselves)", s->id,
+                         cnr_err_str(e));
                 cnr_err_free(&e);
         }
         seccomp_release(filter);
@@ -922,7 +936,11 @@ exec_child(struct shim_container *c, Cnr__Shim__Process *p, const int *stdio, in
                         _exit(1);
                 close(master);
         }
-        finalize(sync, p, c->spec->process, c->spec->seccomp, NULL, false, -1);
+        /* The init's program when it was compiled for the same capabilities
+         * (the same spec's profile): no compile on the exec's path. */
+        if (c->prog && effective_of(caps_of(p, c->spec->process)) == c->prog_caps)
+                finalize(sync, p, c->spec->process, c->spec->seccomp, c->prog, c->prog_len);
+        finalize(sync, p, c->spec->process, c->spec->seccomp, NULL, 0);
 }
 
 pid_t

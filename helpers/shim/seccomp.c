@@ -26,6 +26,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sched.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -385,17 +386,15 @@ shim_seccomp_export(void *filter, struct cnr_err **err)
         return fd;
 }
 
-/* Load the program of shim_seccomp_export as seccomp_load would (flags 0:
- * no TSYNC, no LOG; no_new_privs is the caller's business).  The memfd
- * comes from the shim over the init's private socket pair; it must still
- * be sealed against writes, so what is loaded is what the shim exported. */
+/* Map the program of shim_seccomp_export (read-only, private: it stays
+ * mapped in the process and in its forks).  The memfd must still be
+ * sealed against writes, so what is mapped is what the shim exported. */
 int
-shim_seccomp_load_fd(int fd, struct cnr_err **err)
+shim_seccomp_map_fd(int fd, const void **prog, size_t *len, struct cnr_err **err)
 {
         struct stat st;
-        struct sock_fprog prog;
         void *p;
-        int seals = fcntl(fd, F_GET_SEALS), rc;
+        int seals = fcntl(fd, F_GET_SEALS);
 
         if (seals < 0 || (seals & SEALS) != SEALS)
                 return cnr_errf(err, EPERM, "the seccomp filter from the shim is not sealed");
@@ -408,11 +407,20 @@ shim_seccomp_load_fd(int fd, struct cnr_err **err)
         p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
         if (p == MAP_FAILED)
                 return cnr_errf(err, errno, "map the seccomp filter");
-        prog.len = (unsigned short)(st.st_size / (off_t)sizeof(struct sock_filter));
-        prog.filter = p;
-        rc = (int)syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog);
-        if (rc < 0)
-                rc = cnr_errf(err, errno, "load the seccomp filter");
-        munmap(p, (size_t)st.st_size);
-        return rc < 0 ? -1 : 0;
+        *prog = p;
+        *len = (size_t)st.st_size;
+        return 0;
+}
+
+/* Load a mapped program as seccomp_load would (flags 0: no TSYNC, no
+ * LOG; no_new_privs is the caller's business). */
+int
+shim_seccomp_load_prog(const void *prog, size_t len, struct cnr_err **err)
+{
+        struct sock_fprog fp = {.len = (unsigned short)(len / sizeof(struct sock_filter)),
+                                .filter = (struct sock_filter *)(uintptr_t)prog};
+
+        if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &fp) < 0)
+                return cnr_errf(err, errno, "load the seccomp filter");
+        return 0;
 }

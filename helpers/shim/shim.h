@@ -71,10 +71,12 @@ void shim_cgroup_free(struct shim_cgroup *cg);
  * caller loads it with seccomp_load() and frees it with seccomp_release(). */
 int shim_seccomp_build(const Cnr__Shim__Seccomp *s, uint64_t caps, void **out, struct cnr_err **err);
 /* The program of a built filter as a sealed memfd of struct sock_filter
- * (what seccomp_export_bpf writes), for another process of ours to load
- * with shim_seccomp_load_fd: the same filter, the same flags (none). */
+ * (what seccomp_export_bpf writes), for another process of ours to map
+ * (shim_seccomp_map_fd checks the seals and the size) and load with
+ * shim_seccomp_load_prog: the same filter, the same flags (none). */
 int shim_seccomp_export(void *filter, struct cnr_err **err);
-int shim_seccomp_load_fd(int fd, struct cnr_err **err);
+int shim_seccomp_map_fd(int fd, const void **prog, size_t *len, struct cnr_err **err);
+int shim_seccomp_load_prog(const void *prog, size_t len, struct cnr_err **err);
 
 /* ---- container.c ------------------------------------------------------- */
 struct shim_container {
@@ -93,6 +95,9 @@ struct shim_container {
         int sysfd;              /* --userns in netd's netns: the sysfs the shim made, until clone3 */
         int bpf;                /* the init's seccomp filter, compiled by the shim during the init's setup
                                  * (a sealed memfd sent with START), or -1: the init compiles it */
+        const void *prog;       /* the same program mapped, for exec processes whose effective */
+        size_t prog_len;        /* capabilities are prog_caps (they are forks of the shim); NULL: none */
+        uint64_t prog_caps;
 };
 
 /* Clone the init in its new namespaces and run it to the start barrier.
