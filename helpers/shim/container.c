@@ -14,8 +14,9 @@
  * namespaces (clone3) -> private mounts, rootfs, /proc, /dev, /sys,
  * spec mounts, masks -> pivot_root -> hostname -> stdio -> rlimits ->
  * close every fd but 0-2 and sync (THREATS 8) -> READY -> wait START
- * (the shim compiled the filter meanwhile; without it, and for an exec
- * process, it is compiled now) -> [seccomp if no_new_privs is off: loading needs
+ * (the shim compiled the filter meanwhile; without it it is compiled
+ * now; an exec process uses the shim's program when its capabilities are
+ * the init's) -> [seccomp if no_new_privs is off: loading needs
  * CAP_SYS_ADMIN, which the user may not keep] -> bounding set ->
  * groups/gid/uid with KEEPCAPS -> capabilities, ambient -> cwd under the
  * new root, never through a magic link (THREATS 7) -> no_new_privs ->
