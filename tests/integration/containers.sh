@@ -392,6 +392,14 @@ out=$("$C" run --rm $N --mount type=bind,source="$CNR_TMP/bind",target=/mb,reado
 printf '{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir", "mkdirat"], "action": "SCMP_ACT_ERRNO"}]}\n' >"$CNR_TMP/prof.json"
 out=$("$C" run --rm $N --security-opt seccomp="$CNR_TMP/prof.json" demo sh -c 'mkdir /x 2>/dev/null || echo refused; grep ^Seccomp: /proc/self/status')
 [ "$(echo $out)" = "refused Seccomp: 2" ] || fail "seccomp=FILE: '$out'"
+# an exec loads the same profile: with the init's capabilities the shim's
+# compiled program, with others (--privileged) one compiled for it
+"$C" run -d --name prof $N --security-opt seccomp="$CNR_TMP/prof.json" demo sleep 600 >/dev/null || fail "seccomp=FILE -d"
+for x in "" --privileged; do
+	out=$("$C" exec $x prof sh -c 'mkdir /x 2>/dev/null || echo refused; grep ^Seccomp: /proc/self/status')
+	[ "$(echo $out)" = "refused Seccomp: 2" ] || fail "seccomp=FILE, exec $x: '$out'"
+done
+"$C" rm -f prof >/dev/null
 # --init: Debian's tini-static is pid 1, the command its child
 if [ -x /usr/bin/tini-static ]; then
 	out=$("$C" run --rm $N --init demo sh -c 'tr "\0" " " </proc/1/cmdline')
@@ -438,7 +446,7 @@ done
 "$C" run $N --name ts demo echo stamped >/dev/null || fail "run ts"
 "$C" logs --timestamps ts | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z stamped$' || fail "logs --timestamps: $("$C" logs --timestamps ts)"
 "$C" rm ts >/dev/null
-pass "-h, --privileged, --cpus, --label, kill -s, restart, --mount, tmpfs owner, seccomp=FILE, --init, --network host|NAME, -p, signals, attach, start -a"
+pass "-h, --privileged, --cpus, --label, kill -s, restart, --mount, tmpfs owner, seccomp=FILE (run, exec), --init, --network host|NAME, -p, signals, attach, start -a"
 
 # ---- --restart on-failure:2 ----
 "$C" run -d $N --name rf --restart on-failure:2 demo sh -c 'echo run; exit 3' >/dev/null || fail "run --restart"
