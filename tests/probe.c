@@ -41,7 +41,7 @@ static int
 outside(int fd)
 {
         struct stat root, cur, up;
-        int c = dup(fd), r = 0;
+        int c = fcntl(fd, F_DUPFD_CLOEXEC, 0), r = 0;
 
         if (c < 0 || stat("/", &root) < 0) {
                 if (c >= 0)
