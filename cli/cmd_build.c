@@ -33,6 +33,7 @@
 #include "cli/archive.h"
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/crypto.h"
 #include "common/util.h"
 #include "helpers/buildd/frontend/df.h"
 
@@ -427,7 +428,7 @@ cnr_cmd_build(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
                 goto out;
         }
 
-        if (cnr_cli_archive_load(&err) < 0) {
+        if (cnr_cli_archive_load(&err) < 0 || cnr_cli_crypto_load(&err) < 0) {
                 cnr_cli_error("%s", cnr_err_str(err));
                 goto out;
         }

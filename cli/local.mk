@@ -10,13 +10,17 @@ cli_containr_SOURCES = \
 	cli/cmd_system.c \
 	cli/cmd_images.c \
 	cli/cmd_registry.c cli/authfile.c cli/authfile.h \
-	cli/cmd_build.c cli/archive.c cli/archive.h \
+	cli/cmd_build.c cli/archive.c cli/archive.h cli/crypto.c cli/crypto.h \
 	cli/container.h cli/relay.c cli/cmd_run.c cli/cmd_container.c cli/cmd_volume.c \
 	cli/cmd_snapshot.c \
 	cli/util.c cli/util.h
 cli_containr_CFLAGS = $(AM_CFLAGS) $(PROTOBUF_C_CFLAGS) $(JANSSON_CFLAGS) $(LIBCAP_CFLAGS) $(FRONTEND_CFLAGS)
+# The front end without its linked SHA-256 (cli/crypto.c loads libcrypto
+# for `build`); --as-needed so that libcommon's libraries the CLI does not
+# call (libcrypto among them) are not recorded whatever the toolchain's default.
 cli_containr_LDADD = ipc/libipc.la common/libcommon.la $(PROTOBUF_C_LIBS) $(JANSSON_LIBS) $(LIBCAP_LIBS) \
-	$(FRONTEND_LIBS)
+	$(FRONTEND_NOCRYPTO_LIBS)
+cli_containr_LDFLAGS = $(AM_LDFLAGS) -Wl,--as-needed
 
 dist_man_MANS += man/containr.1 man/containr.yaml.5
 dist_man_MANS += man/containr-snapshot.1

@@ -21,10 +21,9 @@
 #include <fnmatch.h>
 #include <string.h>
 
-#include <openssl/evp.h>
-
 #include "common/util.h"
 #include "helpers/buildd/frontend/df.h"
+#include "helpers/buildd/frontend/sha256.h"
 
 static void
 hex(const unsigned char *d, size_t n, char out[72])
@@ -42,11 +41,10 @@ hex(const unsigned char *d, size_t n, char out[72])
 void
 cnr_df_sha256_hex(const void *data, size_t len, char out[72])
 {
-        unsigned char d[EVP_MAX_MD_SIZE];
-        unsigned int dl = 0;
+        uint8_t d[32];
 
-        EVP_Digest(data, len, d, &dl, EVP_sha256(), NULL);
-        hex(d, dl, out);
+        cnr_df_sha256_buf(data, len, d);
+        hex(d, sizeof(d), out);
 }
 
 void
@@ -109,9 +107,8 @@ cnr_df_sources_digest(const struct cnr_df_context *ctx, const struct cnr_df_igno
                       const struct cnr_df_strv *excludes, char out[72], size_t *nmatched, struct cnr_err **err)
 {
         bool *mark = xcalloc(ctx->n + 1, sizeof(bool));
-        EVP_MD_CTX *md = EVP_MD_CTX_new();
-        unsigned char d[EVP_MAX_MD_SIZE];
-        unsigned int dl = 0;
+        struct cnr_df_sha256_ctx *md = NULL;
+        uint8_t d[32];
         size_t n = 0;
         int rc = -1;
 
@@ -159,7 +156,7 @@ cnr_df_sources_digest(const struct cnr_df_context *ctx, const struct cnr_df_igno
                         select_tree(ctx, ig, excludes, p, (size_t)(e - ctx->e), mark, &n);
                 }
         }
-        if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        if ((md = cnr_df_sha256_new()) == NULL) {
                 cnr_errf(err, ENOMEM, "SHA-256 context");
                 goto out;
         }
@@ -170,21 +167,21 @@ cnr_df_sources_digest(const struct cnr_df_context *ctx, const struct cnr_df_igno
 
                 if (!mark[k])
                         continue;
-                EVP_DigestUpdate(md, e->path, strlen(e->path) + 1);
+                cnr_df_sha256_update(md, e->path, strlen(e->path) + 1);
                 hl = snprintf(hdr, sizeof(hdr), "%d %o %llu %llu %llu", (int)e->type, e->mode, e->uid, e->gid, e->size);
-                EVP_DigestUpdate(md, hdr, (size_t)hl + 1);
+                cnr_df_sha256_update(md, hdr, (size_t)hl + 1);
                 if (e->link)
-                        EVP_DigestUpdate(md, e->link, strlen(e->link));
-                EVP_DigestUpdate(md, "", 1);
+                        cnr_df_sha256_update(md, e->link, strlen(e->link));
+                cnr_df_sha256_update(md, "", 1);
                 if (e->type == CNR_DF_FT_FILE)
-                        EVP_DigestUpdate(md, e->sha256, sizeof(e->sha256));
+                        cnr_df_sha256_update(md, e->sha256, sizeof(e->sha256));
         }
-        EVP_DigestFinal_ex(md, d, &dl);
-        hex(d, dl, out);
+        cnr_df_sha256_final(md, d);
+        hex(d, sizeof(d), out);
         *nmatched = n;
         rc = 0;
 out:
-        EVP_MD_CTX_free(md);
+        cnr_df_sha256_free(md);
         free(mark);
         return rc;
 }

@@ -16,10 +16,10 @@
 
 #include <archive.h>
 #include <archive_entry.h>
-#include <openssl/evp.h>
 
 #include "common/util.h"
 #include "helpers/buildd/frontend/df.h"
+#include "helpers/buildd/frontend/sha256.h"
 
 #define CONTEXT_DEADLINE_MS 25000
 #define META_MAX (4u * 1024 * 1024)
@@ -29,7 +29,6 @@ cnr_df_context_add(struct cnr_df_context *c, const char *path, enum cnr_df_ftype
                    unsigned long long uid, unsigned long long gid, const void *data, size_t len, const char *link)
 {
         struct cnr_df_entry *e = cnr_df_context_entry(c, path);
-        unsigned int dl = 0;
 
         e->type = type;
         e->mode = mode & 07777;
@@ -38,7 +37,7 @@ cnr_df_context_add(struct cnr_df_context *c, const char *path, enum cnr_df_ftype
         e->size = type == CNR_DF_FT_FILE ? len : 0;
         e->link = link ? xstrdup(link) : NULL;
         if (type == CNR_DF_FT_FILE)
-                EVP_Digest(data ? data : "", len, e->sha256, &dl, EVP_sha256(), NULL);
+                cnr_df_sha256_buf(data ? data : "", len, e->sha256);
         c->bytes += e->size;
 }
 
@@ -119,13 +118,12 @@ static int
 hash_data(struct archive *a, struct cnr_df_entry *e, struct cnr_df_context *c, const struct cnr_df_limits *lim,
           struct cnr_err **err)
 {
-        EVP_MD_CTX *md = EVP_MD_CTX_new();
+        struct cnr_df_sha256_ctx *md = cnr_df_sha256_new();
         char chunk[65536];
-        unsigned int dl = 0;
         la_ssize_t n;
         int rc = -1;
 
-        if (md == NULL || EVP_DigestInit_ex(md, EVP_sha256(), NULL) != 1) {
+        if (md == NULL) {
                 cnr_errf(err, ENOMEM, "SHA-256 context");
                 goto out;
         }
@@ -140,16 +138,16 @@ hash_data(struct archive *a, struct cnr_df_entry *e, struct cnr_df_context *c, c
                                  lim->max_bytes);
                         goto out;
                 }
-                EVP_DigestUpdate(md, chunk, (size_t)n);
+                cnr_df_sha256_update(md, chunk, (size_t)n);
         }
         if (n < 0) {
                 cnr_errf(err, EIO, "build context: `%s`: %s", e->path, archive_error_string(a));
                 goto out;
         }
-        EVP_DigestFinal_ex(md, e->sha256, &dl);
+        cnr_df_sha256_final(md, e->sha256);
         rc = 0;
 out:
-        EVP_MD_CTX_free(md);
+        cnr_df_sha256_free(md);
         return rc;
 }
 

@@ -22,10 +22,20 @@ helpers_buildd_frontend_libfrontend_la_SOURCES = \
 	helpers/buildd/frontend/cachekey.c \
 	helpers/buildd/frontend/lint.c \
 	helpers/buildd/frontend/report.c
-helpers_buildd_frontend_libfrontend_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(LIBARCHIVE_CFLAGS)
-helpers_buildd_frontend_libfrontend_la_LIBADD = common/libcommon.la $(JANSSON_LIBS) $(OPENSSL_LIBS) $(LIBARCHIVE_LIBS)
-FRONTEND_LIBS = helpers/buildd/frontend/libfrontend.la common/libcommon.la $(JANSSON_LIBS) $(OPENSSL_LIBS) \
-	$(LIBARCHIVE_LIBS)
+helpers_buildd_frontend_libfrontend_la_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(LIBARCHIVE_CFLAGS)
+helpers_buildd_frontend_libfrontend_la_LIBADD = common/libcommon.la $(JANSSON_LIBS) $(LIBARCHIVE_LIBS)
+# Its SHA-256 (sha256.h) with OpenSSL's EVP linked: everything that links
+# the front end takes this one (FRONTEND_LIBS) except the CLI, which loads
+# libcrypto with dlopen for `build` only (cli/crypto.c).
+noinst_LTLIBRARIES += helpers/buildd/frontend/libfrontend_evp.la
+helpers_buildd_frontend_libfrontend_evp_la_SOURCES = \
+	helpers/buildd/frontend/sha256.h \
+	helpers/buildd/frontend/sha256_evp.c
+helpers_buildd_frontend_libfrontend_evp_la_CFLAGS = $(AM_CFLAGS) $(OPENSSL_CFLAGS)
+helpers_buildd_frontend_libfrontend_evp_la_LIBADD = $(OPENSSL_LIBS)
+FRONTEND_NOCRYPTO_LIBS = helpers/buildd/frontend/libfrontend.la common/libcommon.la $(JANSSON_LIBS) $(LIBARCHIVE_LIBS)
+FRONTEND_LIBS = helpers/buildd/frontend/libfrontend.la helpers/buildd/frontend/libfrontend_evp.la common/libcommon.la \
+	$(JANSSON_LIBS) $(OPENSSL_LIBS) $(LIBARCHIVE_LIBS)
 FRONTEND_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS) $(OPENSSL_CFLAGS) $(LIBARCHIVE_CFLAGS)
 
 # Golden files: tests/golden/dockerfile/{ok,bad}/<case>/ (README.md there).
