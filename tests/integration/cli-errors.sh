@@ -147,4 +147,17 @@ expect 125 "containr run: --cpus \`half\`: want a number like 0.5 (see containr 
 # run failed in the CLI)
 expect 125 "$unreach" -- -H "unix://$nosock" run --cpus "$ncpu" demo
 
+# libcrypto and libarchive are `build`'s alone (cli/crypto.c, cli/archive.c,
+# loaded with dlopen there): no other command loads them at its start.
+for cmd in version ps "run demo"; do
+	# shellcheck disable=SC2086 # cmd is words on purpose
+	libs=$(LD_DEBUG=files "$CONTAINR" -H "unix://$nosock" $cmd 2>&1 >/dev/null |
+		sed -n 's/.*file=\(lib[^ ;]*\).*/\1/p' | sort -u | tr '\n' ' ')
+	case "$libs" in
+	"") echo "FAIL: containr $cmd: LD_DEBUG=files listed no library"; failed=1 ;;
+	*libcrypto* | *libarchive*) echo "FAIL: containr $cmd loads: $libs"; failed=1 ;;
+	*) echo "ok: containr $cmd loads $libs" ;;
+	esac
+done
+
 exit $failed
