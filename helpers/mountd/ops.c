@@ -349,11 +349,12 @@ bind_snapshot(int driverfd, const char *id, bool read_only, struct cnr_err **err
         return mfd;
 }
 
-/* A volume under --userns: a bind of the snapshot's fs, idmapped with the
- * container's maps (Linux 5.12; ext4, xfs, btrfs, tmpfs 6.3).  Files are
- * stored with the container's ids: what the container's root writes is
- * 0:0 on disk, and what a container without --userns left as 0:0 is its
- * root's.  The driver dir above it is 0700 root's, so no host user
+/* A detached clone of a snapshot's fs, idmapped with the container's maps
+ * (Linux 5.12; ext4, xfs, btrfs, tmpfs 6.3) before anything can see it:
+ * read-only, a lower layer of an idmapped overlay; writable, a volume
+ * under --userns.  A volume's files are stored with the container's
+ * ids: what the container's root writes is 0:0 on disk, and what a
+ * container without --userns left as 0:0 is its root's.  The driver dir above it is 0700 root's, so no host user
  * reaches what the container stored (a set-uid file included). */
 static int
 idmapped_bind(int driverfd, const char *id, bool read_only, int usernsfd, struct cnr_err **err)
@@ -371,7 +372,7 @@ idmapped_bind(int driverfd, const char *id, bool read_only, int usernsfd, struct
         if (syscall(SYS_mount_setattr, mfd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
                 int e = errno;
                 close(mfd);
-                return cnr_errf(err, e, "idmap the bind of `%s/fs`%s", id,
+                return cnr_errf(err, e, "idmap the %s of `%s/fs`%s", read_only ? "read-only clone" : "bind", id,
                                 e == EINVAL ? " (idmapped mounts need Linux 5.12, of this filesystem later)" : "");
         }
         return mfd;
@@ -547,29 +548,6 @@ check_userns_fd(int fd, struct cnr_err **err)
         return 0;
 }
 
-/* One lower layer as a detached clone of <id>/fs, idmapped through the
- * user namespace and read-only, before anything can see it. */
-static int
-idmapped_layer(int driverfd, const char *id, int usernsfd, struct cnr_err **err)
-{
-        _cleanup_close_ int dfd = open_snap_dir(driverfd, id, "fs", err);
-        struct mount_attr attr = {.attr_set = MOUNT_ATTR_IDMAP | MOUNT_ATTR_RDONLY, .userns_fd = (uint64_t)usernsfd};
-        int mfd;
-
-        if (dfd < 0)
-                return -1;
-        mfd = (int)syscall(SYS_open_tree, dfd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-        if (mfd < 0)
-                return cnr_errf(err, errno, "open_tree `%s/fs`", id);
-        if (syscall(SYS_mount_setattr, mfd, "", AT_EMPTY_PATH, &attr, sizeof(attr)) < 0) {
-                int e = errno;
-                close(mfd);
-                return cnr_errf(err, e, "idmap the layer `%s/fs`%s", id,
-                                e == EINVAL ? " (idmapped mounts need Linux 5.12, of this filesystem later)" : "");
-        }
-        return mfd;
-}
-
 /* overlayfs refuses MOUNT_ATTR_IDMAP on its own mount but takes idmapped
  * layers (Linux 5.19).  The clones are detached: they reach the overlay
  * as fds (fsconfig FSCONFIG_SET_FD with lowerdir+, 6.13), or else through
@@ -592,7 +570,7 @@ overlay_idmapped(int driverfd, const Cnr__Helper__MountSnapshot *m, int usernsfd
                 goto out;
         }
         for (size_t i = 0; i < m->n_lower; i++) {
-                layers[i] = idmapped_layer(driverfd, m->lower[i], usernsfd, err);
+                layers[i] = idmapped_bind(driverfd, m->lower[i], true, usernsfd, err);
                 if (layers[i] < 0)
                         goto out;
                 if (fsconfig(fsfd, FSCONFIG_SET_FD, "lowerdir+", NULL, layers[i]) < 0) {
