@@ -772,9 +772,10 @@ start_for_run(struct cnr_client *cl, const char *id, int fds[3], bool *tty)
         return rc;
 }
 
-/* start -a: START with attach; the answer carries the streams. */
+/* The container's streams: ATTACH, or with `start` a START that attaches
+ * (start -a, run); either answer carries them. */
 static int
-start_attached(struct cnr_client *cl, const char *id, int fds[3], bool *tty)
+attach_fds(struct cnr_client *cl, const char *id, bool start, int fds[3], bool *tty)
 {
         struct cnr_err *err = NULL;
         Cnr__Api__Request req = CNR__API__REQUEST__INIT;
@@ -782,32 +783,14 @@ start_attached(struct cnr_client *cl, const char *id, int fds[3], bool *tty)
         Cnr__Api__Reply *rep = NULL;
 
         ref.id = (char *)id;
-        ref.attach = true;
-        req.op_case = CNR__API__REQUEST__OP_CONTAINER_START;
-        req.container_start = &ref;
-        if (cnr_client_call(cl, &req, CNR__API__REPLY__MSG_CONTAINER_ATTACH, &rep, fds, 3, &err) < 0) {
-                cnr_cli_error("%s", cnr_err_str(err));
-                cnr_err_free(&err);
-                return -1;
+        if (start) {
+                ref.attach = true;
+                req.op_case = CNR__API__REQUEST__OP_CONTAINER_START;
+                req.container_start = &ref;
+        } else {
+                req.op_case = CNR__API__REQUEST__OP_CONTAINER_ATTACH;
+                req.container_attach = &ref;
         }
-        *tty = rep->container_attach->tty;
-        cnr__api__reply__free_unpacked(rep, NULL);
-        for (int i = 0; i < 3; i++)
-                fcntl(fds[i], F_SETFL, O_NONBLOCK);
-        return 0;
-}
-
-static int
-attach_fds(struct cnr_client *cl, const char *id, int fds[3], bool *tty)
-{
-        struct cnr_err *err = NULL;
-        Cnr__Api__Request req = CNR__API__REQUEST__INIT;
-        Cnr__Api__ContainerRef ref = CNR__API__CONTAINER_REF__INIT;
-        Cnr__Api__Reply *rep = NULL;
-
-        ref.id = (char *)id;
-        req.op_case = CNR__API__REQUEST__OP_CONTAINER_ATTACH;
-        req.container_attach = &ref;
         if (cnr_client_call(cl, &req, CNR__API__REPLY__MSG_CONTAINER_ATTACH, &rep, fds, 3, &err) < 0) {
                 cnr_cli_error("%s", cnr_err_str(err));
                 cnr_err_free(&err);
@@ -990,7 +973,7 @@ cnr_cmd_start(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char
 
                         /* attached before the init is released: nothing is
                          * missed, even from a container that exits at once */
-                        if (start_attached(&cl, argv[i], fds, &tty) < 0 ||
+                        if (attach_fds(&cl, argv[i], true, fds, &tty) < 0 ||
                             send_wait(&cl, argv[i], false, &wait_id) < 0) {
                                 rc = CNR_EXIT_FAIL;
                                 break;
@@ -1037,7 +1020,7 @@ cnr_cmd_attach(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, cha
                 return cnr_cli_usage_error(cli, "want CONTAINER");
         if (ctr_cli_open(cli, &cl) < 0)
                 return CNR_EXIT_FAIL;
-        if (attach_fds(&cl, argv[optind], fds, &tty) < 0 || send_wait(&cl, argv[optind], false, &wait_id) < 0) {
+        if (attach_fds(&cl, argv[optind], false, fds, &tty) < 0 || send_wait(&cl, argv[optind], false, &wait_id) < 0) {
                 cnr_client_close(&cl);
                 return CNR_EXIT_FAIL;
         }
