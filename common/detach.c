@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -25,7 +26,27 @@ cnr_spawn_detached_fd(int exec_fd, const char *path, char *const argv[], const i
         pid_t mid, pid = -1;
         int status = 0;
         ssize_t n;
+        int reaper = 0;
 
+        /* The shim of a double fork goes to the nearest child subreaper
+         * above its intermediate (the caller itself when it is one), or
+         * else to the pid namespace's init.  When the caller's parent is
+         * that init (a daemon detached or started by systemd) and the
+         * caller is no subreaper, a sibling gets the same parent with one
+         * process creation less.  The parent, pid 1, cannot change. */
+        if (getppid() == 1 && prctl(PR_GET_CHILD_SUBREAPER, &reaper) == 0 && !reaper) {
+                struct cnr_err *e = NULL;
+
+                pid = cnr_spawn_sibling_fd(exec_fd, path, argv, fds, nfds, &e);
+                if (pid >= 0 || e->code != EINVAL) {
+                        if (pid < 0 && err)
+                                *err = e;
+                        else
+                                cnr_err_free(&e);
+                        return pid;
+                }
+                cnr_err_free(&e);
+        }
         if (pipe2(p, O_CLOEXEC) < 0)
                 return cnr_errf(err, errno, "pipe2");
         mid = fork();

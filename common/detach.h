@@ -1,5 +1,6 @@
 /* Start a program detached from the caller: not its child (double fork),
- * in a session of its own, without a parent-death signal, onto the same
+ * or its sibling when that ends the same (cnr_spawn_sibling_fd), in a
+ * session of its own, without a parent-death signal, onto the same
  * fixed slots as cnr_spawn (0-2 /dev/null, fds[i] at 3+i, nothing else).
  * The monitor starts every containr-shim this way, so that containers
  * outlive containrd; tests start shims the same way. */

@@ -18,5 +18,13 @@ pid_t cnr_spawn(const char *path, char *const argv[], char *const envp[], const 
  * names it in errors. */
 pid_t cnr_spawn_fd(int exec_fd, const char *path, char *const argv[], char *const envp[], const int *fds, int nfds,
                    int pdeathsig, int *pidfd, struct cnr_err **err);
+/* Start a program as the caller's sibling (clone3 CLONE_PARENT: the
+ * child of the caller's parent, which reaps it) in a session of its own,
+ * onto the same slots, without a parent-death signal.  One process
+ * creation where a double fork takes two; cnr_spawn_detached_fd uses it
+ * when the result is the same (see there).  Fails with EINVAL in the init
+ * of a pid namespace. */
+pid_t cnr_spawn_sibling_fd(int exec_fd, const char *path, char *const argv[], const int *fds, int nfds,
+                           struct cnr_err **err);
 
 #endif

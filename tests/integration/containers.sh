@@ -110,6 +110,21 @@ mfd=$(for f in /proc/$CNR_MONITOR_PID/fd/*; do case $(readlink "$f") in /memfd:c
 [ "$(stat -L -c %i "$mfd")" = "$(stat -L -c %i /proc/$shim/exe)" ] || fail "the shim does not run from the monitor's copy"
 pass "THREATS 9: the shim runs from the monitor's sealed copy of containr-shim"
 
+# The monitor's shim is detached: not its child, a session of its own.
+# Where the monitor's parent is the pid namespace's init
+# (--detach, systemd), the shim is started as the monitor's sibling (one
+# process creation, no intermediate): its parent is that init, as an
+# orphan of a double fork's intermediate would be.
+sstat=$(sed 's/.*) //' /proc/$shim/stat)
+sppid=$(echo "$sstat" | awk '{print $2}')
+[ "$sppid" != "$CNR_MONITOR_PID" ] || fail "the shim is the monitor's child"
+[ "$(echo "$sstat" | awk '{print $4}')" = "$shim" ] || fail "the shim leads no session of its own"
+mppid=$(sed 's/.*) //' /proc/$CNR_MONITOR_PID/stat | awk '{print $2}')
+if [ "$mppid" = 1 ]; then
+	[ "$sppid" = 1 ] || fail "the shim's parent is $sppid, want 1 (the monitor's parent)"
+fi
+pass "the shim is detached from the monitor (parent $sppid, own session)"
+
 [ "$("$C" exec ticker echo in-exec)" = in-exec ] || fail "exec"
 [ "$("$C" exec -u 1000:1000 -w /tmp -e FOO=bar ticker sh -c 'echo $(id -u):$(id -g):$PWD:$FOO')" = "1000:1000:/tmp:bar" ] ||
 	fail "exec -u -w -e"
