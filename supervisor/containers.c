@@ -373,6 +373,26 @@ on_shutdown_reply(struct ctr_shim *sh, Cnr__Shim__FromShim *env, struct cnr_fram
         /* The shim exits after answering: its close finishes the job. */
 }
 
+/* Ask the container's shim to shut down; its close then finishes what the
+ * caller started.  A shim that cannot be asked is dropped at once
+ * (c->shim NULL): -1, and the caller finishes now. */
+static int
+shim_shutdown(struct ctr *c)
+{
+        Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
+        Cnr__Shim__Shutdown sd = CNR__SHIM__SHUTDOWN__INIT;
+        struct cnr_err *e = NULL;
+
+        req.op_case = CNR__SHIM__TO_SHIM__OP_SHUTDOWN;
+        req.shutdown = &sd;
+        if (ctr_shim_request(c->shim, &req, NULL, 0, SHIM_TIMEOUT_MS, on_shutdown_reply, c, &e) == 0)
+                return 0;
+        cnr_err_free(&e);
+        ctr_shim_free(c->shim);
+        c->shim = NULL;
+        return -1;
+}
+
 /* Binds, --device and --init: O_PATH fds the CLI opened, which only the
  * container's shim keeps across a restart of containrd. */
 static bool
@@ -462,10 +482,6 @@ ctr_fetch_sources(struct ctr *c)
 static void
 exited(struct ctr *c, int code, bool oom, const char *why)
 {
-        Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
-        Cnr__Shim__Shutdown sd = CNR__SHIM__SHUTDOWN__INIT;
-        struct cnr_err *err = NULL;
-
         if (c->exit_seen)
                 return;
         c->exit_seen = true;
@@ -499,15 +515,8 @@ exited(struct ctr *c, int code, bool oom, const char *why)
                 after_exit(c);
                 return;
         }
-        if (c->shim) {
-                req.op_case = CNR__SHIM__TO_SHIM__OP_SHUTDOWN;
-                req.shutdown = &sd;
-                if (ctr_shim_request(c->shim, &req, NULL, 0, SHIM_TIMEOUT_MS, on_shutdown_reply, c, &err) < 0) {
-                        cnr_err_free(&err);
-                        ctr_shim_free(c->shim);
-                        c->shim = NULL;
-                }
-        }
+        if (c->shim)
+                shim_shutdown(c);
         wake_waiters(c, NULL);
         if (c->shim == NULL)
                 after_shim_gone(c);
@@ -993,24 +1002,14 @@ start_common(struct ctr *c, ctr_done_fn cb, ctr_fds_fn fds_cb, void *arg, struct
         if (c->shim && c->dormant) {
                 /* The exited container's shim, kept for its bind sources
                  * (we hold copies): shut it down, then spawn a new one. */
-                Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
-                Cnr__Shim__Shutdown sd = CNR__SHIM__SHUTDOWN__INIT;
-                struct cnr_err *e = NULL;
-
                 if (c->start_after) {
                         free(sc);
                         return cnr_errf(err, EBUSY, "container %.12s is already being started", c->id);
                 }
                 c->start_after = sc;
                 c->busy = true;
-                req.op_case = CNR__SHIM__TO_SHIM__OP_SHUTDOWN;
-                req.shutdown = &sd;
-                if (ctr_shim_request(c->shim, &req, NULL, 0, SHIM_TIMEOUT_MS, on_shutdown_reply, c, &e) < 0) {
-                        cnr_err_free(&e);
-                        ctr_shim_free(c->shim);
-                        c->shim = NULL;
+                if (shim_shutdown(c) < 0)
                         dormant_gone(c); /* spawns */
-                }
                 return 0;
         }
         if (c->shim) {
@@ -1477,21 +1476,9 @@ ctr_remove(struct ctr *c, bool force, bool volumes, ctr_done_fn cb, void *arg, s
                 return 0; /* the exit, then the shim's close, finish it */
         }
         /* created: shut the shim down; its close finishes the removal */
-        {
-                Cnr__Shim__ToShim req = CNR__SHIM__TO_SHIM__INIT;
-                Cnr__Shim__Shutdown sd = CNR__SHIM__SHUTDOWN__INIT;
-                struct cnr_err *e = NULL;
-
-                c->exit_seen = true;
-                req.op_case = CNR__SHIM__TO_SHIM__OP_SHUTDOWN;
-                req.shutdown = &sd;
-                if (ctr_shim_request(c->shim, &req, NULL, 0, SHIM_TIMEOUT_MS, on_shutdown_reply, c, &e) < 0) {
-                        cnr_err_free(&e);
-                        ctr_shim_free(c->shim);
-                        c->shim = NULL;
-                        finish_remove(c);
-                }
-        }
+        c->exit_seen = true;
+        if (shim_shutdown(c) < 0)
+                finish_remove(c);
         return 0;
 }
 
