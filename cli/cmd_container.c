@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cli/container.h"
+#include "cli/util.h"
 #include "common/util.h"
 
 static int
@@ -259,9 +260,7 @@ cnr_cmd_ps(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **
         if (!a)
                 return CNR_EXIT_FAIL;
         if (fmt == CNR_FORMAT_JSON) {
-                json_dumpf(a, stdout, JSON_INDENT(2));
-                putchar('\n');
-                json_decref(a);
+                cnr_cli_print_json(a, 0);
                 return CNR_EXIT_OK;
         }
         t = cnr_table_new(7, headers);

@@ -11,6 +11,7 @@
 
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/util.h"
 #include "common/util.h"
 
 static const char *
@@ -186,9 +187,7 @@ cnr_cmd_info(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char 
                         cnr_cli_error("containrd's answer is not valid UTF-8");
                         return CNR_EXIT_FAIL;
                 }
-                json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-                putchar('\n');
-                json_decref(root);
+                cnr_cli_print_json(root, JSON_PRESERVE_ORDER);
         } else {
                 print_text(rep->info);
         }

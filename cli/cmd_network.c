@@ -136,9 +136,7 @@ net_ls(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **argv
         if (arr == NULL)
                 return CNR_EXIT_FAIL;
         if (fmt == CNR_FORMAT_JSON) {
-                json_dumpf(arr, stdout, JSON_INDENT(2));
-                fputc('\n', stdout);
-                json_decref(arr);
+                cnr_cli_print_json(arr, 0);
                 return CNR_EXIT_OK;
         }
         t = cnr_table_new(CNR_ARRAY_LEN(headers), headers);
@@ -201,9 +199,7 @@ net_inspect(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char *
         arr = cnr_cli_read_json(fd);
         if (arr == NULL)
                 return CNR_EXIT_FAIL;
-        json_dumpf(arr, stdout, JSON_INDENT(2));
-        fputc('\n', stdout);
-        json_decref(arr);
+        cnr_cli_print_json(arr, 0);
         return rc;
 }
 

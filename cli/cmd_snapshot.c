@@ -81,9 +81,7 @@ snap_ls(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, char **arg
         if (a == NULL)
                 return CNR_EXIT_FAIL;
         if (fmt == CNR_FORMAT_JSON) {
-                json_dumpf(a, stdout, JSON_INDENT(2));
-                putchar('\n');
-                json_decref(a);
+                cnr_cli_print_json(a, 0);
                 return CNR_EXIT_OK;
         }
         t = cnr_table_new(3, headers);

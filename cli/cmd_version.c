@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/client.h"
+#include "cli/util.h"
 #include "common/util.h"
 #include "ipc/frame.h"
 
@@ -52,9 +53,7 @@ cnr_cmd_version(struct cnr_cli *cli, const struct cnr_cli_cmd *cmd, int argc, ch
                         cnr_cli_error("containrd's answer is not valid UTF-8");
                         return CNR_EXIT_FAIL;
                 }
-                json_dumpf(root, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-                putchar('\n');
-                json_decref(root);
+                cnr_cli_print_json(root, JSON_PRESERVE_ORDER);
         } else {
                 printf("Server:\n Version:    %s\n Protocol:   %u\n Kernel:     %s\n", rep->version->version,
                        rep->version->protocol, rep->version->kernel);

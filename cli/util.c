@@ -55,6 +55,14 @@ cnr_cli_read_json(int fd)
         return j;
 }
 
+void
+cnr_cli_print_json(json_t *j, size_t flags)
+{
+        json_dumpf(j, stdout, JSON_INDENT(2) | flags);
+        putchar('\n');
+        json_decref(j);
+}
+
 int
 cnr_cli_tmpfile(const char *memfd_name)
 {

@@ -24,6 +24,10 @@ int cnr_cli_call(struct cnr_cli *cli, Cnr__Api__Request *req, const int *send_fd
  * printed. */
 json_t *cnr_cli_read_json(int fd);
 
+/* --format json: j indented on stdout (jansson's flags added), then
+ * released. */
+void cnr_cli_print_json(json_t *j, size_t flags);
+
 /* An unlinked temporary file under $TMPDIR (or /tmp), else a memfd
  * called memfd_name; -1 with errno. */
 int cnr_cli_tmpfile(const char *memfd_name);
